@@ -1,0 +1,191 @@
+// This module is browser compatible.
+/**
+ * The one place envelopes are validated and built (spec §5): both the client
+ * and the runtime decode every incoming frame with {@linkcode decodeMessage}.
+ *
+ * @module
+ */
+
+import { ArcpError } from "./errors.ts";
+import type { EventPayload } from "./events.ts";
+import { newMessageId } from "./ids.ts";
+import {
+  type Envelope,
+  type JobAcceptedPayload,
+  type JobCancelledPayload,
+  type JobCancelPayload,
+  type JobErrorPayload,
+  type JobResultPayload,
+  type JobSubmitPayload,
+  type JobSubscribedPayload,
+  type JobSubscribePayload,
+  type JobUnsubscribePayload,
+  PROTOCOL_VERSION,
+  type SessionAckPayload,
+  type SessionClosePayload,
+  type SessionErrorPayload,
+  type SessionHelloPayload,
+  type SessionJobsPayload,
+  type SessionListJobsPayload,
+  type SessionPingPayload,
+  type SessionPongPayload,
+  type SessionResumePayload,
+  type SessionWelcomePayload,
+} from "./messages.ts";
+import { payloadSchemas } from "./_schemas.ts";
+
+/** Payload type of every message type this SDK knows, of both spec versions. */
+export interface MessagePayloads {
+  "session.hello": SessionHelloPayload;
+  "session.welcome": SessionWelcomePayload;
+  "session.resume": SessionResumePayload;
+  "session.error": SessionErrorPayload;
+  "session.close": SessionClosePayload;
+  "session.closed": SessionClosePayload;
+  "session.bye": SessionClosePayload;
+  "session.ping": SessionPingPayload;
+  "session.pong": SessionPongPayload;
+  "session.ack": SessionAckPayload;
+  "session.list_jobs": SessionListJobsPayload;
+  "session.jobs": SessionJobsPayload;
+  "job.submit": JobSubmitPayload;
+  "job.accepted": JobAcceptedPayload;
+  "job.cancel": JobCancelPayload;
+  "job.cancelled": JobCancelledPayload;
+  "job.event": EventPayload;
+  "job.result": JobResultPayload;
+  "job.error": JobErrorPayload;
+  "job.subscribe": JobSubscribePayload;
+  "job.subscribed": JobSubscribedPayload;
+  "job.unsubscribe": JobUnsubscribePayload;
+}
+
+/** A known message type. */
+export type MessageType = keyof MessagePayloads;
+
+/** A decoded message: an envelope whose `type` discriminates its payload. */
+export type Message = { [K in MessageType]: Envelope<K, MessagePayloads[K]> }[MessageType];
+
+/** Accepted protocol versions: `"1"` (1.0) and `"1.x"` (1.1 and later minors). */
+const VERSION_PATTERN = /^1(\.\d+)?$/;
+
+function invalid(message: string, details?: Record<string, unknown>): ArcpError {
+  return new ArcpError("INVALID_REQUEST", message, details ? { details } : {});
+}
+
+function optionalString(frame: Record<string, unknown>, field: string): void {
+  const value = frame[field];
+  if (value === null) delete frame[field];
+  else if (value !== undefined && typeof value !== "string") {
+    throw invalid(`Invalid envelope: "${field}" must be a string`, { field });
+  }
+}
+
+/**
+ * Validates one parsed frame and returns it as a typed {@linkcode Message}.
+ * Unknown top-level and payload fields are kept but ignored (spec §5).
+ *
+ * @param frame One parsed JSON value.
+ * @returns The message, or `undefined` for a vendor (`x-*`) message type,
+ *   which receivers ignore.
+ * @throws {ArcpError} `INVALID_REQUEST` naming the field that is missing or
+ *   mistyped, an unsupported `arcp` version, or an unknown type.
+ * @example Decode a submit
+ * ```ts
+ * import { decodeMessage } from "@arcp/arcp/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const message = decodeMessage({
+ *   arcp: "1", id: "m1", type: "job.submit", session_id: "sess_1",
+ *   payload: { agent: "echo", input: 1 },
+ * });
+ * assert.equal(message?.type === "job.submit" && message.payload.agent, "echo");
+ * assert.throws(() => decodeMessage({ arcp: "1.1", id: "m2", type: "job.submit", payload: {} }));
+ * ```
+ */
+export function decodeMessage(frame: unknown): Message | undefined {
+  if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
+    throw invalid("Invalid envelope: a frame must be a JSON object");
+  }
+  const envelope = frame as Record<string, unknown>;
+  const { arcp, id, type, payload, event_seq } = envelope;
+  if (typeof arcp !== "string") throw invalid('Invalid envelope: "arcp" must be a string');
+  if (!VERSION_PATTERN.test(arcp)) {
+    throw invalid(`Unsupported protocol version "${arcp}": expected "1" or "1.x"`, { arcp });
+  }
+  if (typeof id !== "string" || id === "") {
+    throw invalid('Invalid envelope: "id" must be a non-empty string');
+  }
+  if (typeof type !== "string" || type === "") {
+    throw invalid('Invalid envelope: "type" must be a non-empty string');
+  }
+  optionalString(envelope, "session_id");
+  optionalString(envelope, "trace_id");
+  optionalString(envelope, "job_id");
+  if (event_seq === null) delete envelope.event_seq;
+  else if (
+    event_seq !== undefined && (!Number.isSafeInteger(event_seq) || (event_seq as number) < 0)
+  ) {
+    throw invalid('Invalid envelope: "event_seq" must be a non-negative integer');
+  }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    throw invalid(`Invalid ${type}: "payload" must be an object`, { type });
+  }
+  const schema = payloadSchemas[type];
+  if (schema === undefined) {
+    if (type.startsWith("x-")) return undefined;
+    throw invalid(`Unknown message type "${type}"`, { type });
+  }
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = ["payload", ...issue.path.map(String)].join(".");
+    throw invalid(`Invalid ${type}: ${path}: ${issue.message}`, { type, field: path });
+  }
+  envelope.payload = parsed.data;
+  return envelope as unknown as Message;
+}
+
+/** Envelope fields other than `arcp`, `id`, `type` and `payload`. */
+export interface EnvelopeFields {
+  session_id?: string | undefined;
+  trace_id?: string | undefined;
+  job_id?: string | undefined;
+  event_seq?: number | undefined;
+}
+
+/**
+ * Builds an outgoing envelope with `arcp: "1.1"` and a fresh `msg_` id.
+ * Fields that are `undefined` are left out rather than sent as `null`.
+ *
+ * @param type The message type.
+ * @param payload Its payload.
+ * @param fields Optional envelope fields.
+ * @returns The envelope, ready to be written to a transport.
+ * @example
+ * ```ts
+ * import { encodeMessage } from "@arcp/arcp/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const ping = encodeMessage("session.ping", { nonce: "p1", sent_at: new Date().toISOString() }, { session_id: "sess_1" });
+ * assert.equal(ping.arcp, "1.1");
+ * assert.equal(ping.session_id, "sess_1");
+ * ```
+ */
+export function encodeMessage<K extends MessageType>(
+  type: K,
+  payload: MessagePayloads[K],
+  fields: EnvelopeFields = {},
+): Envelope<K, MessagePayloads[K]> {
+  // Built in wire order (payload last) so frames read naturally in logs.
+  const envelope = { arcp: PROTOCOL_VERSION, id: newMessageId(), type } as Envelope<
+    K,
+    MessagePayloads[K]
+  >;
+  if (fields.session_id !== undefined) envelope.session_id = fields.session_id;
+  if (fields.job_id !== undefined) envelope.job_id = fields.job_id;
+  if (fields.trace_id !== undefined) envelope.trace_id = fields.trace_id;
+  if (fields.event_seq !== undefined) envelope.event_seq = fields.event_seq;
+  envelope.payload = payload;
+  return envelope;
+}

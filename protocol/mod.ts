@@ -1,0 +1,26 @@
+// This module is browser compatible.
+/**
+ * Protocol code shared by the client and the runtime: wire types, envelope
+ * validation, errors, identifiers, agent references and trace context.
+ *
+ * @example Decode a frame
+ * ```ts
+ * import { decodeMessage } from "@arcp/arcp/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const m = decodeMessage({ arcp: "1.1", id: "m1", type: "session.ping", session_id: "s", payload: { nonce: "n" } });
+ * assert.equal(m?.type, "session.ping");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./messages.ts";
+export * from "./events.ts";
+export { decodeMessage, encodeMessage } from "./envelope.ts";
+export type { EnvelopeFields, Message, MessagePayloads, MessageType } from "./envelope.ts";
+export { newId, newJobId, newMessageId, newResumeToken, newSessionId, newTraceId } from "./ids.ts";
+export { type AgentRef, formatAgentRef, parseAgentRef } from "./agent_ref.ts";
+export { parseTraceId } from "./trace.ts";
+export { SDK_NAME, SDK_VERSION } from "./version.ts";

@@ -1,0 +1,255 @@
+// This module is browser compatible.
+/**
+ * The ARCP runtime: hosts agents as plain async functions and serves
+ * sessions over any {@linkcode Transport} (spec §6 to §8).
+ *
+ * @example Serve agents over WebSocket with Deno
+ * ```ts ignore
+ * import { Runtime, staticTokens } from "@arcp/arcp/runtime";
+ *
+ * const runtime = new Runtime({
+ *   authenticate: staticTokens({ "s3cret": "alice" }),
+ *   agents: [{ name: "echo", version: "1.0.0", handler: async (input) => ({ echoed: input }) }],
+ *   upgradeWebSocket: Deno.upgradeWebSocket,
+ * });
+ * Deno.serve({ port: 7777 }, runtime.fetch);
+ * ```
+ *
+ * @module
+ */
+
+import { ArcpError } from "./protocol/errors.ts";
+import type { Feature } from "./protocol/messages.ts";
+import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
+import { MemoryEventStore } from "./store/memory.ts";
+import type { EventStore } from "./store/types.ts";
+import type { Transport } from "./transports/types.ts";
+import { type WebSocketLike, webSocketTransport } from "./transports/websocket.ts";
+import type { Authenticator } from "./runtime/auth.ts";
+import type { AgentDefinition } from "./runtime/context.ts";
+import { RuntimeConnection, type RuntimeCore } from "./runtime/_connection.ts";
+import { AgentRegistry } from "./runtime/_registry.ts";
+import type { RuntimeSession } from "./runtime/_session.ts";
+
+export {
+  type Authenticator,
+  type HelloAuth,
+  type Principal,
+  staticTokens,
+} from "./runtime/auth.ts";
+export type {
+  AgentContext,
+  AgentDefinition,
+  AgentHandler,
+  MetricOptions,
+  ProgressOptions,
+} from "./runtime/context.ts";
+
+/**
+ * Upgrades an HTTP request to a WebSocket; `Deno.upgradeWebSocket` has this
+ * shape and can be passed as is.
+ */
+export type UpgradeWebSocket = (request: Request) => { socket: WebSocketLike; response: Response };
+
+/** Options of the {@linkcode Runtime} constructor. */
+export interface RuntimeOptions {
+  /** Agents to register now; more can be added with {@linkcode Runtime.register}. */
+  agents?: AgentDefinition[];
+  /**
+   * Decides who each `session.hello` speaks for; without one, every session
+   * is refused with `UNAUTHENTICATED`.
+   */
+  authenticate?: Authenticator;
+  /**
+   * Where event logs are kept.
+   * @default {new MemoryEventStore()}
+   */
+  store?: EventStore;
+  /**
+   * Runtime name in `session.welcome`.
+   * @default {"@arcp/arcp"}
+   */
+  name?: string;
+  /**
+   * Runtime version in `session.welcome`.
+   * @default {SDK_VERSION}
+   */
+  version?: string;
+  /**
+   * Seconds a session stays resumable after its connection goes (spec §6.2).
+   * @default {600}
+   */
+  resumeWindowSec?: number;
+  /**
+   * Heartbeat interval advertised in `session.welcome`, in seconds (spec 1.1 §6.4).
+   * @default {30}
+   */
+  heartbeatIntervalSec?: number;
+  /**
+   * Milliseconds an agent has to stop after cancellation or timeout before
+   * its job is ended anyway (spec 1.0 §7.4).
+   * @default {30000}
+   */
+  cancelGraceMs?: number;
+  /**
+   * Cap on one incoming WebSocket frame in bytes, for {@linkcode Runtime.fetch}.
+   * @default {1048576}
+   */
+  maxFrameBytes?: number;
+  /** Needed by {@linkcode Runtime.fetch}: e.g. `Deno.upgradeWebSocket`. */
+  upgradeWebSocket?: UpgradeWebSocket;
+  /**
+   * URL path at which {@linkcode Runtime.fetch} accepts WebSockets (spec §4.1).
+   * @default {"/arcp"}
+   */
+  path?: string;
+  /** Where diagnostics go; silent by default. */
+  logger?: Pick<Console, "debug" | "warn" | "error">;
+}
+
+/** Options of {@linkcode Runtime.accept}. */
+export interface AcceptOptions {
+  /** Closes this connection when aborted; its session and jobs live on. */
+  signal?: AbortSignal;
+}
+
+const FEATURES: readonly Feature[] = ["agent_versions", "progress"];
+const SILENT: Pick<Console, "debug" | "warn" | "error"> = {
+  debug() {},
+  warn() {},
+  error() {},
+};
+
+/**
+ * An ARCP runtime. Sessions and their jobs outlive connections: a dropped
+ * transport or `session.close` never stops a running job (spec §6.7).
+ *
+ * @example Run an agent over the memory transport
+ * ```ts
+ * import { Runtime, staticTokens } from "@arcp/arcp/runtime";
+ * import { connect } from "@arcp/arcp/client";
+ * import { memoryTransportPair } from "@arcp/arcp/transports/memory";
+ * import assert from "node:assert/strict";
+ *
+ * await using runtime = new Runtime({
+ *   authenticate: staticTokens({ t: "alice" }),
+ *   agents: [{ name: "echo", handler: async (input) => ({ echoed: input }) }],
+ * });
+ * const [clientSide, runtimeSide] = memoryTransportPair();
+ * runtime.accept(runtimeSide);
+ * await using client = await connect(clientSide, { token: "t" });
+ * const job = await client.submit("echo", { hi: 1 });
+ * assert.deepEqual((await job.result).result, { echoed: { hi: 1 } });
+ * ```
+ */
+export class Runtime {
+  readonly #registry = new AgentRegistry();
+  readonly #core: RuntimeCore;
+  readonly #connections = new Set<RuntimeConnection>();
+  readonly #upgrade: UpgradeWebSocket | undefined;
+  readonly #path: string;
+  readonly #maxFrameBytes: number | undefined;
+  #closed = false;
+
+  /** @param options Agents, authentication, store and limits. */
+  constructor(options: RuntimeOptions = {}) {
+    for (const agent of options.agents ?? []) this.#registry.register(agent);
+    this.#core = {
+      name: options.name ?? SDK_NAME,
+      version: options.version ?? SDK_VERSION,
+      registry: this.#registry,
+      authenticate: options.authenticate,
+      store: options.store ?? new MemoryEventStore(),
+      sessions: new Map<string, RuntimeSession>(),
+      features: FEATURES,
+      resumeWindowSec: options.resumeWindowSec ?? 600,
+      heartbeatIntervalSec: options.heartbeatIntervalSec ?? 30,
+      cancelGraceMs: options.cancelGraceMs ?? 30_000,
+      logger: options.logger ?? SILENT,
+    };
+    this.#upgrade = options.upgradeWebSocket;
+    this.#path = options.path ?? "/arcp";
+    this.#maxFrameBytes = options.maxFrameBytes;
+  }
+
+  /**
+   * Registers an agent version (spec 1.1 §7.5).
+   *
+   * @param agent The agent's name, optional version and handler.
+   * @throws {TypeError} when the name or version breaks the §7.5 grammar, or
+   *   that version is already registered.
+   */
+  register(agent: AgentDefinition): void {
+    this.#registry.register(agent);
+  }
+
+  /**
+   * Serves one client over `transport` until it closes or `signal` aborts.
+   *
+   * @param transport The runtime's end of a transport.
+   * @param options An abort signal.
+   * @returns Resolves when the connection has ended; never rejects.
+   * @throws {TypeError} when the runtime is closed.
+   */
+  accept(transport: Transport, options: AcceptOptions = {}): Promise<void> {
+    if (this.#closed) throw new TypeError("Cannot accept a transport: the runtime is closed");
+    const connection = new RuntimeConnection(this.#core, transport);
+    this.#connections.add(connection);
+    return connection.run(options.signal).finally(() => this.#connections.delete(connection));
+  }
+
+  /**
+   * A `fetch`-style handler: upgrades requests to the ARCP path to
+   * WebSockets and answers anything else with 404. Usable as
+   * `Deno.serve(runtime.fetch)` or as the `fetch` of a `deno serve` /
+   * Deno Deploy default export. Requires the `upgradeWebSocket` option.
+   *
+   * @param request The HTTP request.
+   * @returns The upgrade response, 426 without an upgrade header, 404 for
+   *   other paths, or 501 when no `upgradeWebSocket` was configured.
+   */
+  readonly fetch = (request: Request): Response => {
+    const url = new URL(request.url);
+    if (url.pathname !== this.#path) return new Response("Not found\n", { status: 404 });
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("ARCP expects a WebSocket upgrade\n", { status: 426 });
+    }
+    if (this.#upgrade === undefined) {
+      return new Response("WebSocket upgrade is not configured: pass upgradeWebSocket\n", {
+        status: 501,
+      });
+    }
+    if (this.#closed) return new Response("Runtime is closed\n", { status: 503 });
+    const { socket, response } = this.#upgrade(request);
+    const options = this.#maxFrameBytes === undefined ? {} : { maxFrameBytes: this.#maxFrameBytes };
+    void this.accept(webSocketTransport(socket, options));
+    return response;
+  };
+
+  /** The same function as {@linkcode Runtime.fetch}, under the name `Deno.serve` users expect. */
+  get handler(): (request: Request) => Response {
+    return this.fetch;
+  }
+
+  /**
+   * Shuts down: every running job is aborted and ends with a retryable
+   * `INTERNAL_ERROR`, the terminal events are stored and sent, then every
+   * connection is closed. A store passed in options is left open.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const shutdown = new ArcpError("INTERNAL_ERROR", "Runtime is shutting down");
+    const sessions = [...this.#core.sessions.values()];
+    for (const session of sessions) {
+      for (const job of session.jobs.values()) job.abort(shutdown, { graceMs: 0 });
+    }
+    await Promise.all(sessions.map((session) => session.flushed()));
+    for (const connection of this.#connections) connection.close();
+  }
+
+  /** Same as {@linkcode Runtime.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,250 @@
+// This module is browser compatible.
+// One job: runs its agent, turns its emissions into job.event envelopes, and
+// ends it with exactly one terminal job.result or job.error (spec §7.3, §7.4).
+
+import { ArcpError } from "../protocol/errors.ts";
+import type { ToolResultBody } from "../protocol/events.ts";
+import { newId, newMessageId } from "../protocol/ids.ts";
+import {
+  type Envelope,
+  type FinalStatus,
+  type JobAcceptedPayload,
+  type JobErrorPayload,
+  type JobStatus,
+  type Lease,
+  type LeaseConstraints,
+  PROTOCOL_VERSION,
+} from "../protocol/messages.ts";
+import type { AgentContext, AgentDefinition, MetricOptions, ProgressOptions } from "./context.ts";
+import type { RuntimeSession } from "./_session.ts";
+
+/** What a job needs to start: everything `job.accepted` said about it. */
+export interface JobSpec {
+  id: string;
+  session: RuntimeSession;
+  definition: AgentDefinition;
+  agent: string;
+  input: unknown;
+  lease: Lease;
+  leaseConstraints: LeaseConstraints | undefined;
+  traceId: string;
+  maxRuntimeSec: number | undefined;
+  cancelGraceMs: number;
+  createdAt: string;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+function finalStatusOf(code: string): Exclude<FinalStatus, "success"> {
+  if (code === "CANCELLED") return "cancelled";
+  if (code === "TIMEOUT") return "timed_out";
+  return "error";
+}
+
+export class RuntimeJob implements AgentContext {
+  readonly jobId: string;
+  readonly agent: string;
+  readonly lease: Lease;
+  readonly leaseConstraints: LeaseConstraints | undefined;
+  readonly traceId: string;
+  readonly createdAt: string;
+  readonly #spec: JobSpec;
+  readonly #session: RuntimeSession;
+  readonly #abort = new AbortController();
+  #status: JobStatus = "pending";
+  #lastEventSeq = 0;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  readonly #settled = Promise.withResolvers<void>();
+
+  constructor(spec: JobSpec) {
+    this.#spec = spec;
+    this.#session = spec.session;
+    this.jobId = spec.id;
+    this.agent = spec.agent;
+    this.lease = spec.lease;
+    this.leaseConstraints = spec.leaseConstraints;
+    this.traceId = spec.traceId;
+    this.createdAt = spec.createdAt;
+  }
+
+  get sessionId(): string {
+    return this.#session.id;
+  }
+  get principal(): AgentContext["principal"] {
+    return this.#session.principal;
+  }
+  get version(): string | undefined {
+    return this.#spec.definition.version;
+  }
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+  get jobStatus(): JobStatus {
+    return this.#status;
+  }
+  get lastEventSeq(): number {
+    return this.#lastEventSeq;
+  }
+  get terminal(): boolean {
+    return this.#status !== "pending" && this.#status !== "running";
+  }
+  /** Resolves when the terminal event has been queued. */
+  get settled(): Promise<void> {
+    return this.#settled.promise;
+  }
+
+  /** The `job.accepted` payload (spec §7.1). */
+  acceptedPayload(requestId: string | undefined): JobAcceptedPayload {
+    const payload: JobAcceptedPayload = {
+      job_id: this.jobId,
+      agent: this.agent,
+      lease: this.lease,
+    };
+    if (this.leaseConstraints !== undefined) payload.lease_constraints = this.leaseConstraints;
+    payload.accepted_at = this.createdAt;
+    payload.trace_id = this.traceId;
+    if (requestId !== undefined) payload.request_id = requestId;
+    return payload;
+  }
+
+  /** Runs the agent; its outcome becomes the terminal event. */
+  start(): void {
+    this.#status = "running";
+    const { maxRuntimeSec } = this.#spec;
+    if (maxRuntimeSec !== undefined) {
+      this.#timers.push(setTimeout(() => {
+        this.abort(new ArcpError("TIMEOUT", `Job exceeded max_runtime_sec of ${maxRuntimeSec}s`));
+      }, maxRuntimeSec * 1000));
+    }
+    let running: Promise<unknown>;
+    try {
+      running = Promise.resolve(this.#spec.definition.handler(this.#spec.input as never, this));
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      (result) => {
+        const reason = this.#abort.signal.reason;
+        if (this.#abort.signal.aborted) this.#fail(ArcpError.from(reason));
+        else this.#succeed(result);
+      },
+      (error) => {
+        const reason = this.#abort.signal.reason;
+        this.#fail(ArcpError.from(this.#abort.signal.aborted ? reason : error));
+      },
+    );
+  }
+
+  /**
+   * Signals the agent to stop with `reason`; if it has not finished within
+   * the grace period, the job ends with `reason` anyway (spec 1.0 §7.4).
+   */
+  abort(reason: ArcpError, options: { graceMs?: number } = {}): void {
+    if (this.terminal) return;
+    const graceMs = options.graceMs ?? this.#spec.cancelGraceMs;
+    if (!this.#abort.signal.aborted) this.#abort.abort(reason);
+    if (graceMs <= 0) this.#fail(this.#abort.signal.reason as ArcpError);
+    else this.#timers.push(setTimeout(() => this.#fail(reason), graceMs));
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers = [];
+  }
+
+  #succeed(result: unknown): void {
+    if (this.terminal) return;
+    this.#status = "success";
+    this.#clearTimers();
+    this.#emitTerminal("job.result", { final_status: "success", result: result ?? null });
+  }
+
+  #fail(error: ArcpError): void {
+    if (this.terminal) return;
+    const payload: JobErrorPayload = {
+      final_status: finalStatusOf(error.code),
+      ...error.toPayload(),
+    };
+    this.#status = payload.final_status;
+    this.#clearTimers();
+    this.#emitTerminal("job.error", payload);
+  }
+
+  #emitTerminal(type: "job.result" | "job.error", payload: unknown): void {
+    const envelope = this.#envelope(type, payload);
+    this.#session.emit(envelope);
+    this.#lastEventSeq = envelope.event_seq!;
+    this.#settled.resolve();
+  }
+
+  #envelope(type: string, payload: unknown): Envelope & { job_id: string } {
+    // Built by hand in wire order: this is the hottest allocation of the SDK.
+    return {
+      arcp: PROTOCOL_VERSION,
+      id: newMessageId(),
+      type,
+      session_id: this.#session.id,
+      job_id: this.jobId,
+      trace_id: this.traceId,
+      event_seq: 0,
+      payload: payload as Record<string, unknown>,
+    };
+  }
+
+  // AgentContext ---------------------------------------------------------
+
+  emit(kind: string, body: Record<string, unknown>): Promise<void> {
+    if (this.terminal) return RESOLVED;
+    const envelope = this.#envelope("job.event", { kind, ts: new Date().toISOString(), body });
+    const pending = this.#session.emit(envelope);
+    this.#lastEventSeq = envelope.event_seq!;
+    return pending;
+  }
+
+  log(
+    level: "debug" | "info" | "warn" | "error",
+    message: string,
+    attributes?: Record<string, unknown>,
+  ): Promise<void> {
+    return this.emit(
+      "log",
+      attributes === undefined ? { level, message } : { level, message, attributes },
+    );
+  }
+
+  thought(text: string): Promise<void> {
+    return this.emit("thought", { text });
+  }
+
+  status(phase: string, message?: string): Promise<void> {
+    return this.emit("status", message === undefined ? { phase } : { phase, message });
+  }
+
+  metric(name: string, value: number, options: MetricOptions = {}): Promise<void> {
+    return this.emit("metric", { name, value, ...options });
+  }
+
+  progress(current: number, options: ProgressOptions = {}): Promise<void> {
+    if (!(current >= 0)) {
+      return Promise.reject(
+        new RangeError(`Cannot emit progress: current must be non-negative, got ${current}`),
+      );
+    }
+    return this.emit("progress", { current, ...options });
+  }
+
+  artifactRef(
+    artifact: { uri: string; content_type: string; byte_size?: number; sha256?: string },
+  ): Promise<void> {
+    return this.emit("artifact_ref", { ...artifact });
+  }
+
+  async toolCall(tool: string, args: unknown, callId: string = newId("call")): Promise<string> {
+    await this.emit("tool_call", { tool, args, call_id: callId });
+    return callId;
+  }
+
+  toolResult(callId: string, outcome: Omit<ToolResultBody, "call_id">): Promise<void> {
+    return this.emit("tool_result", { call_id: callId, ...outcome });
+  }
+}

@@ -1,0 +1,111 @@
+// This module is browser compatible.
+/**
+ * What an agent is: a plain async function of its input and an
+ * {@linkcode AgentContext} (spec §7, §8.2).
+ *
+ * @module
+ */
+
+import type { ArtifactRefBody, ToolResultBody } from "../protocol/events.ts";
+import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
+import type { Principal } from "./auth.ts";
+
+/** Optional fields of a `progress` event (spec 1.1 §8.2.1). */
+export interface ProgressOptions {
+  /** Total units; absent means indeterminate. */
+  total?: number;
+  /** What is being counted, e.g. `"files"`. */
+  units?: string;
+  /** What is happening now. */
+  message?: string;
+}
+
+/** Optional fields of a `metric` event (spec §8.2). */
+export interface MetricOptions {
+  /** Unit, e.g. `"ms"` or a currency such as `"USD"`. */
+  unit?: string;
+  /** Free-form dimensions. */
+  dimensions?: Record<string, unknown>;
+}
+
+/**
+ * The job's view of the runtime, handed to the agent. Every emitter assigns
+ * the next session `event_seq`, stamps `ts`, logs the event and sends it;
+ * each returns a promise that resolves at once unless the session's outbound
+ * queue is full, so `await`ing emitters slows a chatty agent to the pace of
+ * its store and consumer. Events emitted after the job ended are dropped.
+ */
+export interface AgentContext {
+  /** The job's id. */
+  readonly jobId: string;
+  /** The submitting session's id. */
+  readonly sessionId: string;
+  /** Who submitted the job. */
+  readonly principal: Principal;
+  /** The resolved agent, `name@version` or the bare name. */
+  readonly agent: string;
+  /** The resolved version, if the agent is versioned. */
+  readonly version: string | undefined;
+  /** The effective lease (spec §9). */
+  readonly lease: Lease;
+  /** The lease constraints (spec 1.1 §9.5). */
+  readonly leaseConstraints: LeaseConstraints | undefined;
+  /** The job's 32-hex W3C trace-id (spec §11). */
+  readonly traceId: string;
+  /**
+   * Aborted when the job is cancelled (reason: `ArcpError` `CANCELLED`), times
+   * out (`TIMEOUT`) or the runtime shuts down (`INTERNAL_ERROR`).
+   */
+  readonly signal: AbortSignal;
+  /** Emits `log {level, message, attributes?}`. */
+  log(
+    level: "debug" | "info" | "warn" | "error",
+    message: string,
+    attributes?: Record<string, unknown>,
+  ): Promise<void>;
+  /** Emits `thought {text}`. */
+  thought(text: string): Promise<void>;
+  /** Emits `status {phase, message?}`. */
+  status(phase: string, message?: string): Promise<void>;
+  /** Emits `metric {name, value, unit?, dimensions?}`. */
+  metric(name: string, value: number, options?: MetricOptions): Promise<void>;
+  /** Emits `progress {current, total?, units?, message?}`; `current` must be non-negative. */
+  progress(current: number, options?: ProgressOptions): Promise<void>;
+  /** Emits `artifact_ref {uri, content_type, byte_size?, sha256?}`. */
+  artifactRef(artifact: ArtifactRefBody): Promise<void>;
+  /**
+   * Emits `tool_call {tool, args, call_id}` and returns the `call_id` to pass
+   * to {@linkcode AgentContext.toolResult}.
+   */
+  toolCall(tool: string, args: unknown, callId?: string): Promise<string>;
+  /** Emits `tool_result {call_id, result}` or `{call_id, error}`. */
+  toolResult(callId: string, outcome: Omit<ToolResultBody, "call_id">): Promise<void>;
+  /**
+   * Emits an event of any kind, e.g. a vendor `x-acme.trace` kind; reserved
+   * kinds should use their typed emitter.
+   */
+  emit(kind: string, body: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * An agent: an async function from input to a JSON-serialisable result. It
+ * ends the job with `job.result` when it returns, or `job.error` when it
+ * throws (`INTERNAL_ERROR`, or the code of an `ArcpError` it throws).
+ */
+export type AgentHandler<I = unknown, O = unknown> = (input: I, ctx: AgentContext) => Promise<O>;
+
+/** An agent as registered with a runtime (spec 1.1 §7.5). */
+export interface AgentDefinition {
+  /** Agent name, `[a-z0-9][a-z0-9._-]*`. */
+  name: string;
+  /** Version, `[a-zA-Z0-9.+_-]+`; omit for an unversioned agent. */
+  version?: string;
+  /**
+   * Whether a bare name resolves to this version. Without an explicit
+   * default, the highest version (numeric-aware order) is the default.
+   * @default {false}
+   */
+  default?: boolean;
+  /** The agent function. */
+  handler: AgentHandler<never, unknown>;
+}

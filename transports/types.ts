@@ -1,0 +1,78 @@
+// This module is browser compatible.
+/**
+ * The one transport contract shared by every transport (spec §4).
+ *
+ * @module
+ */
+
+/** One ARCP frame: a parsed JSON object (an envelope, not yet validated). */
+export type Frame = Record<string, unknown>;
+
+/**
+ * Delivered on a transport's readable side in place of a frame that could not
+ * be parsed (not JSON, not an object, binary, or over the size cap), so that
+ * the receiving session answers `INVALID_REQUEST` and carries on instead of
+ * dropping the connection.
+ */
+export class MalformedFrame {
+  /** Why the frame was refused, as a sentence for the error message. */
+  readonly reason: string;
+  /** @param reason Why the frame was refused. */
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
+/**
+ * A bidirectional, ordered channel of frames: the same pair-of-streams shape
+ * as `WebSocketStream` and WebTransport. Backpressure and ordering come from
+ * the streams. `writable.close()` is a graceful close; `writable.abort()` or
+ * `readable.cancel()` an abortive one.
+ */
+export interface Transport {
+  /** Frames from the peer, in order; closes when the peer goes away. */
+  readonly readable: ReadableStream<Frame | MalformedFrame>;
+  /** Frames to the peer, in order. */
+  readonly writable: WritableStream<Frame>;
+}
+
+/** Default cap on one incoming frame: 1 MiB of UTF-8. */
+export const DEFAULT_MAX_FRAME_BYTES: number = 1 << 20;
+
+const encoder = new TextEncoder();
+
+/**
+ * Parses one text frame, refusing it (as a {@linkcode MalformedFrame}) when it
+ * is over `maxBytes` of UTF-8, not JSON, or not a JSON object.
+ *
+ * @param text The frame's text.
+ * @param maxBytes The cap in bytes.
+ * @returns The parsed frame or the refusal.
+ * @example
+ * ```ts
+ * import { MalformedFrame, parseFrame } from "@arcp/arcp/transports/memory";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseFrame('{"a":1}', 1024), { a: 1 });
+ * assert.ok(parseFrame("[1]", 1024) instanceof MalformedFrame);
+ * ```
+ */
+export function parseFrame(text: string, maxBytes: number): Frame | MalformedFrame {
+  // A UTF-16 length over the cap is over it in UTF-8 too; only the narrow band
+  // where the two can disagree pays for an exact count.
+  if (
+    text.length > maxBytes || (text.length * 3 > maxBytes && encoder.encode(text).length > maxBytes)
+  ) {
+    return new MalformedFrame(`Frame exceeds the ${maxBytes}-byte limit`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return new MalformedFrame(`Frame is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return new MalformedFrame("Frame is not a JSON object");
+  }
+  return value as Frame;
+}

@@ -1,0 +1,148 @@
+// This module is browser compatible.
+/**
+ * A {@linkcode Transport} over any standard `WebSocket`: a browser's, Deno's
+ * or Bun's client socket, or the server-side socket of
+ * `Deno.upgradeWebSocket` (spec §4.1: text frames, one JSON envelope each).
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../protocol/errors.ts";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  type Frame,
+  MalformedFrame,
+  parseFrame,
+  type Transport,
+} from "./types.ts";
+
+export { type Frame, MalformedFrame, type Transport } from "./types.ts";
+
+/** The subset of the WHATWG `WebSocket` this transport uses. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(
+    type: "open" | "close" | "error" | "message",
+    listener: (event: Event) => void,
+  ): void;
+}
+
+/** Options of {@linkcode webSocketTransport}. */
+export interface WebSocketTransportOptions {
+  /**
+   * Cap on one incoming frame in bytes of UTF-8; larger frames arrive as a
+   * {@linkcode MalformedFrame}.
+   * @default {1048576}
+   */
+  maxFrameBytes?: number;
+  /**
+   * Bytes the socket may hold unsent (`bufferedAmount`) before writes wait
+   * for it to drain to half of this.
+   * @default {1048576}
+   */
+  maxBufferedBytes?: number;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+
+function closedError(event: Event): ConnectionClosedError {
+  const { code, reason } = event as CloseEvent;
+  return new ConnectionClosedError(
+    `WebSocket closed${code === undefined ? "" : ` with code ${code}`}${
+      reason ? `: ${reason}` : ""
+    }`,
+  );
+}
+
+/**
+ * Wraps a WebSocket, open or still connecting, as a {@linkcode Transport}.
+ * Writes wait for the socket to open, and wait again whenever
+ * `bufferedAmount` exceeds `maxBufferedBytes`, so a fast producer is slowed
+ * to the network's pace instead of filling memory.
+ *
+ * @param socket The socket; the transport owns it from now on.
+ * @param options Frame cap and send buffering.
+ * @returns The transport.
+ * @example Connect a client transport
+ * ```ts ignore
+ * import { webSocketTransport } from "@arcp/arcp/transports/websocket";
+ *
+ * const transport = webSocketTransport(new WebSocket("ws://127.0.0.1:7777/arcp"));
+ * ```
+ */
+export function webSocketTransport(
+  socket: WebSocketLike,
+  options: WebSocketTransportOptions = {},
+): Transport {
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const opened = Promise.withResolvers<void>();
+  const closed = Promise.withResolvers<never>();
+  closed.promise.catch(() => {});
+  if (socket.readyState === OPEN) opened.resolve();
+
+  let readController!: ReadableStreamDefaultController<Frame | MalformedFrame>;
+  let writeController: WritableStreamDefaultController | undefined;
+
+  socket.addEventListener("open", () => opened.resolve());
+  socket.addEventListener("message", (event) => {
+    const { data } = event as MessageEvent;
+    readController.enqueue(
+      typeof data === "string"
+        ? parseFrame(data, maxFrameBytes)
+        : new MalformedFrame("Binary frames are not ARCP: send JSON text frames"),
+    );
+  });
+  socket.addEventListener("close", (event) => {
+    const error = closedError(event);
+    opened.reject(error);
+    closed.reject(error);
+    try {
+      readController.close();
+    } catch { /* already closed or cancelled by the reader */ }
+    writeController?.error(error);
+  });
+  opened.promise.catch(() => {});
+
+  async function drain(): Promise<void> {
+    const lowWater = maxBuffered / 2;
+    while (socket.bufferedAmount > lowWater) {
+      if (socket.readyState !== OPEN) return;
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, 1)), closed.promise]);
+    }
+  }
+
+  const readable = new ReadableStream<Frame | MalformedFrame>({
+    start(controller) {
+      readController = controller;
+    },
+    cancel() {
+      socket.close(1000);
+    },
+  }, { highWaterMark: 0 });
+
+  const writable = new WritableStream<Frame>({
+    start(controller) {
+      writeController = controller;
+      if (socket.readyState === CONNECTING) return opened.promise;
+      if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
+    },
+    write(frame) {
+      if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
+      socket.send(JSON.stringify(frame));
+      if (socket.bufferedAmount > maxBuffered) return drain();
+    },
+    close() {
+      socket.close(1000);
+    },
+    abort() {
+      socket.close(1000);
+    },
+  }, new CountQueuingStrategy({ highWaterMark: 64 }));
+
+  return { readable, writable };
+}
