@@ -23,4 +23,5 @@ export type { EnvelopeFields, Message, MessagePayloads, MessageType } from "./en
 export { newId, newJobId, newMessageId, newResumeToken, newSessionId, newTraceId } from "./ids.ts";
 export { type AgentRef, formatAgentRef, parseAgentRef } from "./agent_ref.ts";
 export { parseTraceId } from "./trace.ts";
+export { globToRegExp } from "./glob.ts";
 export { SDK_NAME, SDK_VERSION } from "./version.ts";

@@ -1,0 +1,144 @@
+/**
+ * The `files` demo agent: walks a real directory tree and counts lines, words
+ * and bytes per file extension, as `wc` would. Deno only (it reads files).
+ *
+ * @module
+ */
+
+import { ArcpError } from "../protocol/errors.ts";
+import { globToRegExp } from "../protocol/glob.ts";
+import type { AgentContext } from "../runtime/context.ts";
+
+/** Input of the `files` agent. */
+export interface FilesInput {
+  /** Directory to walk. */
+  root: string;
+  /** Glob over paths relative to `root` (`*` one segment, `**` any). @default {"**"} */
+  pattern?: string;
+  /** Directory names never entered. @default {[".git", "node_modules"]} */
+  exclude?: string[];
+}
+
+/** `wc`-style counts. */
+export interface Counts {
+  files: number;
+  lines: number;
+  words: number;
+  bytes: number;
+}
+
+/** Result of the `files` agent. */
+export interface FilesReport extends Counts {
+  root: string;
+  pattern: string;
+  /** Counts per extension (`.ts`, `.md`, or `""` for none). */
+  by_extension: Record<string, Counts>;
+  /** Matching files skipped as binary (they contain a NUL byte). */
+  skipped: string[];
+}
+
+/**
+ * Counts lines (newline bytes), words (runs of non-space bytes, with space as
+ * in the C locale: space, \t, \n, \v, \f, \r) and bytes, exactly as
+ * `LC_ALL=C wc` does.
+ *
+ * @param bytes File content.
+ * @returns Lines, words and bytes.
+ */
+export function countText(bytes: Uint8Array): Omit<Counts, "files"> {
+  let lines = 0;
+  let words = 0;
+  let inWord = false;
+  for (const byte of bytes) {
+    if (byte === 0x0a) lines++;
+    const space = byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+    if (!space && !inWord) words++;
+    inWord = !space;
+  }
+  return { lines, words, bytes: bytes.length };
+}
+
+async function walk(root: string, exclude: ReadonlySet<string>, prefix = ""): Promise<string[]> {
+  const found: string[] = [];
+  const entries = [];
+  for await (const entry of Deno.readDir(prefix === "" ? root : `${root}/${prefix}`)) entries.push(entry);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory && !exclude.has(entry.name)) found.push(...await walk(root, exclude, path));
+    else if (entry.isFile) found.push(path);
+  }
+  return found;
+}
+
+function extensionOf(path: string): string {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return dot <= 0 ? "" : name.slice(dot);
+}
+
+/**
+ * The `files` agent (exact contract of `cli.ts serve --demo`): emits a
+ * `tool_call`/`tool_result` pair for each file read and a `progress` event per
+ * file, and returns the per-extension counts.
+ *
+ * @param input Root, pattern and excluded directory names.
+ * @param ctx The job context.
+ * @returns The report.
+ * @throws {ArcpError} `INVALID_REQUEST` when `root` is not a readable directory.
+ */
+export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<FilesReport> {
+  if (typeof input?.root !== "string") {
+    throw new ArcpError("INVALID_REQUEST", 'The files agent needs input { root: "<directory>" }');
+  }
+  const root = input.root.replace(/\/+$/, "") || "/";
+  const pattern = input.pattern ?? "**";
+  const matcher = globToRegExp(pattern);
+  let paths: string[];
+  try {
+    paths = (await walk(root, new Set(input.exclude ?? [".git", "node_modules"]))).filter((p) => matcher.test(p));
+  } catch (error) {
+    throw new ArcpError("INVALID_REQUEST", `Cannot walk "${root}": ${(error as Error).message}`);
+  }
+  const report: FilesReport = {
+    root,
+    pattern,
+    files: 0,
+    lines: 0,
+    words: 0,
+    bytes: 0,
+    by_extension: {},
+    skipped: [],
+  };
+  await ctx.status("walking", `${paths.length} files match ${pattern}`);
+  for (const [index, path] of paths.entries()) {
+    ctx.signal.throwIfAborted();
+    const callId = await ctx.toolCall("fs.read", { path: `${root}/${path}` });
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(`${root}/${path}`);
+    } catch (error) {
+      await ctx.toolResult(callId, {
+        error: { code: "INTERNAL_ERROR", message: (error as Error).message, retryable: true },
+      });
+      continue;
+    }
+    if (bytes.includes(0)) {
+      report.skipped.push(path);
+      await ctx.toolResult(callId, { result: { path, binary: true, bytes: bytes.length } });
+    } else {
+      const counts = countText(bytes);
+      await ctx.toolResult(callId, { result: { path, ...counts } });
+      const extension = extensionOf(path);
+      const bucket = report.by_extension[extension] ??= { files: 0, lines: 0, words: 0, bytes: 0 };
+      for (const target of [bucket, report]) {
+        target.files++;
+        target.lines += counts.lines;
+        target.words += counts.words;
+        target.bytes += counts.bytes;
+      }
+    }
+    await ctx.progress(index + 1, { total: paths.length, units: "files", message: path });
+  }
+  return report;
+}

@@ -1,0 +1,54 @@
+// This module is browser compatible.
+/**
+ * Anchored glob patterns over `/`-separated names (spec 1.0 §9.2): `*`
+ * matches within one segment, `**` any number of whole segments, `?` one
+ * character.
+ *
+ * @module
+ */
+
+const SPECIAL = /[.+^${}()|[\]\\]/g;
+
+/**
+ * Compiles a glob into an anchored regular expression.
+ *
+ * @param pattern The glob, e.g. `src/**\/*.ts`.
+ * @returns A `RegExp` that matches whole strings only.
+ * @example
+ * ```ts
+ * import { globToRegExp } from "@arcp/arcp/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const ts = globToRegExp("**\/*.ts");
+ * assert.ok(ts.test("mod.ts"));
+ * assert.ok(ts.test("protocol/errors.ts"));
+ * assert.ok(!ts.test("README.md"));
+ * assert.ok(!globToRegExp("src/*").test("src/a/b"));
+ * ```
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let source = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i]!;
+    if (char === "*" && pattern[i + 1] === "*") {
+      const atSegmentStart = i === 0 || pattern[i - 1] === "/";
+      const atSegmentEnd = i + 2 === pattern.length || pattern[i + 2] === "/";
+      if (atSegmentStart && atSegmentEnd) {
+        // `**/` is zero or more whole segments; a trailing `**` is anything.
+        if (pattern[i + 2] === "/") {
+          source += "(?:[^/]*/)*";
+          i += 2;
+        } else {
+          source += ".*";
+          i += 1;
+        }
+        continue;
+      }
+      source += "[^/]*";
+      i += 1;
+    } else if (char === "*") source += "[^/]*";
+    else if (char === "?") source += "[^/]";
+    else source += char.replace(SPECIAL, "\\$&");
+  }
+  return new RegExp(`^${source}$`);
+}
