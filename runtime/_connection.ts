@@ -13,7 +13,6 @@ import { ArcpError } from "../protocol/errors.ts";
 import { newJobId, newResumeToken, newSessionId, newTraceId } from "../protocol/ids.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
 import { parseTraceId } from "../protocol/trace.ts";
-import { SDK_NAME, SDK_VERSION } from "../protocol/version.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import type { EventStore } from "../store/types.ts";
 import type { Authenticator } from "./auth.ts";

@@ -9,7 +9,7 @@
 import {
   DEFAULT_MAX_FRAME_BYTES,
   type Frame,
-  MalformedFrame,
+  type MalformedFrame,
   parseFrame,
   type Transport,
 } from "./types.ts";
