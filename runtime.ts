@@ -151,7 +151,11 @@ export class Runtime {
   readonly #maxFrameBytes: number | undefined;
   #closed = false;
 
-  /** @param options Agents, authentication, store and limits. */
+  /**
+   * Creates a runtime and registers `options.agents`.
+   *
+   * @param options Agents, authentication, store and limits.
+   */
   constructor(options: RuntimeOptions = {}) {
     for (const agent of options.agents ?? []) this.#registry.register(agent);
     this.#core = {

@@ -29,7 +29,10 @@ function echo(version: string) {
     Promise.resolve({ echoed: input, version });
 }
 
-async function count(input: { n: number; delay_ms?: number }, ctx: AgentContext): Promise<{ count: number }> {
+async function count(
+  input: { n: number; delay_ms?: number },
+  ctx: AgentContext,
+): Promise<{ count: number }> {
   const n = Math.max(0, Math.floor(Number(input?.n ?? 0)));
   for (let current = 1; current <= n; current++) {
     if (current > 1 && input.delay_ms) await delay(input.delay_ms, ctx.signal);

@@ -21,15 +21,21 @@ export interface FilesInput {
 
 /** `wc`-style counts. */
 export interface Counts {
+  /** Text files counted (binary files are skipped). */
   files: number;
+  /** Newline bytes, as `wc -l` counts them. */
   lines: number;
+  /** Runs of non-space bytes, as `wc -w` counts them. */
   words: number;
+  /** Size in bytes, as `wc -c` counts it. */
   bytes: number;
 }
 
 /** Result of the `files` agent. */
 export interface FilesReport extends Counts {
+  /** The directory walked, without trailing slashes. */
   root: string;
+  /** The glob matched, `**` when none was given. */
   pattern: string;
   /** Counts per extension (`.ts`, `.md`, or `""` for none). */
   by_extension: Record<string, Counts>;
@@ -61,12 +67,15 @@ export function countText(bytes: Uint8Array): Omit<Counts, "files"> {
 async function walk(root: string, exclude: ReadonlySet<string>, prefix = ""): Promise<string[]> {
   const found: string[] = [];
   const entries = [];
-  for await (const entry of Deno.readDir(prefix === "" ? root : `${root}/${prefix}`)) entries.push(entry);
+  for await (const entry of Deno.readDir(prefix === "" ? root : `${root}/${prefix}`)) {
+    entries.push(entry);
+  }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory && !exclude.has(entry.name)) found.push(...await walk(root, exclude, path));
-    else if (entry.isFile) found.push(path);
+    if (entry.isDirectory && !exclude.has(entry.name)) {
+      found.push(...await walk(root, exclude, path));
+    } else if (entry.isFile) found.push(path);
   }
   return found;
 }
@@ -96,7 +105,9 @@ export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<
   const matcher = globToRegExp(pattern);
   let paths: string[];
   try {
-    paths = (await walk(root, new Set(input.exclude ?? [".git", "node_modules"]))).filter((p) => matcher.test(p));
+    paths = (await walk(root, new Set(input.exclude ?? [".git", "node_modules"]))).filter((p) =>
+      matcher.test(p)
+    );
   } catch (error) {
     throw new ArcpError("INVALID_REQUEST", `Cannot walk "${root}": ${(error as Error).message}`);
   }

@@ -10,7 +10,8 @@ import { staticTokens } from "../runtime/auth.ts";
 import { newResumeToken } from "../protocol/ids.ts";
 import { demoAgents } from "./demo_agents.ts";
 
-export const SERVE_USAGE = `Usage: cli.ts serve [--host 127.0.0.1] [--port 7777] [--token TOKEN=PRINCIPAL]...
+export const SERVE_USAGE =
+  `Usage: cli.ts serve [--host 127.0.0.1] [--port 7777] [--token TOKEN=PRINCIPAL]...
                     [--store memory] [--demo]
 
 Starts an ARCP runtime serving WebSockets at ws://HOST:PORT/arcp.

@@ -9,7 +9,8 @@ import { connect } from "../client.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { JobEvent, ProgressBody } from "../protocol/events.ts";
 
-export const SUBMIT_USAGE = `Usage: cli.ts submit [--url ws://127.0.0.1:7777/arcp] --token TOKEN [--json] AGENT [JSON]
+export const SUBMIT_USAGE =
+  `Usage: cli.ts submit [--url ws://127.0.0.1:7777/arcp] --token TOKEN [--json] AGENT [JSON]
 
 Submits one job to AGENT (name or name@version) with JSON as its input, prints its
 events (a progress bar on a terminal, JSON lines with --json) and its result.
@@ -24,9 +25,9 @@ function describe(event: JobEvent): string {
     case "log":
       return `${body.level}: ${body.message}`;
     case "progress":
-      return `${body.current}${body.total === undefined ? "" : `/${body.total}`} ${body.units ?? ""}${
-        body.message ? ` ${body.message}` : ""
-      }`;
+      return `${body.current}${body.total === undefined ? "" : `/${body.total}`} ${
+        body.units ?? ""
+      }${body.message ? ` ${body.message}` : ""}`;
     case "status":
       return `${body.phase}${body.message ? `: ${body.message}` : ""}`;
     default:
@@ -38,7 +39,8 @@ function bar(current: number, total: number | undefined, label: string): string 
   const width = 30;
   if (total === undefined || total <= 0) return `\r${current} ${label}`.slice(0, 100);
   const filled = Math.round(Math.min(1, current / total) * width);
-  return `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${current}/${total} ${label}`.slice(0, 100)
+  return `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${current}/${total} ${label}`
+    .slice(0, 100)
     .padEnd(100);
 }
 
@@ -82,9 +84,11 @@ export async function submit(args: string[]): Promise<number> {
   try {
     client = await connect(values.url, values.token === undefined ? {} : { token: values.token });
   } catch (error) {
-    console.error(`Cannot connect to ${values.url}: ${error instanceof ArcpError ? `${error.code} ` : ""}${
-      (error as Error).message
-    }`);
+    console.error(
+      `Cannot connect to ${values.url}: ${error instanceof ArcpError ? `${error.code} ` : ""}${
+        (error as Error).message
+      }`,
+    );
     return 3;
   }
   try {
@@ -92,8 +96,9 @@ export async function submit(args: string[]): Promise<number> {
     const cancel = () => void job.cancel({ reason: "interrupted" }).catch(() => {});
     Deno.addSignalListener("SIGINT", cancel);
     try {
-      if (values.json) print(`${JSON.stringify({ type: "job.accepted", payload: job.accepted })}\n`);
-      else print(`job ${job.jobId} accepted: ${job.agent}\n`);
+      if (values.json) {
+        print(`${JSON.stringify({ type: "job.accepted", payload: job.accepted })}\n`);
+      } else print(`job ${job.jobId} accepted: ${job.agent}\n`);
       let barShown = false;
       for await (const event of job) {
         if (values.json) {
@@ -102,15 +107,22 @@ export async function submit(args: string[]): Promise<number> {
           const { current, total, units, message } = event.payload.body as unknown as ProgressBody;
           print(bar(current, total, message ?? units ?? ""));
           barShown = true;
-        } else if (!tty || event.payload.kind !== "tool_call" && event.payload.kind !== "tool_result") {
-          print(`${barShown ? "\n" : ""}[${event.event_seq}] ${event.payload.kind} ${describe(event)}\n`);
+        } else if (
+          !tty || event.payload.kind !== "tool_call" && event.payload.kind !== "tool_result"
+        ) {
+          print(
+            `${barShown ? "\n" : ""}[${event.event_seq}] ${event.payload.kind} ${
+              describe(event)
+            }\n`,
+          );
           barShown = false;
         }
       }
       if (barShown) print("\n");
       const result = await job.result;
-      if (values.json) print(`${JSON.stringify({ type: "job.result", job_id: job.jobId, payload: result })}\n`);
-      else print(`result: ${JSON.stringify(result.result, null, 2)}\n`);
+      if (values.json) {
+        print(`${JSON.stringify({ type: "job.result", job_id: job.jobId, payload: result })}\n`);
+      } else print(`result: ${JSON.stringify(result.result, null, 2)}\n`);
       return 0;
     } finally {
       Deno.removeSignalListener("SIGINT", cancel);
@@ -120,7 +132,9 @@ export async function submit(args: string[]): Promise<number> {
       console.error(`Session failed: ${(error as Error).message}`);
       return 3;
     }
-    if (values.json) print(`${JSON.stringify({ type: "job.error", payload: error.toPayload() })}\n`);
+    if (values.json) {
+      print(`${JSON.stringify({ type: "job.error", payload: error.toPayload() })}\n`);
+    }
     console.error(`error ${error.code}: ${error.message}`);
     return 1;
   } finally {

@@ -36,27 +36,49 @@ import { payloadSchemas } from "./_schemas.ts";
 
 /** Payload type of every message type this SDK knows, of both spec versions. */
 export interface MessagePayloads {
+  /** Client opens a session (spec §6.2). */
   "session.hello": SessionHelloPayload;
+  /** Runtime accepts a session (spec §6.2). */
   "session.welcome": SessionWelcomePayload;
+  /** Client resumes a session (spec 1.1 §6.3). */
   "session.resume": SessionResumePayload;
+  /** A session-level error (spec §12). */
   "session.error": SessionErrorPayload;
+  /** Client closes the session gracefully (spec 1.1 §6.7). */
   "session.close": SessionClosePayload;
+  /** Runtime acknowledges `session.close` (spec 1.1 §6.7). */
   "session.closed": SessionClosePayload;
+  /** Either peer ends the session (spec 1.0 §6.4). */
   "session.bye": SessionClosePayload;
+  /** Heartbeat probe (spec 1.1 §6.4). */
   "session.ping": SessionPingPayload;
+  /** Heartbeat reply (spec 1.1 §6.4). */
   "session.pong": SessionPongPayload;
+  /** Client acknowledges processed events (spec 1.1 §6.5). */
   "session.ack": SessionAckPayload;
+  /** Client asks for a job listing (spec 1.1 §6.6). */
   "session.list_jobs": SessionListJobsPayload;
+  /** Runtime answers `session.list_jobs` (spec 1.1 §6.6). */
   "session.jobs": SessionJobsPayload;
+  /** Client submits a job (spec §7.1). */
   "job.submit": JobSubmitPayload;
+  /** Runtime accepts a job (spec §7.1). */
   "job.accepted": JobAcceptedPayload;
+  /** Client cancels a job (spec §7.4). */
   "job.cancel": JobCancelPayload;
+  /** Runtime acknowledges `job.cancel` (spec 1.1 §7.4). */
   "job.cancelled": JobCancelledPayload;
+  /** A job event (spec §8). */
   "job.event": EventPayload;
+  /** A job's successful end (spec §7.3). */
   "job.result": JobResultPayload;
+  /** A job's unsuccessful end (spec §7.3, §12). */
   "job.error": JobErrorPayload;
+  /** Client attaches to a job (spec 1.1 §7.6). */
   "job.subscribe": JobSubscribePayload;
+  /** Runtime confirms a subscription (spec 1.1 §7.6). */
   "job.subscribed": JobSubscribedPayload;
+  /** Client detaches from a job (spec 1.1 §7.6). */
   "job.unsubscribe": JobUnsubscribePayload;
 }
 
@@ -148,9 +170,13 @@ export function decodeMessage(frame: unknown): Message | undefined {
 
 /** Envelope fields other than `arcp`, `id`, `type` and `payload`. */
 export interface EnvelopeFields {
+  /** Session id (spec §5). */
   session_id?: string | undefined;
+  /** W3C trace-id or `traceparent` (spec §11). */
   trace_id?: string | undefined;
+  /** The job a job-scoped message is about. */
   job_id?: string | undefined;
+  /** Session-scoped sequence number (spec §8.3). */
   event_seq?: number | undefined;
 }
 

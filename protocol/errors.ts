@@ -155,6 +155,8 @@ export class ArcpError extends Error {
   readonly details: Record<string, unknown> | undefined;
 
   /**
+   * Creates a protocol error; `retryable` is normalised by {@linkcode retryableFor}.
+   *
    * @param code The error code (spec §12).
    * @param message What failed, in sentence case without a trailing period.
    * @param options Retryability, details and cause.
@@ -254,7 +256,12 @@ export class ArcpError extends Error {
  * ```
  */
 export class ConnectionClosedError extends Error {
-  /** @param message What could not be done, and why. */
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be done, and why.
+   * @param options Standard error options, e.g. a `cause`.
+   */
   constructor(message = "The connection is closed", options?: ErrorOptions) {
     super(message, options);
     this.name = "ConnectionClosedError";

@@ -206,14 +206,23 @@ export interface LeaseConstraints {
 
 /** One job in a `session.jobs` listing (spec 1.1 §6.6). */
 export interface JobSummary {
+  /** The job's id. */
   job_id: string;
+  /** The resolved agent, `name@version` when versioned (spec 1.1 §7.5). */
   agent: string;
+  /** Current status (spec §7.3). */
   status: JobStatus;
+  /** The effective lease (spec §9.1). */
   lease: Lease;
+  /** Lease constraints, when the job has any (spec 1.1 §9.5). */
   lease_constraints?: LeaseConstraints;
+  /** The delegating job, or `null` for a top-level job (spec §10). */
   parent_job_id: string | null;
+  /** ISO-8601 UTC creation time. */
   created_at: string;
+  /** The job's W3C trace-id (spec §11). */
   trace_id?: string;
+  /** Highest `event_seq` sent for this job so far (spec §8.3). */
   last_event_seq: number;
 }
 
@@ -221,6 +230,7 @@ export interface JobSummary {
 export interface SessionJobsPayload {
   /** Envelope id of the `session.list_jobs` being answered. */
   request_id?: string;
+  /** The jobs on this page. */
   jobs: JobSummary[];
   /** Cursor of the next page; `null` on the last. */
   next_cursor: string | null;
@@ -244,29 +254,41 @@ export interface JobSubmitPayload {
 
 /** A provisioned credential (spec 1.1 §9.8.1). */
 export interface Credential {
+  /** Stable identifier for the credential within the job. */
   id: string;
+  /** Authentication scheme; `bearer` is the only one the spec defines. */
   scheme: string;
+  /** The credential material; treat as a secret. */
   value: string;
+  /** Base URL at which the credential is valid. */
   endpoint: string;
+  /** Advisory hint for the API protocol to speak at `endpoint`, e.g. `openai`. */
   profile?: string;
+  /** Read-only echo of the lease restrictions baked into the credential. */
   constraints?: Record<string, unknown>;
 }
 
 /** `job.accepted` payload (spec §7.1, §10.1). */
 export interface JobAcceptedPayload {
+  /** The new job's id. */
   job_id: string;
   /** The resolved agent, `name@version` when versioned. */
   agent?: string;
   /** The effective lease. */
   lease: Lease;
+  /** The effective lease constraints (spec 1.1 §9.5). */
   lease_constraints?: LeaseConstraints;
   /** Initial budget counters per currency (spec 1.1 §9.6). */
   budget?: Record<string, number>;
+  /** Provisioned credentials for the job (spec 1.1 §9.8). */
   credentials?: Credential[];
   /** ISO-8601 UTC acceptance time. */
   accepted_at?: string;
+  /** The job's W3C trace-id (spec §11). */
   trace_id?: string;
+  /** The delegating job, on a delegated job's acceptance (spec §10.1). */
   parent_job_id?: string;
+  /** The `delegate` event's `delegate_id` this job answers (spec §10.1). */
   delegate_id?: string;
   /** Envelope id of the `job.submit` being answered. */
   request_id?: string;
@@ -274,6 +296,7 @@ export interface JobAcceptedPayload {
 
 /** `job.cancel` payload (spec §7.4); the job is named by the envelope's `job_id`. */
 export interface JobCancelPayload {
+  /** Why the job is being cancelled. */
   reason?: string;
   /** Lenient: some peers put the job id in the payload. */
   job_id?: string;
@@ -281,11 +304,13 @@ export interface JobCancelPayload {
 
 /** `job.cancelled` payload (spec 1.1 §7.4). */
 export interface JobCancelledPayload {
+  /** The cancellation reason, as requested. */
   reason?: string;
 }
 
 /** `job.result` payload (spec §7.3, §8.4). */
 export interface JobResultPayload {
+  /** Always `success` on `job.result` (spec §7.3). */
   final_status: "success";
   /** Inline result, when not streamed. */
   result?: unknown;
@@ -293,37 +318,54 @@ export interface JobResultPayload {
   result_id?: string;
   /** Size of the streamed result in bytes. */
   result_size?: number;
+  /** Human-readable summary of the result. */
   summary?: string;
 }
 
 /** `job.error` payload (spec §7.3, §12). */
 export interface JobErrorPayload extends ErrorPayload {
+  /** The terminal status: `error`, `cancelled` or `timed_out` (spec §7.3). */
   final_status: Exclude<FinalStatus, "success">;
 }
 
 /** `job.subscribe` payload (spec 1.1 §7.6). */
 export interface JobSubscribePayload {
+  /** The job to attach to. */
   job_id: string;
+  /** With `history: true`, replay buffered events with `event_seq` above this. */
   from_event_seq?: number;
+  /** Whether to replay buffered history; default `false` (live events only). */
   history?: boolean;
 }
 
 /** `job.subscribed` payload: the subscriber's authority descriptor (spec 1.1 §7.6). */
 export interface JobSubscribedPayload {
+  /** The job subscribed to. */
   job_id: string;
+  /** The job's status at subscription time (spec §7.3). */
   current_status: JobStatus;
+  /** The resolved agent, `name@version` when versioned (spec 1.1 §7.5). */
   agent: string;
+  /** The effective capability grants (spec §9.1). */
   lease: Lease;
+  /** Echoed when present, currently `expires_at` (spec 1.1 §9.5). */
   lease_constraints?: LeaseConstraints;
+  /** Current per-currency budget counters at subscription time (spec 1.1 §9.6). */
   budget?: Record<string, number>;
+  /** Provisioned credentials; only ever sent to the job's submitter (spec 1.1 §9.8). */
   credentials?: Credential[];
+  /** The delegating job, or `null` for a top-level job (spec §10). */
   parent_job_id: string | null;
+  /** The job's W3C trace-id (spec §11). */
   trace_id?: string;
+  /** The session `event_seq` from which this subscription's events follow. */
   subscribed_from: number;
+  /** Whether buffered history was replayed. */
   replayed: boolean;
 }
 
 /** `job.unsubscribe` payload (spec 1.1 §7.6). */
 export interface JobUnsubscribePayload {
+  /** The job to stop observing. */
   job_id: string;
 }

@@ -17,7 +17,11 @@ export type Frame = Record<string, unknown>;
 export class MalformedFrame {
   /** Why the frame was refused, as a sentence for the error message. */
   readonly reason: string;
-  /** @param reason Why the frame was refused. */
+  /**
+   * Creates a refusal.
+   *
+   * @param reason Why the frame was refused.
+   */
   constructor(reason: string) {
     this.reason = reason;
   }

@@ -20,10 +20,15 @@ export { type Frame, MalformedFrame, type Transport } from "./types.ts";
 
 /** The subset of the WHATWG `WebSocket` this transport uses. */
 export interface WebSocketLike {
+  /** Connection state: 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** Bytes queued by `send` but not yet transmitted. */
   readonly bufferedAmount: number;
+  /** Sends one text frame. */
   send(data: string): void;
+  /** Starts the closing handshake with an optional close code and reason. */
   close(code?: number, reason?: string): void;
+  /** Listens for the socket's `open`, `close`, `error` and `message` events. */
   addEventListener(
     type: "open" | "close" | "error" | "message",
     listener: (event: Event) => void,
