@@ -5,6 +5,7 @@
 import { ArcpError } from "../protocol/errors.ts";
 import type { ToolResultBody } from "../protocol/events.ts";
 import { newId, newMessageId } from "../protocol/ids.ts";
+import { isoTimestamp } from "../protocol/_time.ts";
 import {
   type Envelope,
   type FinalStatus,
@@ -195,7 +196,7 @@ export class RuntimeJob implements AgentContext {
 
   emit(kind: string, body: Record<string, unknown>): Promise<void> {
     if (this.terminal) return RESOLVED;
-    const envelope = this.#envelope("job.event", { kind, ts: new Date().toISOString(), body });
+    const envelope = this.#envelope("job.event", { kind, ts: isoTimestamp(), body });
     const pending = this.#session.emit(envelope);
     this.#lastEventSeq = envelope.event_seq!;
     return pending;
