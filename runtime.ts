@@ -149,6 +149,8 @@ export class Runtime {
   readonly #upgrade: UpgradeWebSocket | undefined;
   readonly #path: string;
   readonly #maxFrameBytes: number | undefined;
+  /** Expiry timers of sessions that have no connection (spec §6.2 resume window). */
+  readonly #expiries = new Map<RuntimeSession, ReturnType<typeof setTimeout>>();
   #closed = false;
 
   /**
@@ -170,6 +172,7 @@ export class Runtime {
       heartbeatIntervalSec: options.heartbeatIntervalSec ?? 30,
       cancelGraceMs: options.cancelGraceMs ?? 30_000,
       logger: options.logger ?? SILENT,
+      detached: (session) => this.#scheduleExpiry(session),
     };
     this.#upgrade = options.upgradeWebSocket;
     this.#path = options.path ?? "/arcp";
@@ -235,6 +238,26 @@ export class Runtime {
     return this.fetch;
   }
 
+  #scheduleExpiry(session: RuntimeSession): void {
+    if (this.#closed || this.#expiries.has(session)) return;
+    const timer = setTimeout(() => {
+      this.#expiries.delete(session);
+      if (session.attached) return;
+      // A session with running jobs stays: their events must stay resumable.
+      for (const job of session.jobs.values()) {
+        if (!job.terminal) return this.#scheduleExpiry(session);
+      }
+      this.#core.sessions.delete(session.id);
+      this.#core.store.trim(session.id, { through: session.lastSeq }).catch((error) => {
+        this.#core.logger.warn(
+          `arcp runtime: cannot trim the log of expired session ${session.id}`,
+          error,
+        );
+      });
+    }, this.#core.resumeWindowSec * 1000);
+    this.#expiries.set(session, timer);
+  }
+
   /**
    * Shuts down: every running job is aborted and ends with a retryable
    * `INTERNAL_ERROR`, the terminal events are stored and sent, then every
@@ -250,6 +273,8 @@ export class Runtime {
     }
     await Promise.all(sessions.map((session) => session.flushed()));
     for (const connection of this.#connections) connection.close();
+    for (const timer of this.#expiries.values()) clearTimeout(timer);
+    this.#expiries.clear();
   }
 
   /** Same as {@linkcode Runtime.close}, for `await using`. */

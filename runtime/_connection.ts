@@ -33,6 +33,8 @@ export interface RuntimeCore {
   heartbeatIntervalSec: number;
   cancelGraceMs: number;
   logger: Pick<Console, "debug" | "warn" | "error">;
+  /** Called whenever a session loses its connection; it may expire after the resume window. */
+  detached(session: RuntimeSession): void;
 }
 
 /** Message types only a runtime sends; a client sending one is an error. */
@@ -51,26 +53,25 @@ const RUNTIME_ONLY = new Set([
 
 export class RuntimeConnection implements Outlet {
   readonly #core: RuntimeCore;
-  readonly #transport: Transport;
   readonly #writer: WritableStreamDefaultWriter<Frame>;
+  readonly #reader: ReadableStreamDefaultReader<Frame | MalformedFrame>;
   #session: RuntimeSession | undefined;
   #closing = false;
 
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
-    this.#transport = transport;
     this.#writer = transport.writable.getWriter();
     this.#writer.closed.catch(() => {});
+    this.#reader = transport.readable.getReader();
   }
 
   /** Reads and answers frames until the transport closes or `signal` aborts. */
   async run(signal?: AbortSignal): Promise<void> {
-    const reader = this.#transport.readable.getReader();
     const onAbort = () => this.close();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (!this.#closing) {
-        const { value, done } = await reader.read();
+        const { value, done } = await this.#reader.read();
         if (done) break;
         await this.#receive(value);
       }
@@ -78,23 +79,24 @@ export class RuntimeConnection implements Outlet {
       this.#core.logger.debug("arcp runtime: transport failed", error);
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      this.#session?.detach(this);
-      reader.releaseLock();
       await this.#closeTransport();
     }
   }
 
   /** Closes the transport gracefully; the session and its jobs live on (spec §6.7). */
   close(): void {
-    this.#closing = true;
-    this.#session?.detach(this);
     void this.#closeTransport();
   }
 
   async #closeTransport(): Promise<void> {
+    if (this.#session !== undefined) {
+      this.#session.detach(this);
+      this.#core.detached(this.#session);
+    }
+    if (this.#closing) return;
     this.#closing = true;
     await this.#writer.close().catch(() => {});
-    await this.#transport.readable.cancel().catch(() => {});
+    await this.#reader.cancel().catch(() => {});
   }
 
   // Outlet ---------------------------------------------------------------
