@@ -309,6 +309,7 @@ export class Client {
     jobId?: string,
   ): Promise<Message | undefined> {
     if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const { promise, resolve, reject } = Promise.withResolvers<Message | undefined>();
     const pending: Pending = { type, resolve, reject };
     if (jobId !== undefined) pending.jobId = jobId;

@@ -103,9 +103,14 @@ export class RuntimeConnection implements Outlet {
 
   async write(frames: readonly Envelope[]): Promise<void> {
     const writer = this.#writer;
-    for (const frame of frames) writer.write(frame).catch(() => {});
+    for (const frame of frames) writer.write(frame).catch(this.#onWriteError);
     await writer.ready;
   }
+
+  /** A failed write means the transport is unusable: close it so the client notices and resumes. */
+  readonly #onWriteError = (error: unknown): void => {
+    if (!this.#closing) this.drop(error);
+  };
 
   drop(reason: unknown): void {
     this.#core.logger.debug("arcp runtime: connection dropped", reason);

@@ -36,6 +36,16 @@ export interface JobSpec {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Why `value` cannot be sent as JSON (a BigInt, a cycle, a throwing toJSON), or undefined. */
+function jsonError(value: unknown): string | undefined {
+  try {
+    JSON.stringify(value);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 function finalStatusOf(code: string): Exclude<FinalStatus, "success"> {
   if (code === "CANCELLED") return "cancelled";
   if (code === "TIMEOUT") return "timed_out";
@@ -155,6 +165,15 @@ export class RuntimeJob implements AgentContext {
 
   #succeed(result: unknown): void {
     if (this.terminal) return;
+    const unencodable = jsonError(result);
+    if (unencodable !== undefined) {
+      return this.#fail(
+        new ArcpError(
+          "INTERNAL_ERROR",
+          `The agent's result is not JSON-serialisable: ${unencodable}`,
+        ),
+      );
+    }
     this.#status = "success";
     this.#clearTimers();
     this.#emitTerminal("job.result", { final_status: "success", result: result ?? null });
@@ -196,6 +215,14 @@ export class RuntimeJob implements AgentContext {
 
   emit(kind: string, body: Record<string, unknown>): Promise<void> {
     if (this.terminal) return RESOLVED;
+    // Checked here, where the agent can be told: once queued, an event that
+    // cannot be encoded would break the transport for every job of the session.
+    const unencodable = jsonError(body);
+    if (unencodable !== undefined) {
+      return Promise.reject(
+        new TypeError(`Cannot emit "${kind}": its body is not JSON-serialisable: ${unencodable}`),
+      );
+    }
     const envelope = this.#envelope("job.event", { kind, ts: isoTimestamp(), body });
     const pending = this.#session.emit(envelope);
     this.#lastEventSeq = envelope.event_seq!;

@@ -24,9 +24,14 @@ export class AgentRegistry {
 
   register(definition: AgentDefinition): void {
     const ref = formatAgentRef(definition.name, definition.version);
-    const parsed = parseAgentRef(ref);
-    if (parsed.name !== definition.name || parsed.version !== definition.version) {
-      throw new TypeError(`Cannot register agent "${ref}": invalid name or version`);
+    let parsed: { name: string; version: string | undefined } | undefined;
+    try {
+      parsed = parseAgentRef(ref);
+    } catch { /* reported below */ }
+    if (parsed?.name !== definition.name || parsed.version !== definition.version) {
+      throw new TypeError(
+        `Cannot register agent "${ref}": the name must match [a-z0-9][a-z0-9._-]* and the version [a-zA-Z0-9.+_-]+ (spec §7.5)`,
+      );
     }
     let entry = this.#agents.get(definition.name);
     if (entry === undefined) {

@@ -55,16 +55,20 @@ export class MemoryEventStore implements EventStore {
    */
   append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
     const log = this.#log(sessionId);
-    for (const event of events) {
-      const next = log.first + log.events.length;
-      if (event.event_seq < next) continue;
+    // Check the whole batch first: a batch is stored entirely or not at all.
+    let next = log.first + log.events.length;
+    let start = events.length;
+    for (const [index, event] of events.entries()) {
+      if (event.event_seq < next && start === events.length) continue;
+      if (start === events.length) start = index;
       if (event.event_seq !== next) {
         return Promise.reject(
           new RangeError(`Cannot append event_seq ${event.event_seq}: the log expects ${next}`),
         );
       }
-      log.events.push(event);
+      next++;
     }
+    for (let index = start; index < events.length; index++) log.events.push(events[index]!);
     return Promise.resolve();
   }
 

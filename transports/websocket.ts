@@ -124,6 +124,8 @@ export function webSocketTransport(
   const readable = new ReadableStream<Frame | MalformedFrame>({
     start(controller) {
       readController = controller;
+      // A socket that already closed will fire no close event for us.
+      if (socket.readyState > OPEN) controller.close();
     },
     cancel() {
       socket.close(1000);
@@ -134,7 +136,10 @@ export function webSocketTransport(
     start(controller) {
       writeController = controller;
       if (socket.readyState === CONNECTING) return opened.promise;
-      if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
+      // Not thrown: a start() that throws makes the constructor throw.
+      if (socket.readyState !== OPEN) {
+        controller.error(new ConnectionClosedError("WebSocket is not open"));
+      }
     },
     write(frame) {
       if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");

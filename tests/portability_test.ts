@@ -1,0 +1,190 @@
+// The portable entrypoints must run on Deno, Bun and browsers alike: no
+// module in their graph may use Deno.*, Bun.* or import node:* (STYLE §6, §43).
+
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+
+const PORTABLE_ENTRYPOINTS = [
+  "mod.ts",
+  "client.ts",
+  "runtime.ts",
+  "protocol/mod.ts",
+  "transports/websocket.ts",
+  "transports/memory.ts",
+  "store/memory.ts",
+];
+
+/** The third-party packages the portable graph may contain. */
+const ALLOWED_NPM_PACKAGES = new Set(["zod", "ulid"]);
+
+interface GraphModule {
+  kind: string;
+  specifier: string;
+  local?: string;
+  npmPackage?: string;
+  error?: string;
+}
+
+async function moduleGraph(entrypoint: string): Promise<GraphModule[]> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL(entrypoint, ROOT).pathname],
+    cwd: new URL(".", ROOT).pathname,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(
+    output.code,
+    0,
+    `deno info ${entrypoint} failed: ${new TextDecoder().decode(output.stderr)}`,
+  );
+  return (JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: GraphModule[] })
+    .modules;
+}
+
+const REGEX_PREFIX =
+  /[(,=:[!&|?{};+\-*%<>~^]$|(?:^|[^\w$])(?:return|typeof|case|do|else|in|of|new|delete|void|throw|yield|await)$/;
+
+/**
+ * Blanks out comments and, when `strings` is set, the contents of string,
+ * template and regex literals, keeping line structure; template
+ * substitutions are code and are kept.
+ */
+function stripSource(source: string, { strings }: { strings: boolean }): string {
+  let out = "";
+  let i = 0;
+  // One entry per open template literal: the brace depth of its current `${`.
+  const templates: number[] = [];
+  let depth = 0;
+  const blank = (text: string) => text.replace(/[^\n]/g, " ");
+  const literal = (
+    text: string,
+  ) => (strings ? text[0] + blank(text.slice(1, -1)) + text.at(-1) : text);
+  const scanTemplate = () => {
+    // At a backtick or a closing `}` of a substitution: read up to the next `${` or backtick.
+    let j = i + 1;
+    while (
+      j < source.length && source[j] !== "`" && !(source[j] === "$" && source[j + 1] === "{")
+    ) {
+      j += source[j] === "\\" ? 2 : 1;
+    }
+    if (source[j] === "`") {
+      out += literal(source.slice(i, j + 1));
+      i = j + 1;
+    } else {
+      out += literal(source.slice(i, j + 2));
+      i = j + 2;
+      templates.push(depth);
+    }
+  };
+  while (i < source.length) {
+    const c = source[i]!;
+    const next = source[i + 1];
+    if (c === "/" && next === "/") {
+      const end = source.indexOf("\n", i);
+      const stop = end === -1 ? source.length : end;
+      out += blank(source.slice(i, stop));
+      i = stop;
+    } else if (c === "/" && next === "*") {
+      const end = source.indexOf("*/", i + 2);
+      const stop = end === -1 ? source.length : end + 2;
+      out += blank(source.slice(i, stop));
+      i = stop;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < source.length && source[j] !== c && source[j] !== "\n") {
+        j += source[j] === "\\" ? 2 : 1;
+      }
+      out += literal(source.slice(i, j + 1));
+      i = j + 1;
+    } else if (c === "`") {
+      scanTemplate();
+    } else if (c === "}" && templates.length > 0 && templates.at(-1) === depth) {
+      templates.pop();
+      scanTemplate();
+    } else if (c === "/" && REGEX_PREFIX.test(out.trimEnd() || "(")) {
+      let j = i + 1;
+      let inClass = false;
+      while (j < source.length && source[j] !== "\n" && (inClass || source[j] !== "/")) {
+        if (source[j] === "[") inClass = true;
+        else if (source[j] === "]") inClass = false;
+        j += source[j] === "\\" ? 2 : 1;
+      }
+      out += literal(source.slice(i, j + 1));
+      i = j + 1;
+    } else {
+      if (c === "{") depth++;
+      else if (c === "}") depth--;
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Runtime-specific code in one source file, as `line: text` findings. */
+function runtimeSpecificUses(source: string): string[] {
+  const findings: string[] = [];
+  const code = stripSource(source, { strings: false });
+  const bare = stripSource(source, { strings: true });
+  const report = (text: string, pattern: RegExp, what: string) => {
+    for (const [index, line] of text.split("\n").entries()) {
+      if (pattern.test(line)) findings.push(`${index + 1}: ${what}: ${line.trim()}`);
+    }
+  };
+  report(code, /(?:\bfrom|\bimport|\brequire)\s*\(?\s*["']node:/, "node: import");
+  report(bare, /(?<![\w$.])(?:globalThis\s*\.\s*)?(?:Deno|Bun)\s*(?:\?\.|\.|\[)/, "Deno/Bun API");
+  report(bare, /\btypeof\s+(?:Deno|Bun)\b/, "Deno/Bun sniffing");
+  return findings;
+}
+
+Deno.test("runtimeSpecificUses() finds Deno, Bun and node: in code but not in comments or strings", () => {
+  const source = [
+    "/** Serve it with `Deno.serve(runtime.fetch)`. */",
+    "// Bun.serve works too; import x from 'node:fs' in a comment is fine",
+    'const message = "pass Deno.upgradeWebSocket";',
+    "const pattern = /Deno\\.[a-z]+/;",
+    "const a = Deno.env.get('X');",
+    "Bun.serve({});",
+    'import { readFile } from "node:fs/promises";',
+    "const b = globalThis.Deno?.pid;",
+    "const c = `${Deno.pid}`;",
+    "if (typeof Deno !== 'undefined') {}",
+  ].join("\n");
+  assert.deepEqual(runtimeSpecificUses(source).map((finding) => finding.split(":")[0]), [
+    "7",
+    "5",
+    "6",
+    "8",
+    "9",
+    "10",
+  ]);
+  assert.deepEqual(runtimeSpecificUses("const notDeno = myDeno.x; const y = '`';"), []);
+});
+
+for (const entrypoint of PORTABLE_ENTRYPOINTS) {
+  Deno.test(`${entrypoint} and its module graph use no Deno, Bun or node: APIs`, async () => {
+    const modules = await moduleGraph(entrypoint);
+    const problems: string[] = [];
+    const npmPackages = new Set<string>();
+    let localModules = 0;
+    for (const module of modules) {
+      if (module.error !== undefined) problems.push(`${module.specifier}: ${module.error}`);
+      else if (module.kind === "node") problems.push(`imports ${module.specifier}`);
+      else if (module.kind === "npm") {
+        npmPackages.add(module.npmPackage!.replace(/@[^@]+$/, ""));
+      } else if (module.specifier.startsWith("file:")) {
+        localModules++;
+        const source = await Deno.readTextFile(new URL(module.specifier));
+        for (const finding of runtimeSpecificUses(source)) {
+          problems.push(`${module.specifier.slice(ROOT.href.length)}:${finding}`);
+        }
+      } else problems.push(`unexpected ${module.kind} module ${module.specifier}`);
+    }
+    assert.ok(localModules > 0, "the graph includes the entrypoint itself");
+    assert.deepEqual(problems, []);
+    const unexpected = [...npmPackages].filter((name) => !ALLOWED_NPM_PACKAGES.has(name));
+    assert.deepEqual(unexpected, [], `unexpected npm packages in ${entrypoint}`);
+  });
+}

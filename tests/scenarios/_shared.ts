@@ -1,0 +1,82 @@
+// Helpers shared by the scenario files.
+
+import assert from "node:assert/strict";
+import { ArcpError } from "../../protocol/errors.ts";
+import type { AgentContext, AgentDefinition } from "../../runtime.ts";
+import type { Frame } from "../../transports/types.ts";
+import { aborted, type RawConnection, type TransportKind } from "../_helpers.ts";
+
+/** A scenario: the behaviour it proves, as a test name, and its body for one transport. */
+export interface Scenario {
+  name: string;
+  run(kind: TransportKind): Promise<void>;
+}
+
+/** An `assert.rejects` validator: the error is an ArcpError with `code`. */
+export function isArcpError(code: string): (error: unknown) => boolean {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof ArcpError, `expected an ArcpError, got ${String(error)}`);
+    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+    return true;
+  };
+}
+
+/** A frame's payload as a plain record. */
+export function payloadOf(frame: Frame): Record<string, unknown> {
+  return frame.payload as Record<string, unknown>;
+}
+
+/** Whether a frame ends its job. */
+export function isTerminal(frame: Frame): boolean {
+  return frame.type === "job.result" || frame.type === "job.error";
+}
+
+/** Runs `echo` on a raw connection and checks it succeeds: the session still works. */
+export async function assertSessionWorks(raw: RawConnection): Promise<void> {
+  const frames = await raw.run("echo", { still: "works" });
+  const terminal = frames.at(-1)!;
+  assert.equal(terminal.type, "job.result", JSON.stringify(terminal));
+  assert.deepEqual(payloadOf(terminal).result, { echoed: { still: "works" }, version: "2.0.0" });
+}
+
+/** An agent that says when it started and then waits for the test to release it. */
+export function gatedAgent(name: string) {
+  const started = Promise.withResolvers<AgentContext>();
+  const release = Promise.withResolvers<void>();
+  const finished = Promise.withResolvers<{ aborted: boolean; emitErrors: unknown[] }>();
+  const definition: AgentDefinition = {
+    name,
+    async handler(_input: unknown, ctx) {
+      started.resolve(ctx);
+      const emitErrors: unknown[] = [];
+      await ctx.log("info", "before").catch((e) => emitErrors.push(e));
+      await release.promise;
+      for (let i = 1; i <= 3; i++) {
+        await ctx.progress(i, { total: 3 }).catch((e) => emitErrors.push(e));
+      }
+      finished.resolve({ aborted: ctx.signal.aborted, emitErrors });
+      return { finished: true };
+    },
+  };
+  return { definition, started, release, finished };
+}
+
+/** An agent that waits for its signal and ends with the abort reason. */
+export function abortableAgent(name: string) {
+  const started = Promise.withResolvers<void>();
+  const reason = Promise.withResolvers<unknown>();
+  const definition: AgentDefinition = {
+    name,
+    async handler(_input: unknown, ctx) {
+      started.resolve();
+      const why = await aborted(ctx.signal);
+      reason.resolve(why);
+      throw why;
+    },
+  };
+  return { definition, started, reason };
+}
+
+export function inSession(raw: RawConnection, frame: Frame): Frame {
+  return { ...frame, session_id: raw.sessionId };
+}

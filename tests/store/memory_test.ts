@@ -1,0 +1,4 @@
+import { MemoryEventStore } from "../../store/memory.ts";
+import { eventStoreConformance } from "./conformance.ts";
+
+eventStoreConformance("MemoryEventStore", () => new MemoryEventStore());
