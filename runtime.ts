@@ -21,8 +21,8 @@
 import { ArcpError } from "./protocol/errors.ts";
 import type { Feature } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
-import { MemoryEventStore } from "./store/memory.ts";
-import type { EventStore } from "./store/types.ts";
+import { MemoryStore } from "./store/memory.ts";
+import type { RuntimeStore } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
 import { type WebSocketLike, webSocketTransport } from "./transports/websocket.ts";
 import type { Authenticator } from "./runtime/auth.ts";
@@ -62,9 +62,9 @@ export interface RuntimeOptions {
   authenticate?: Authenticator;
   /**
    * Where event logs are kept.
-   * @default {new MemoryEventStore()}
+   * @default {new MemoryStore()}
    */
-  store?: EventStore;
+  store?: RuntimeStore;
   /**
    * Runtime name in `session.welcome`.
    * @default {"@arcp/arcp"}
@@ -165,7 +165,7 @@ export class Runtime {
       version: options.version ?? SDK_VERSION,
       registry: this.#registry,
       authenticate: options.authenticate,
-      store: options.store ?? new MemoryEventStore(),
+      store: options.store ?? new MemoryStore(),
       sessions: new Map<string, RuntimeSession>(),
       features: FEATURES,
       resumeWindowSec: options.resumeWindowSec ?? 600,

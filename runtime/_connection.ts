@@ -14,7 +14,7 @@ import { newJobId, newResumeToken, newSessionId, newTraceId } from "../protocol/
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
 import { parseTraceId } from "../protocol/trace.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
-import type { EventStore } from "../store/types.ts";
+import type { RuntimeStore } from "../store/types.ts";
 import type { Authenticator } from "./auth.ts";
 import { RuntimeJob } from "./_job.ts";
 import type { AgentRegistry } from "./_registry.ts";
@@ -26,7 +26,7 @@ export interface RuntimeCore {
   version: string;
   registry: AgentRegistry;
   authenticate: Authenticator | undefined;
-  store: EventStore;
+  store: RuntimeStore;
   sessions: Map<string, RuntimeSession>;
   features: readonly Feature[];
   resumeWindowSec: number;

@@ -4,7 +4,7 @@
 // every sequenced envelope to the store before it reaches the transport.
 
 import type { Envelope } from "../protocol/messages.ts";
-import type { EventStore, StoredEvent } from "../store/types.ts";
+import type { RuntimeStore, StoredEvent } from "../store/types.ts";
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 
@@ -27,7 +27,7 @@ export class RuntimeSession {
   readonly id: string;
   readonly principal: Principal;
   readonly jobs: Map<string, RuntimeJob> = new Map();
-  #store: EventStore;
+  #store: RuntimeStore;
   #lastSeq = 0;
   #outlet: Outlet | undefined;
   #queue: Envelope[] = [];
@@ -38,7 +38,7 @@ export class RuntimeSession {
   constructor(
     id: string,
     principal: Principal,
-    store: EventStore,
+    store: RuntimeStore,
     onStoreError: (error: unknown) => void,
   ) {
     this.id = id;

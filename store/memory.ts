@@ -1,14 +1,24 @@
 // This module is browser compatible.
 /**
- * The in-memory {@linkcode EventStore}: the default, and the reference the
+ * The in-memory {@linkcode RuntimeStore}: the default, and the reference the
  * other stores are tested against.
  *
  * @module
  */
 
-import type { EventStore, LogBounds, ReadOptions, StoredEvent } from "./types.ts";
+import type {
+  IdempotencyRecord,
+  JobQuery,
+  JobRecord,
+  LogBounds,
+  ReadOptions,
+  RuntimeStore,
+  SessionRecord,
+  StoredEvent,
+} from "./types.ts";
+import { jobMatches } from "./_query.ts";
 
-export type { EventStore, LogBounds, ReadOptions, StoredEvent } from "./types.ts";
+export type * from "./types.ts";
 
 interface SessionLog {
   /** Retained events; `events[i]` has `event_seq === first + i`. */
@@ -17,15 +27,16 @@ interface SessionLog {
 }
 
 /**
- * Keeps every session's event log in arrays in memory. Nothing survives the
- * process; use the Deno KV or IndexedDB store for that.
+ * Keeps every session's event log, sessions, jobs and idempotency keys in
+ * memory. Nothing survives the process; use the Deno KV or IndexedDB store
+ * for that.
  *
  * @example Append and read back
  * ```ts
- * import { MemoryEventStore } from "@arcp/arcp/store/memory";
+ * import { MemoryStore } from "@arcp/arcp/store/memory";
  * import assert from "node:assert/strict";
  *
- * const store = new MemoryEventStore();
+ * const store = new MemoryStore();
  * const event = (seq: number) => ({
  *   arcp: "1.1", id: `m${seq}`, type: "job.event", job_id: "job_1", event_seq: seq,
  *   payload: { kind: "log", ts: new Date().toISOString(), body: { level: "info", message: `${seq}` } },
@@ -36,8 +47,11 @@ interface SessionLog {
  * assert.deepEqual(seqs, [2, 3]);
  * ```
  */
-export class MemoryEventStore implements EventStore {
+export class MemoryStore implements RuntimeStore {
   #logs = new Map<string, SessionLog>();
+  #sessions = new Map<string, SessionRecord>();
+  #jobs = new Map<string, JobRecord>();
+  #keys = new Map<string, IdempotencyRecord>();
 
   #log(sessionId: string): SessionLog {
     let log = this.#logs.get(sessionId);
@@ -101,5 +115,71 @@ export class MemoryEventStore implements EventStore {
     const log = this.#logs.get(sessionId);
     if (log === undefined) return Promise.resolve({ first: 1, last: 0 });
     return Promise.resolve({ first: log.first, last: log.first + log.events.length - 1 });
+  }
+
+  /** Creates or replaces a session record. */
+  putSession(record: SessionRecord): Promise<void> {
+    this.#sessions.set(record.session_id, structuredClone(record));
+    return Promise.resolve();
+  }
+
+  /** A session record, or `undefined`. */
+  getSession(sessionId: string): Promise<SessionRecord | undefined> {
+    return Promise.resolve(structuredClone(this.#sessions.get(sessionId)));
+  }
+
+  /** Forgets a session and its whole event log. */
+  deleteSession(sessionId: string): Promise<void> {
+    this.#sessions.delete(sessionId);
+    this.#logs.delete(sessionId);
+    return Promise.resolve();
+  }
+
+  /** Every stored session. */
+  async *listSessions(): AsyncIterable<SessionRecord> {
+    for (const record of [...this.#sessions.values()]) yield structuredClone(record);
+  }
+
+  /** Creates or replaces a job record. */
+  putJob(record: JobRecord): Promise<void> {
+    this.#jobs.set(record.job_id, structuredClone(record));
+    return Promise.resolve();
+  }
+
+  /** A job record, or `undefined`. */
+  getJob(jobId: string): Promise<JobRecord | undefined> {
+    return Promise.resolve(structuredClone(this.#jobs.get(jobId)));
+  }
+
+  /** One page of a principal's jobs in `job_id` order. */
+  listJobs(query: JobQuery): Promise<{ jobs: JobRecord[]; more: boolean }> {
+    const matching = [...this.#jobs.values()]
+      .filter((job) => jobMatches(job, query))
+      .sort((a, b) => (a.job_id < b.job_id ? -1 : 1));
+    return Promise.resolve({
+      jobs: matching.slice(0, query.limit).map((job) => structuredClone(job)),
+      more: matching.length > query.limit,
+    });
+  }
+
+  /** Every job not yet in a terminal status. */
+  async *listUnfinishedJobs(): AsyncIterable<JobRecord> {
+    for (const job of [...this.#jobs.values()]) {
+      if (job.status === "pending" || job.status === "running") yield structuredClone(job);
+    }
+  }
+
+  /** Binds an idempotency key unless an unexpired binding exists. */
+  claimIdempotencyKey(
+    record: IdempotencyRecord,
+    now: string,
+  ): Promise<IdempotencyRecord | undefined> {
+    const id = JSON.stringify([record.principal, record.key]);
+    const existing = this.#keys.get(id);
+    if (existing !== undefined && existing.expires_at > now) {
+      return Promise.resolve(structuredClone(existing));
+    }
+    this.#keys.set(id, structuredClone(record));
+    return Promise.resolve(undefined);
   }
 }

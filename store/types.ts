@@ -1,12 +1,14 @@
 // This module is browser compatible.
 /**
- * The storage interface behind the runtime's durable state: the per-session
- * event log that resume (spec §6.3) and subscription (spec 1.1 §7.6) replay.
+ * The storage interface behind everything a runtime must remember: each
+ * session's event log (replayed by resume, spec §6.3, and subscription, spec
+ * 1.1 §7.6), sessions, jobs and idempotency keys (spec §7.2). Implemented in
+ * memory, on Deno KV and on IndexedDB.
  *
  * @module
  */
 
-import type { Envelope } from "../protocol/messages.ts";
+import type { Envelope, JobStatus, Lease, LeaseConstraints } from "../protocol/messages.ts";
 
 /**
  * A sequenced envelope as logged: a `job.event`, `job.result` or `job.error`
@@ -31,15 +33,13 @@ export interface LogBounds {
 }
 
 /**
- * Where a runtime keeps each session's event log. The runtime assigns
- * `event_seq` (contiguous from 1 per session) and batches appends; a store
- * only persists and replays. Implementations: memory, Deno KV, IndexedDB.
+ * A session's event log. The runtime assigns `event_seq` (contiguous from 1
+ * per session) and batches appends; a store only persists and replays.
  */
 export interface EventStore {
   /**
-   * Appends a batch of events, in `event_seq` order, atomically where the
-   * backend allows. Idempotent: events at or below the last stored seq are
-   * skipped.
+   * Appends a batch of events in `event_seq` order, atomically: all or none.
+   * Idempotent: events at or below the last stored seq are skipped.
    *
    * @throws {RangeError} when the batch would leave a gap in the sequence, or
    *   an event is too large for the backend.
@@ -47,10 +47,124 @@ export interface EventStore {
   append(sessionId: string, events: readonly StoredEvent[]): Promise<void>;
   /** Streams the retained events after `options.after`, in order, without loading them all. */
   read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent>;
-  /** Drops events with `event_seq <= through`. */
+  /** Drops events with `event_seq <= through`; `bounds().last` is kept. */
   trim(sessionId: string, options: { through: number }): Promise<void>;
   /** The retained range of a session's log. */
   bounds(sessionId: string): Promise<LogBounds>;
   /** Releases what the store opened itself (never a handle it was given). */
   close?(): Promise<void>;
+}
+
+/** What a runtime remembers of a session between connections and restarts. */
+export interface SessionRecord {
+  /** The session id (`sess_` + ULID). */
+  session_id: string;
+  /** The authenticated principal's id. */
+  principal: string;
+  /** SHA-256 of the current resume token, lowercase hex; the token itself is never stored. */
+  resume_token_sha256: string;
+  /** Seconds the session stays resumable after its connection goes. */
+  resume_window_sec: number;
+  /** ISO-8601 UTC creation time. */
+  created_at: string;
+  /** ISO-8601 UTC time the last connection went, or `null` while one is attached. */
+  detached_at: string | null;
+  /** Highest `event_seq` the client acknowledged (spec 1.1 §6.5), 0 for none. */
+  acked_seq: number;
+}
+
+/** A job's terminal envelope, kept so late observers can be told how it ended. */
+export type TerminalEnvelope = StoredEvent & { type: "job.result" | "job.error" };
+
+/** What a runtime remembers of a job (spec 1.1 §6.6 listing fields and more). */
+export interface JobRecord {
+  /** The job id (`job_` + ULID, so ids sort by creation). */
+  job_id: string;
+  /** The submitting session. */
+  session_id: string;
+  /** The submitting principal's id. */
+  principal: string;
+  /** The resolved agent, `name@version` or the bare name. */
+  agent: string;
+  /** Current status (spec §7.3). */
+  status: JobStatus;
+  /** The effective lease. */
+  lease: Lease;
+  /** Lease constraints, when given. */
+  lease_constraints?: LeaseConstraints;
+  /** The parent job, for delegated jobs (spec §10). */
+  parent_job_id: string | null;
+  /** 32-hex W3C trace-id. */
+  trace_id: string;
+  /** ISO-8601 UTC acceptance time. */
+  created_at: string;
+  /** Highest `event_seq` of this job in its session, as of the last write. */
+  last_event_seq: number;
+  /** The idempotency key it was submitted with, if any. */
+  idempotency_key?: string;
+  /** The terminal envelope, once the job has ended. */
+  terminal?: TerminalEnvelope;
+}
+
+/** A filter and page of {@linkcode RuntimeStore.listJobs} (spec 1.1 §6.6). */
+export interface JobQuery {
+  /** Only jobs of this principal. */
+  principal: string;
+  /** Only jobs in one of these statuses. */
+  status?: readonly JobStatus[];
+  /** Only jobs of this agent: a bare name matches every version. */
+  agent?: string;
+  /** Only jobs created strictly after this ISO-8601 instant. */
+  created_after?: string;
+  /** Only jobs created strictly before this ISO-8601 instant. */
+  created_before?: string;
+  /** Keyset cursor: only jobs whose id sorts after this one. */
+  after_job_id?: string;
+  /** Page size. */
+  limit: number;
+}
+
+/** An idempotency key's binding to the job it created (spec §7.2). */
+export interface IdempotencyRecord {
+  /** The principal that used the key; keys are scoped per principal. */
+  principal: string;
+  /** The key. */
+  key: string;
+  /** The job the key resolved to. */
+  job_id: string;
+  /** SHA-256 hex of the submission's agent, input, lease and constraints, to detect conflicts. */
+  fingerprint: string;
+  /** ISO-8601 UTC time after which the key may be reused. */
+  expires_at: string;
+}
+
+/** Everything a runtime stores. */
+export interface RuntimeStore extends EventStore {
+  /** Creates or replaces a session record. */
+  putSession(record: SessionRecord): Promise<void>;
+  /** A session record, or `undefined`. */
+  getSession(sessionId: string): Promise<SessionRecord | undefined>;
+  /** Forgets a session and its whole event log. */
+  deleteSession(sessionId: string): Promise<void>;
+  /** Every stored session, for recovery after a restart. */
+  listSessions(): AsyncIterable<SessionRecord>;
+  /** Creates or replaces a job record. */
+  putJob(record: JobRecord): Promise<void>;
+  /** A job record, or `undefined`. */
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** One page of a principal's jobs in `job_id` order, and whether more follow. */
+  listJobs(query: JobQuery): Promise<{ jobs: JobRecord[]; more: boolean }>;
+  /** Every job record in a non-terminal status, for recovery after a restart. */
+  listUnfinishedJobs(): AsyncIterable<JobRecord>;
+  /**
+   * Binds `record.key` to `record.job_id` unless an unexpired binding exists
+   * for the same principal and key; atomic, so two racing submits cannot
+   * both win.
+   *
+   * @returns `undefined` when the binding was stored, else the existing one.
+   */
+  claimIdempotencyKey(
+    record: IdempotencyRecord,
+    now: string,
+  ): Promise<IdempotencyRecord | undefined>;
 }

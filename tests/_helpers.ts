@@ -4,8 +4,8 @@
 
 import { type Client, connect, type ConnectOptions } from "../client.ts";
 import { type AgentDefinition, Runtime, type RuntimeOptions, staticTokens } from "../runtime.ts";
-import { MemoryEventStore } from "../store/memory.ts";
-import type { EventStore, LogBounds, ReadOptions, StoredEvent } from "../store/types.ts";
+import { MemoryStore } from "../store/memory.ts";
+import type { StoredEvent } from "../store/types.ts";
 import { memoryTransportPair } from "../transports/memory.ts";
 import type { Frame, MalformedFrame, Transport } from "../transports/types.ts";
 import { webSocketTransport } from "../transports/websocket.ts";
@@ -41,13 +41,11 @@ export function aborted(signal: AbortSignal): Promise<unknown> {
 }
 
 /**
- * An {@linkcode EventStore} that keeps its events in a
- * {@linkcode MemoryEventStore} and lets tests wait until an event has been
+ * A {@linkcode MemoryStore} that also lets tests wait until an event has been
  * stored, which is how the runtime's side of a job is observed once no client
  * is attached.
  */
-export class RecordingStore implements EventStore {
-  readonly #inner = new MemoryEventStore();
+export class RecordingStore extends MemoryStore {
   readonly #events: StoredEvent[] = [];
   readonly #ids = new Set<string>();
   #waiters: { predicate: (event: StoredEvent) => boolean; resolve(e: StoredEvent): void }[] = [];
@@ -57,8 +55,8 @@ export class RecordingStore implements EventStore {
     return this.#events;
   }
 
-  async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
-    await this.#inner.append(sessionId, events);
+  override async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
+    await super.append(sessionId, events);
     for (const event of events) {
       if (this.#ids.has(event.id)) continue;
       this.#ids.add(event.id);
@@ -69,18 +67,6 @@ export class RecordingStore implements EventStore {
         return false;
       });
     }
-  }
-
-  read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
-    return this.#inner.read(sessionId, options);
-  }
-
-  trim(sessionId: string, options: { through: number }): Promise<void> {
-    return this.#inner.trim(sessionId, options);
-  }
-
-  bounds(sessionId: string): Promise<LogBounds> {
-    return this.#inner.bounds(sessionId);
   }
 
   /** Resolves with the first stored event matching `predicate` (already stored or future). */

@@ -1,4 +1,4 @@
-import { MemoryEventStore } from "../../store/memory.ts";
+import { MemoryStore } from "../../store/memory.ts";
 import { eventStoreConformance } from "./conformance.ts";
 
-eventStoreConformance("MemoryEventStore", () => new MemoryEventStore());
+eventStoreConformance("MemoryStore", () => new MemoryStore());
