@@ -22,12 +22,15 @@ import { ArcpError } from "./protocol/errors.ts";
 import type { Feature } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { MemoryStore } from "./store/memory.ts";
-import type { RuntimeStore } from "./store/types.ts";
+import type { JobRecord, RuntimeStore, TerminalEnvelope } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
 import { type WebSocketLike, webSocketTransport } from "./transports/websocket.ts";
-import type { Authenticator } from "./runtime/auth.ts";
+import type { Authenticator, Principal } from "./runtime/auth.ts";
 import type { AgentDefinition } from "./runtime/context.ts";
 import { RuntimeConnection, type RuntimeCore } from "./runtime/_connection.ts";
+import type { SubscribeAudit } from "./runtime/_core.ts";
+import type { RuntimeJob } from "./runtime/_job.ts";
+import { recover } from "./runtime/_recovery.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 
@@ -103,6 +106,42 @@ export interface RuntimeOptions {
    * @default {"/arcp"}
    */
   path?: string;
+  /**
+   * Events a session may hold unacknowledged before emitting fails with
+   * `INTERNAL_ERROR` (spec 1.0 §14).
+   * @default {100000}
+   */
+  maxBufferedEvents?: number;
+  /**
+   * Approximate bytes a session may hold unacknowledged before emitting
+   * fails with `INTERNAL_ERROR` (spec 1.0 §14).
+   * @default {67108864}
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Unacknowledged events after which emitters wait for the client's acks,
+   * when `ack` is negotiated: a slow reader slows its agents (spec 1.1 §6.5).
+   * @default {4096}
+   */
+  ackWindow?: number;
+  /**
+   * Consumer lag in events that triggers a `status {phase: "back_pressure"}`
+   * event (spec 1.1 §6.5).
+   * @default {2048}
+   */
+  backPressureLag?: number;
+  /**
+   * Seconds an idempotency key stays bound to its job (spec §7.2).
+   * @default {86400}
+   */
+  idempotencyTtlSec?: number;
+  /**
+   * Whether `subscriber` may observe a job another principal submitted
+   * (spec 1.1 §7.6, §14). The default allows only the submitter.
+   */
+  subscribePolicy?: (subscriber: Principal, job: JobRecord) => boolean | Promise<boolean>;
+  /** Told of every `job.subscribe` decision, for audit trails (spec 1.1 §14). */
+  onSubscribe?: (audit: SubscribeAudit) => void;
   /** Where diagnostics go; silent by default. */
   logger?: Pick<Console, "debug" | "warn" | "error">;
 }
@@ -113,7 +152,7 @@ export interface AcceptOptions {
   signal?: AbortSignal;
 }
 
-const FEATURES: readonly Feature[] = ["agent_versions", "progress"];
+const FEATURES: readonly Feature[] = ["heartbeat", "ack", "list_jobs", "subscribe", "agent_versions", "progress"];
 const SILENT: Pick<Console, "debug" | "warn" | "error"> = {
   debug() {},
   warn() {},
@@ -149,8 +188,9 @@ export class Runtime {
   readonly #upgrade: UpgradeWebSocket | undefined;
   readonly #path: string;
   readonly #maxFrameBytes: number | undefined;
-  /** Expiry timers of sessions that have no connection (spec §6.2 resume window). */
-  readonly #expiries = new Map<RuntimeSession, ReturnType<typeof setTimeout>>();
+  /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
+  readonly #expiries = new Map<string, ReturnType<typeof setTimeout>>();
+  #ready: Promise<void> | undefined;
   #closed = false;
 
   /**
@@ -168,11 +208,24 @@ export class Runtime {
       store: options.store ?? new MemoryStore(),
       sessions: new Map<string, RuntimeSession>(),
       features: FEATURES,
+      jobs: new Map<string, RuntimeJob>(),
       resumeWindowSec: options.resumeWindowSec ?? 600,
       heartbeatIntervalSec: options.heartbeatIntervalSec ?? 30,
       cancelGraceMs: options.cancelGraceMs ?? 30_000,
+      idempotencyTtlSec: options.idempotencyTtlSec ?? 86_400,
+      limits: {
+        maxBufferedEvents: options.maxBufferedEvents ?? 100_000,
+        maxBufferedBytes: options.maxBufferedBytes ?? 64 << 20,
+        ackWindow: options.ackWindow ?? 4096,
+        backPressureLag: options.backPressureLag ?? 2048,
+      },
+      subscribePolicy: options.subscribePolicy ?? (() => false),
+      auditSubscribe: options.onSubscribe ?? (() => {}),
       logger: options.logger ?? SILENT,
-      detached: (session) => this.#scheduleExpiry(session),
+      ready: () => this.#ready ??= this.#recover(),
+      attached: (session) => this.#cancelExpiry(session.id),
+      detached: (session) => this.#detached(session),
+      settled: (job, terminal) => this.#settled(job, terminal),
     };
     this.#upgrade = options.upgradeWebSocket;
     this.#path = options.path ?? "/arcp";
@@ -238,24 +291,60 @@ export class Runtime {
     return this.fetch;
   }
 
-  #scheduleExpiry(session: RuntimeSession): void {
-    if (this.#closed || this.#expiries.has(session)) return;
-    const timer = setTimeout(() => {
-      this.#expiries.delete(session);
-      if (session.attached) return;
-      // A session with running jobs stays: their events must stay resumable.
-      for (const job of session.jobs.values()) {
-        if (!job.terminal) return this.#scheduleExpiry(session);
-      }
-      this.#core.sessions.delete(session.id);
-      this.#core.store.trim(session.id, { through: session.lastSeq }).catch((error) => {
-        this.#core.logger.warn(
-          `arcp runtime: cannot trim the log of expired session ${session.id}`,
-          error,
-        );
+  async #recover(): Promise<void> {
+    const now = new Date();
+    for (const record of await recover(this.#core.store, now)) {
+      const expiresAt = Date.parse(record.detached_at!) + record.resume_window_sec * 1000;
+      this.#scheduleExpiry(record.session_id, expiresAt - now.getTime());
+    }
+  }
+
+  #settled(job: RuntimeJob, terminal: TerminalEnvelope): void {
+    // Forgotten as live only once stored, so listings never see it running again.
+    this.#core.store.putJob({ ...job.record(), terminal }).finally(() => {
+      this.#core.jobs.delete(job.jobId);
+      job.ownerSession.jobs.delete(job.jobId);
+    }).catch((error) => {
+      this.#core.logger.error(`arcp runtime: cannot store the end of job ${job.jobId}`, error);
+    });
+  }
+
+  #detached(session: RuntimeSession): void {
+    if (session.attached) return;
+    this.#core.store.getSession(session.id).then((record) => {
+      if (record === undefined || session.attached) return;
+      return this.#core.store.putSession({
+        ...record,
+        detached_at: record.detached_at ?? new Date().toISOString(),
+        acked_seq: session.ackedSeq,
       });
-    }, this.#core.resumeWindowSec * 1000);
-    this.#expiries.set(session, timer);
+    }).catch((error) => this.#core.logger.warn(`arcp runtime: cannot store session ${session.id}`, error));
+    this.#scheduleExpiry(session.id, this.#core.resumeWindowSec * 1000);
+  }
+
+  #cancelExpiry(sessionId: string): void {
+    clearTimeout(this.#expiries.get(sessionId));
+    this.#expiries.delete(sessionId);
+  }
+
+  #scheduleExpiry(sessionId: string, delayMs: number): void {
+    if (this.#closed || this.#expiries.has(sessionId)) return;
+    this.#expiries.set(sessionId, setTimeout(() => this.#expire(sessionId), Math.max(0, delayMs)));
+  }
+
+  #expire(sessionId: string): void {
+    this.#expiries.delete(sessionId);
+    const session = this.#core.sessions.get(sessionId);
+    if (session?.attached) return;
+    // A session with running jobs stays: their events must stay resumable.
+    if (session !== undefined && session.jobs.size > 0) {
+      return this.#scheduleExpiry(sessionId, this.#core.resumeWindowSec * 1000);
+    }
+    for (const subscription of session?.subscriptions.values() ?? []) subscription.end();
+    this.#core.sessions.delete(sessionId);
+    this.#core.store.deleteSession(sessionId).catch((error) => {
+      this.#core.logger.warn(`arcp runtime: cannot delete expired session ${sessionId}`, error);
+    });
   }
 
   /**

@@ -1,41 +1,20 @@
 // This module is browser compatible.
-// One transport attached to the runtime: the handshake (spec §6.1, §6.2),
+// One transport attached to the runtime: the handshake (spec §6.1 to §6.3),
 // then dispatch of every client message. Bad input is answered with
 // session.error and the connection carries on (spec §12 INVALID_REQUEST).
 
-import {
-  decodeMessage,
-  encodeMessage,
-  type Message,
-  type MessagePayloads,
-} from "../protocol/envelope.ts";
+import { decodeMessage, encodeMessage, type Message, type MessagePayloads } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
-import { newJobId, newResumeToken, newSessionId, newTraceId } from "../protocol/ids.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
-import { parseTraceId } from "../protocol/trace.ts";
+import { Heartbeat } from "../protocol/_heartbeat.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
-import type { RuntimeStore } from "../store/types.ts";
-import type { Authenticator } from "./auth.ts";
-import { RuntimeJob } from "./_job.ts";
-import type { AgentRegistry } from "./_registry.ts";
-import { type Outlet, RuntimeSession } from "./_session.ts";
+import type { RuntimeCore } from "./_core.ts";
+import { authenticate, negotiate, openSession, resumeRequestOf, resumeSession } from "./_handshake.ts";
+import { listJobs, subscribe } from "./_observe.ts";
+import type { Outlet, RuntimeSession } from "./_session.ts";
+import { submitJob } from "./_submit.ts";
 
-/** What a connection needs of its runtime. */
-export interface RuntimeCore {
-  name: string;
-  version: string;
-  registry: AgentRegistry;
-  authenticate: Authenticator | undefined;
-  store: RuntimeStore;
-  sessions: Map<string, RuntimeSession>;
-  features: readonly Feature[];
-  resumeWindowSec: number;
-  heartbeatIntervalSec: number;
-  cancelGraceMs: number;
-  logger: Pick<Console, "debug" | "warn" | "error">;
-  /** Called whenever a session loses its connection; it may expire after the resume window. */
-  detached(session: RuntimeSession): void;
-}
+export type { RuntimeCore } from "./_core.ts";
 
 /** Message types only a runtime sends; a client sending one is an error. */
 const RUNTIME_ONLY = new Set([
@@ -51,11 +30,23 @@ const RUNTIME_ONLY = new Set([
   "job.subscribed",
 ]);
 
+/** Messages that need a negotiated feature (spec 1.1 §6.2). */
+const FEATURE_OF: Partial<Record<string, Feature>> = {
+  "session.list_jobs": "list_jobs",
+  "job.subscribe": "subscribe",
+  "job.unsubscribe": "subscribe",
+};
+
+/** Errors after which a handshake's transport is closed (spec §6.1, §6.3). */
+const FATAL = new Set(["UNAUTHENTICATED", "RESUME_WINDOW_EXPIRED"]);
+
 export class RuntimeConnection implements Outlet {
   readonly #core: RuntimeCore;
   readonly #writer: WritableStreamDefaultWriter<Frame>;
   readonly #reader: ReadableStreamDefaultReader<Frame | MalformedFrame>;
   #session: RuntimeSession | undefined;
+  #features: ReadonlySet<Feature> = new Set();
+  #heartbeat: Heartbeat | undefined;
   #closing = false;
 
   constructor(core: RuntimeCore, transport: Transport) {
@@ -70,9 +61,11 @@ export class RuntimeConnection implements Outlet {
     const onAbort = () => this.close();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
+      await this.#core.ready();
       while (!this.#closing) {
         const { value, done } = await this.#reader.read();
         if (done) break;
+        this.#heartbeat?.received();
         await this.#receive(value);
       }
     } catch (error) {
@@ -89,6 +82,7 @@ export class RuntimeConnection implements Outlet {
   }
 
   async #closeTransport(): Promise<void> {
+    this.#heartbeat?.stop();
     if (this.#session !== undefined) {
       this.#session.detach(this);
       this.#core.detached(this.#session);
@@ -104,7 +98,13 @@ export class RuntimeConnection implements Outlet {
   async write(frames: readonly Envelope[]): Promise<void> {
     const writer = this.#writer;
     for (const frame of frames) writer.write(frame).catch(this.#onWriteError);
+    this.#heartbeat?.sent();
     await writer.ready;
+  }
+
+  drop(reason: unknown): void {
+    this.#core.logger.debug("arcp runtime: connection dropped", reason);
+    this.close();
   }
 
   /** A failed write means the transport is unusable: close it so the client notices and resumes. */
@@ -112,21 +112,12 @@ export class RuntimeConnection implements Outlet {
     if (!this.#closing) this.drop(error);
   };
 
-  drop(reason: unknown): void {
-    this.#core.logger.debug("arcp runtime: connection dropped", reason);
-    this.close();
-  }
-
   // Receiving ------------------------------------------------------------
 
   async #receive(frame: Frame | MalformedFrame): Promise<void> {
-    const requestId = frame instanceof MalformedFrame || typeof frame.id !== "string"
-      ? undefined
-      : frame.id;
+    const requestId = frame instanceof MalformedFrame || typeof frame.id !== "string" ? undefined : frame.id;
     try {
-      if (frame instanceof MalformedFrame) {
-        throw new ArcpError("INVALID_REQUEST", frame.reason);
-      }
+      if (frame instanceof MalformedFrame) throw new ArcpError("INVALID_REQUEST", frame.reason);
       const message = decodeMessage(frame);
       if (message === undefined) return;
       if (this.#session === undefined) await this.#handshake(message);
@@ -137,7 +128,7 @@ export class RuntimeConnection implements Outlet {
         this.#core.logger.error("arcp runtime: failed to handle a frame", error);
       }
       await this.#sendError(arcpError, requestId);
-      if (arcpError.code === "UNAUTHENTICATED") this.close();
+      if (this.#session === undefined && FATAL.has(arcpError.code)) this.close();
     }
   }
 
@@ -149,156 +140,107 @@ export class RuntimeConnection implements Outlet {
   }
 
   /** Sends behind the session's queued events, or directly before a session exists. */
-  async #send<K extends keyof MessagePayloads>(
-    type: K,
-    payload: MessagePayloads[K],
-    jobId?: string,
-  ): Promise<void> {
+  async #send<K extends keyof MessagePayloads>(type: K, payload: MessagePayloads[K], jobId?: string): Promise<void> {
     const session = this.#session;
     const envelope = encodeMessage(type, payload, { session_id: session?.id, job_id: jobId });
     if (session?.attached) await session.send(envelope);
     else await this.#writer.write(envelope).catch(() => {});
+    this.#heartbeat?.sent();
   }
 
   async #handshake(message: Message): Promise<void> {
-    if (message.type !== "session.hello") {
-      throw new ArcpError(
-        "INVALID_REQUEST",
-        `Expected session.hello before "${message.type}": no session is established`,
-      );
+    if (message.type !== "session.hello" && message.type !== "session.resume") {
+      throw new ArcpError("INVALID_REQUEST", `Expected session.hello before "${message.type}": no session is established`);
     }
-    const { auth, capabilities, resume } = message.payload;
-    if (resume !== undefined || message.payload.resume_token !== undefined) {
-      throw new ArcpError("INVALID_REQUEST", "Resume is not supported by this runtime yet", {
-        details: { feature: "resume" },
-      });
-    }
-    const principal = this.#core.authenticate === undefined
-      ? null
-      : await this.#core.authenticate({ scheme: auth?.scheme, token: auth?.token });
-    if (principal === null) {
-      throw new ArcpError(
-        "UNAUTHENTICATED",
-        auth?.token === undefined ? "Missing bearer token" : "Invalid bearer token",
-      );
-    }
-    const session = new RuntimeSession(newSessionId(), principal, this.#core.store, (error) => {
-      this.#core.logger.error("arcp runtime: event store append failed", error);
-      void this.#sendError(
-        new ArcpError("INTERNAL_ERROR", "Event store append failed; events were not delivered"),
-        undefined,
-      );
-      this.close();
-    });
-    this.#core.sessions.set(session.id, session);
-    this.#session = session;
-    const requested = new Set(capabilities?.features ?? []);
-    const welcome = encodeMessage("session.welcome", {
+    const resume = resumeRequestOf(message);
+    const principal = message.type === "session.hello" &&
+        (resume === undefined || message.payload.auth?.token !== undefined)
+      ? await authenticate(this.#core, message)
+      : undefined;
+    const [session, token] = resume === undefined
+      ? await openSession(this.#core, principal!)
+      : await resumeSession(this.#core, resume, principal);
+    const features = negotiate(
+      this.#core,
+      message.type === "session.hello" ? message.payload.capabilities : { features: [...this.#core.features] },
+    );
+    this.#features = new Set(features);
+    await this.#writer.write(encodeMessage("session.welcome", {
       runtime: { name: this.#core.name, version: this.#core.version },
-      resume_token: newResumeToken(),
+      resume_token: token,
       resume_window_sec: this.#core.resumeWindowSec,
       heartbeat_interval_sec: this.#core.heartbeatIntervalSec,
-      capabilities: {
-        encodings: ["json"],
-        features: this.#core.features.filter((f) => requested.has(f)),
-        agents: this.#core.registry.inventory(),
-      },
-    }, { session_id: session.id });
-    await this.#writer.write(welcome);
-    session.attach(this);
+      capabilities: { encodings: ["json"], features, agents: this.#core.registry.inventory() },
+    }, { session_id: session.id }));
+    this.#session = session;
+    this.#core.attached(session);
+    if (this.#features.has("heartbeat")) this.#startHeartbeat(session);
+    const acking = this.#features.has("ack");
+    if (resume === undefined) session.attach(this, acking);
+    else await session.resume(this, resume.lastEventSeq, acking);
   }
 
-  async #dispatch(session: RuntimeSession, message: Message): Promise<void> {
+  #startHeartbeat(session: RuntimeSession): void {
+    this.#heartbeat = new Heartbeat(this.#core.heartbeatIntervalSec, (ping) => {
+      void this.#send("session.ping", ping);
+    }, () => {
+      // The client went silent: the session stays resumable and its jobs run on (spec 1.1 §6.4).
+      this.#core.logger.debug(`arcp runtime: heartbeat lost on session ${session.id}`);
+      void this.#sendError(new ArcpError("HEARTBEAT_LOST", "No message from the client for two heartbeat intervals"), undefined);
+      this.close();
+    });
+  }
+
+  #dispatch(session: RuntimeSession, message: Message): Promise<void> | void {
+    const feature = FEATURE_OF[message.type];
+    if (feature !== undefined && !this.#features.has(feature)) {
+      throw new ArcpError("INVALID_REQUEST", `"${message.type}" needs the "${feature}" feature, which was not negotiated`);
+    }
     switch (message.type) {
       case "job.submit":
-        return this.#submit(session, message);
+        return submitJob(this.#core, session, message);
       case "job.cancel":
         return this.#cancel(session, message);
-      case "session.ping":
-        return this.#send("session.pong", {
-          ping_nonce: message.payload.nonce,
-          received_at: new Date().toISOString(),
-        });
-      case "session.pong":
+      case "session.list_jobs":
+        return listJobs(this.#core, session, message).then((payload) => this.#send("session.jobs", payload));
+      case "job.subscribe":
+        return subscribe(this.#core, session, message);
+      case "job.unsubscribe":
+        session.subscriptions.get(message.payload.job_id)?.end();
+        return;
       case "session.ack":
+        return session.acknowledge(message.payload.last_processed_seq);
+      case "session.ping":
+        return this.#send("session.pong", { ping_nonce: message.payload.nonce, received_at: new Date().toISOString() });
+      case "session.pong":
         return;
       case "session.close":
-        await this.#send("session.closed", { reason: message.payload.reason ?? "client_close" });
-        await session.flushed();
-        return this.close();
+        return this.#send("session.closed", { reason: message.payload.reason ?? "client_close" })
+          .then(() => session.flushed()).then(() => this.close());
       case "session.bye":
         return this.close();
       case "session.hello":
-        throw new ArcpError("INVALID_REQUEST", `Session "${session.id}" is already established`);
       case "session.resume":
-      case "session.list_jobs":
-      case "job.subscribe":
-      case "job.unsubscribe":
-        throw new ArcpError(
-          "INVALID_REQUEST",
-          `"${message.type}" is not supported by this runtime yet`,
-          { details: { type: message.type } },
-        );
+        throw new ArcpError("INVALID_REQUEST", `Session "${session.id}" is already established`);
       default:
         if (RUNTIME_ONLY.has(message.type)) {
-          throw new ArcpError(
-            "INVALID_REQUEST",
-            `"${message.type}" is sent by runtimes, not clients`,
-          );
+          throw new ArcpError("INVALID_REQUEST", `"${message.type}" is sent by runtimes, not clients`);
         }
     }
   }
 
-  async #submit(session: RuntimeSession, message: Message & { type: "job.submit" }): Promise<void> {
-    const { payload } = message;
-    const { definition, ref } = this.#core.registry.resolve(payload.agent);
-    const traceId = message.trace_id === undefined ? newTraceId() : parseTraceId(message.trace_id);
-    const job = new RuntimeJob({
-      id: newJobId(),
-      session,
-      definition,
-      agent: ref,
-      input: payload.input ?? null,
-      lease: payload.lease_request ?? {},
-      leaseConstraints: payload.lease_constraints,
-      traceId,
-      maxRuntimeSec: payload.max_runtime_sec,
-      cancelGraceMs: this.#core.cancelGraceMs,
-      createdAt: new Date().toISOString(),
-    });
-    session.jobs.set(job.jobId, job);
-    await session.send(
-      encodeMessage("job.accepted", job.acceptedPayload(message.id), {
-        session_id: session.id,
-        job_id: job.jobId,
-        trace_id: traceId,
-      }),
-    );
-    job.start();
-  }
-
   async #cancel(session: RuntimeSession, message: Message & { type: "job.cancel" }): Promise<void> {
     const jobId = message.job_id ?? message.payload.job_id;
-    if (jobId === undefined) {
-      throw new ArcpError("INVALID_REQUEST", 'Invalid job.cancel: "job_id" is missing');
-    }
+    if (jobId === undefined) throw new ArcpError("INVALID_REQUEST", 'Invalid job.cancel: "job_id" is missing');
     const job = session.jobs.get(jobId);
-    if (job === undefined) {
-      return this.#sendError(
-        new ArcpError("JOB_NOT_FOUND", `Job "${jobId}" does not exist in this session`),
-        message.id,
-        jobId,
-      );
-    }
-    if (job.terminal) {
-      return this.#sendError(
-        new ArcpError(
-          "INVALID_REQUEST",
-          `Cannot cancel job "${jobId}": it already ended as ${job.jobStatus}`,
-        ),
-        message.id,
-        jobId,
-      );
+    if (job === undefined || job.terminal) {
+      const record = job?.record() ?? await this.#core.store.getJob(jobId);
+      const error = record === undefined || record.principal !== session.principal.id
+        ? new ArcpError("JOB_NOT_FOUND", `Job "${jobId}" does not exist`)
+        : record.session_id !== session.id
+        ? new ArcpError("PERMISSION_DENIED", `Only the session that submitted job "${jobId}" may cancel it`)
+        : new ArcpError("INVALID_REQUEST", `Cannot cancel job "${jobId}": it already ended as ${record.status}`);
+      return this.#sendError(error, message.id, jobId);
     }
     const reason = message.payload.reason ?? "cancelled by client";
     await this.#send("job.cancelled", { reason }, jobId);

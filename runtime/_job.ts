@@ -18,6 +18,8 @@ import {
 } from "../protocol/messages.ts";
 import type { AgentContext, AgentDefinition, MetricOptions, ProgressOptions } from "./context.ts";
 import type { RuntimeSession } from "./_session.ts";
+import type { Subscription } from "./_subscription.ts";
+import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
 
 /** What a job needs to start: everything `job.accepted` said about it. */
 export interface JobSpec {
@@ -32,18 +34,29 @@ export interface JobSpec {
   maxRuntimeSec: number | undefined;
   cancelGraceMs: number;
   createdAt: string;
+  idempotencyKey: string | undefined;
+  /** Called with the terminal envelope once it has been queued. */
+  onSettled(job: RuntimeJob, terminal: TerminalEnvelope): void;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Bytes an envelope adds around its payload, for buffer accounting. */
+const ENVELOPE_OVERHEAD = 200;
 
-/** Why `value` cannot be sent as JSON (a BigInt, a cycle, a throwing toJSON), or undefined. */
-function jsonError(value: unknown): string | undefined {
+/** The encoded length of `value`, or why it cannot be sent as JSON (a BigInt, a cycle). */
+function encodedLength(value: unknown): number | string {
   try {
-    JSON.stringify(value);
-    return undefined;
+    return JSON.stringify(value)?.length ?? 4;
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** A rejected promise that is already handled: agents that do not await emitters must not crash the process. */
+function refused(error: Error): Promise<void> {
+  const promise = Promise.reject(error);
+  promise.catch(() => {});
+  return promise;
 }
 
 function finalStatusOf(code: string): Exclude<FinalStatus, "success"> {
@@ -65,6 +78,7 @@ export class RuntimeJob implements AgentContext {
   #status: JobStatus = "pending";
   #lastEventSeq = 0;
   #timers: ReturnType<typeof setTimeout>[] = [];
+  readonly #subscriptions = new Set<Subscription>();
   readonly #settled = Promise.withResolvers<void>();
 
   constructor(spec: JobSpec) {
@@ -80,6 +94,10 @@ export class RuntimeJob implements AgentContext {
 
   get sessionId(): string {
     return this.#session.id;
+  }
+  /** The submitting session: the only one that may cancel the job. */
+  get ownerSession(): RuntimeSession {
+    return this.#session;
   }
   get principal(): AgentContext["principal"] {
     return this.#session.principal;
@@ -165,18 +183,15 @@ export class RuntimeJob implements AgentContext {
 
   #succeed(result: unknown): void {
     if (this.terminal) return;
-    const unencodable = jsonError(result);
-    if (unencodable !== undefined) {
+    const length = encodedLength(result);
+    if (typeof length === "string") {
       return this.#fail(
-        new ArcpError(
-          "INTERNAL_ERROR",
-          `The agent's result is not JSON-serialisable: ${unencodable}`,
-        ),
+        new ArcpError("INTERNAL_ERROR", `The agent's result is not JSON-serialisable: ${length}`),
       );
     }
     this.#status = "success";
     this.#clearTimers();
-    this.#emitTerminal("job.result", { final_status: "success", result: result ?? null });
+    this.#emitTerminal("job.result", { final_status: "success", result: result ?? null }, length);
   }
 
   #fail(error: ArcpError): void {
@@ -187,14 +202,50 @@ export class RuntimeJob implements AgentContext {
     };
     this.#status = payload.final_status;
     this.#clearTimers();
-    this.#emitTerminal("job.error", payload);
+    this.#emitTerminal("job.error", payload, payload.message.length);
   }
 
-  #emitTerminal(type: "job.result" | "job.error", payload: unknown): void {
+  #emitTerminal(type: "job.result" | "job.error", payload: unknown, size: number): void {
     const envelope = this.#envelope(type, payload);
-    this.#session.emit(envelope);
+    // Terminal envelopes bypass the buffer caps: each job has exactly one.
+    void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true);
     this.#lastEventSeq = envelope.event_seq!;
+    this.#deliver(envelope, size + ENVELOPE_OVERHEAD);
+    this.#subscriptions.clear();
+    this.#spec.onSettled(this, envelope as TerminalEnvelope);
     this.#settled.resolve();
+  }
+
+  /** Adds an observer from another session (spec 1.1 §7.6). */
+  subscribe(subscription: Subscription): void {
+    this.#subscriptions.add(subscription);
+  }
+
+  unsubscribe(subscription: Subscription): void {
+    this.#subscriptions.delete(subscription);
+  }
+
+  #deliver(envelope: Envelope & { job_id: string }, size: number): void {
+    for (const subscription of this.#subscriptions) subscription.deliver(envelope, size);
+  }
+
+  /** The job as `session.list_jobs` and the store see it. */
+  record(): JobRecord {
+    const record: JobRecord = {
+      job_id: this.jobId,
+      session_id: this.#session.id,
+      principal: this.#session.principal.id,
+      agent: this.agent,
+      status: this.#status,
+      lease: this.lease,
+      parent_job_id: null,
+      trace_id: this.traceId,
+      created_at: this.createdAt,
+      last_event_seq: this.#lastEventSeq,
+    };
+    if (this.leaseConstraints !== undefined) record.lease_constraints = this.leaseConstraints;
+    if (this.#spec.idempotencyKey !== undefined) record.idempotency_key = this.#spec.idempotencyKey;
+    return record;
   }
 
   #envelope(type: string, payload: unknown): Envelope & { job_id: string } {
@@ -217,15 +268,24 @@ export class RuntimeJob implements AgentContext {
     if (this.terminal) return RESOLVED;
     // Checked here, where the agent can be told: once queued, an event that
     // cannot be encoded would break the transport for every job of the session.
-    const unencodable = jsonError(body);
-    if (unencodable !== undefined) {
-      return Promise.reject(
-        new TypeError(`Cannot emit "${kind}": its body is not JSON-serialisable: ${unencodable}`),
-      );
+    const length = encodedLength(body);
+    if (typeof length === "string") {
+      return refused(new TypeError(`Cannot emit "${kind}": its body is not JSON-serialisable: ${length}`));
     }
     const envelope = this.#envelope("job.event", { kind, ts: isoTimestamp(), body });
-    const pending = this.#session.emit(envelope);
+    const size = length + ENVELOPE_OVERHEAD;
+    let pending: Promise<void>;
+    try {
+      pending = this.#session.emit(envelope, size);
+    } catch (error) {
+      // The session's buffer is full: the job ends with the cap's INTERNAL_ERROR.
+      this.abort(error as ArcpError, { graceMs: 0 });
+      return refused(error as ArcpError);
+    }
     this.#lastEventSeq = envelope.event_seq!;
+    if (this.#subscriptions.size > 0) this.#deliver(envelope, size);
+    const lag = this.#session.takeBackPressureNotice();
+    if (lag !== undefined) void this.status("back_pressure", `consumer lag ${lag} events`);
     return pending;
   }
 
@@ -254,9 +314,7 @@ export class RuntimeJob implements AgentContext {
 
   progress(current: number, options: ProgressOptions = {}): Promise<void> {
     if (!(current >= 0)) {
-      return Promise.reject(
-        new RangeError(`Cannot emit progress: current must be non-negative, got ${current}`),
-      );
+      return refused(new RangeError(`Cannot emit progress: current must be non-negative, got ${current}`));
     }
     return this.emit("progress", { current, ...options });
   }

@@ -213,7 +213,7 @@ Deno.test(
 );
 
 Deno.test(
-  "the runtime refuses a resume it cannot honour with INVALID_REQUEST, not a new session",
+  "a resume of an unknown session gets RESUME_WINDOW_EXPIRED and the transport is closed",
   bounded(async () => {
     await using runtime = new Runtime({ authenticate: staticTokens({ ...TOKENS }) });
     const [clientSide, runtimeSide] = memoryTransportPair();
@@ -229,9 +229,9 @@ Deno.test(
     await writer.write(hello);
     const answer = (await reader.read()).value as Frame;
     assert.equal(answer.type, "session.error");
-    assert.equal((answer.payload as { code: string }).code, "INVALID_REQUEST");
+    assert.equal((answer.payload as { code: string }).code, "RESUME_WINDOW_EXPIRED");
     assert.equal((answer.payload as { request_id: string }).request_id, hello.id);
-    await writer.close();
+    assert.equal((await reader.read()).done, true);
     await served;
   }),
 );

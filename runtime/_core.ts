@@ -1,0 +1,55 @@
+// This module is browser compatible.
+// What the runtime's connections share: configuration, live sessions and
+// jobs, the store, and the hooks the Runtime class provides.
+
+import type { Feature } from "../protocol/messages.ts";
+import type { JobRecord, RuntimeStore, TerminalEnvelope } from "../store/types.ts";
+import type { Authenticator, Principal } from "./auth.ts";
+import type { RuntimeJob } from "./_job.ts";
+import type { AgentRegistry } from "./_registry.ts";
+import type { RuntimeSession, SessionLimits } from "./_session.ts";
+
+/** One `job.subscribe` decision, for the audit hook (spec 1.1 §14). */
+export interface SubscribeAudit {
+  /** The subscribing principal. */
+  subscriber: string;
+  /** The subscribing session. */
+  session_id: string;
+  /** The target job. */
+  job_id: string;
+  /** The principal that submitted the job. */
+  owner: string;
+  /** Whether the subscription was allowed. */
+  allowed: boolean;
+}
+
+export interface RuntimeCore {
+  name: string;
+  version: string;
+  registry: AgentRegistry;
+  authenticate: Authenticator | undefined;
+  store: RuntimeStore;
+  /** Sessions with live state in this process. */
+  sessions: Map<string, RuntimeSession>;
+  /** Jobs running in this process, by id. */
+  jobs: Map<string, RuntimeJob>;
+  features: readonly Feature[];
+  resumeWindowSec: number;
+  heartbeatIntervalSec: number;
+  cancelGraceMs: number;
+  idempotencyTtlSec: number;
+  limits: SessionLimits;
+  /** Whether a principal other than the submitter may observe a job (spec 1.1 §7.6). */
+  subscribePolicy(subscriber: Principal, job: JobRecord): boolean | Promise<boolean>;
+  /** Told of every subscribe decision (spec 1.1 §14). */
+  auditSubscribe(audit: SubscribeAudit): void;
+  logger: Pick<Console, "debug" | "warn" | "error">;
+  /** Resolves once restart recovery is done; frames wait for it. */
+  ready(): Promise<void>;
+  /** Called when a session gains a connection: it must not expire. */
+  attached(session: RuntimeSession): void;
+  /** Called whenever a session loses its connection; it may expire after the resume window. */
+  detached(session: RuntimeSession): void;
+  /** Persists a job's terminal state and forgets it as a live job. */
+  settled(job: RuntimeJob, terminal: TerminalEnvelope): void;
+}

@@ -1,0 +1,127 @@
+// This module is browser compatible.
+// Read-only views of jobs: `session.list_jobs` (spec 1.1 §6.6) and
+// `job.subscribe` / `job.unsubscribe` (spec 1.1 §7.6).
+
+import { encodeMessage, type Message } from "../protocol/envelope.ts";
+import { ArcpError } from "../protocol/errors.ts";
+import type { JobSubscribedPayload, JobSummary, SessionJobsPayload } from "../protocol/messages.ts";
+import type { JobQuery, JobRecord } from "../store/types.ts";
+import type { RuntimeCore } from "./_core.ts";
+import type { RuntimeSession } from "./_session.ts";
+import { observe } from "./_subscription.ts";
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+function instant(value: string | undefined, field: string): string | undefined {
+  if (value !== undefined && Number.isNaN(Date.parse(value))) {
+    throw new ArcpError("INVALID_REQUEST", `Invalid session.list_jobs: filter.${field} is not an ISO-8601 time`);
+  }
+  return value;
+}
+
+/** A stored record, with the live status and sequence of a job running here. */
+function current(core: RuntimeCore, record: JobRecord): JobRecord {
+  return core.jobs.get(record.job_id)?.record() ?? record;
+}
+
+function summary(record: JobRecord): JobSummary {
+  const job: JobSummary = {
+    job_id: record.job_id,
+    agent: record.agent,
+    status: record.status,
+    lease: record.lease,
+    parent_job_id: record.parent_job_id,
+    created_at: record.created_at,
+    trace_id: record.trace_id,
+    last_event_seq: record.last_event_seq,
+  };
+  if (record.lease_constraints !== undefined) job.lease_constraints = record.lease_constraints;
+  return job;
+}
+
+/** Answers `session.list_jobs`: the principal's jobs, finished ones included. */
+export async function listJobs(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  message: Message & { type: "session.list_jobs" },
+): Promise<SessionJobsPayload> {
+  const { filter, limit, cursor } = message.payload;
+  const query: JobQuery = {
+    principal: session.principal.id,
+    limit: Math.min(limit ?? DEFAULT_PAGE, MAX_PAGE),
+  };
+  if (filter?.status !== undefined) query.status = filter.status;
+  if (filter?.agent !== undefined) query.agent = filter.agent;
+  const after = instant(filter?.created_after, "created_after");
+  const before = instant(filter?.created_before, "created_before");
+  if (after !== undefined) query.created_after = after;
+  if (before !== undefined) query.created_before = before;
+  if (cursor !== undefined && cursor !== null) query.after_job_id = cursor;
+  const { jobs, more } = await core.store.listJobs(query);
+  return {
+    request_id: message.id,
+    jobs: jobs.map((record) => summary(current(core, record))),
+    next_cursor: more && jobs.length > 0 ? jobs[jobs.length - 1]!.job_id : null,
+  };
+}
+
+/**
+ * Handles `job.subscribe`: authorises, answers `job.subscribed`, replays the
+ * requested history, then streams live; a finished job replays and ends.
+ *
+ * @throws {ArcpError} `JOB_NOT_FOUND`, `PERMISSION_DENIED`, `INVALID_REQUEST`.
+ */
+export async function subscribe(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  message: Message & { type: "job.subscribe" },
+): Promise<void> {
+  const { job_id: jobId, history = false, from_event_seq: from } = message.payload;
+  if (session.subscriptions.has(jobId)) {
+    throw new ArcpError("INVALID_REQUEST", `Already subscribed to job "${jobId}"`);
+  }
+  const live = core.jobs.get(jobId);
+  const record = live?.record() ?? await core.store.getJob(jobId);
+  if (record === undefined) throw new ArcpError("JOB_NOT_FOUND", `Job "${jobId}" does not exist`);
+  const allowed = record.principal === session.principal.id ||
+    await core.subscribePolicy(session.principal, record);
+  core.auditSubscribe({
+    subscriber: session.principal.id,
+    session_id: session.id,
+    job_id: jobId,
+    owner: record.principal,
+    allowed,
+  });
+  if (!allowed) {
+    throw new ArcpError("PERMISSION_DENIED", `Principal "${session.principal.id}" may not observe job "${jobId}"`);
+  }
+  const running = live !== undefined && !live.terminal;
+  // Registered first, so live events emitted from here on are held, not lost.
+  const subscription = observe(session, jobId, running ? live : undefined);
+  const subscribedFrom = running ? live.lastEventSeq : record.last_event_seq;
+  const payload: JobSubscribedPayload = {
+    job_id: jobId,
+    current_status: record.status,
+    agent: record.agent,
+    lease: record.lease,
+    parent_job_id: record.parent_job_id,
+    trace_id: record.trace_id,
+    subscribed_from: subscribedFrom,
+    replayed: history,
+  };
+  if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
+  await session.send(encodeMessage("job.subscribed", payload, { session_id: session.id, job_id: jobId }));
+  if (history) {
+    await core.sessions.get(record.session_id)?.flushed();
+    for await (const event of core.store.read(record.session_id, { after: from ?? 0 })) {
+      if (event.event_seq > subscribedFrom) break;
+      if (event.job_id === jobId && event.type === "job.event") subscription.forward(event, 0);
+    }
+  }
+  subscription.goLive();
+  const terminal = running ? undefined : (await core.store.getJob(jobId))?.terminal;
+  if (terminal !== undefined) subscription.forward(terminal, 0);
+  else if (!running) subscription.end();
+}
+

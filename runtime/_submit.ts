@@ -1,0 +1,112 @@
+// This module is browser compatible.
+// `job.submit` (spec §7.1) with idempotency keys (spec §7.2): a repeated key
+// with the same parameters answers with the original job and streams it;
+// with other parameters it is `DUPLICATE_KEY`.
+
+import { encodeMessage, type Message } from "../protocol/envelope.ts";
+import { ArcpError } from "../protocol/errors.ts";
+import { newJobId, newTraceId } from "../protocol/ids.ts";
+import type { JobAcceptedPayload } from "../protocol/messages.ts";
+import { parseTraceId } from "../protocol/trace.ts";
+import type { JobRecord } from "../store/types.ts";
+import type { RuntimeCore } from "./_core.ts";
+import { submissionFingerprint } from "./_digest.ts";
+import { RuntimeJob } from "./_job.ts";
+import type { RuntimeSession } from "./_session.ts";
+import { observe } from "./_subscription.ts";
+
+function acceptedFromRecord(record: JobRecord, requestId: string): JobAcceptedPayload {
+  const payload: JobAcceptedPayload = { job_id: record.job_id, agent: record.agent, lease: record.lease };
+  if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
+  payload.accepted_at = record.created_at;
+  payload.trace_id = record.trace_id;
+  payload.request_id = requestId;
+  return payload;
+}
+
+/** Answers a repeated key with the job it made, then streams that job into `session`. */
+async function replayIdempotent(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  jobId: string,
+  requestId: string,
+): Promise<boolean> {
+  const live = core.jobs.get(jobId);
+  const record = live?.record() ?? await core.store.getJob(jobId);
+  if (record === undefined) return false;
+  const accepted = live?.acceptedPayload(requestId) ?? acceptedFromRecord(record, requestId);
+  await session.send(encodeMessage("job.accepted", accepted, {
+    session_id: session.id,
+    job_id: jobId,
+    trace_id: record.trace_id,
+  }));
+  if (live !== undefined && !live.terminal) {
+    // Running: this session now sees its events, unless it already does.
+    if (live.ownerSession !== session && !session.subscriptions.has(jobId)) {
+      observe(session, jobId, live).goLive();
+    }
+  } else if (record.terminal !== undefined) {
+    // Ended: replay the terminal event so the new handle settles (spec 1.0 §7.2).
+    const replay = observe(session, jobId, undefined);
+    replay.goLive();
+    replay.forward(record.terminal, 0);
+  }
+  return true;
+}
+
+/** Handles `job.submit`: accepts and starts a job, or answers a repeated idempotency key. */
+export async function submitJob(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  message: Message & { type: "job.submit" },
+): Promise<void> {
+  const { payload } = message;
+  const { definition, ref } = core.registry.resolve(payload.agent);
+  const traceId = message.trace_id === undefined ? newTraceId() : parseTraceId(message.trace_id);
+  const jobId = newJobId();
+  const createdAt = new Date().toISOString();
+  const key = payload.idempotency_key;
+  if (key !== undefined) {
+    const fingerprint = await submissionFingerprint(payload);
+    const expiresAt = new Date(Date.parse(createdAt) + core.idempotencyTtlSec * 1000).toISOString();
+    const existing = await core.store.claimIdempotencyKey(
+      { principal: session.principal.id, key, job_id: jobId, fingerprint, expires_at: expiresAt },
+      createdAt,
+    );
+    if (existing !== undefined) {
+      if (existing.fingerprint !== fingerprint) {
+        throw new ArcpError(
+          "DUPLICATE_KEY",
+          `Idempotency key "${key}" was used for job ${existing.job_id} with other parameters`,
+          { details: { job_id: existing.job_id } },
+        );
+      }
+      if (await replayIdempotent(core, session, existing.job_id, message.id)) return;
+    }
+  }
+  const job = new RuntimeJob({
+    id: jobId,
+    session,
+    definition,
+    agent: ref,
+    input: payload.input ?? null,
+    lease: payload.lease_request ?? {},
+    leaseConstraints: payload.lease_constraints,
+    traceId,
+    maxRuntimeSec: payload.max_runtime_sec,
+    cancelGraceMs: core.cancelGraceMs,
+    createdAt,
+    idempotencyKey: key,
+    onSettled: (settled, terminal) => core.settled(settled, terminal),
+  });
+  // Durable before it is announced: a restart must find every accepted job.
+  await core.store.putJob({ ...job.record(), status: "running" });
+  session.jobs.set(jobId, job);
+  core.jobs.set(jobId, job);
+  await session.send(encodeMessage("job.accepted", job.acceptedPayload(message.id), {
+    session_id: session.id,
+    job_id: jobId,
+    trace_id: traceId,
+  }));
+  job.start();
+}
