@@ -12,6 +12,8 @@ const PORTABLE_ENTRYPOINTS = [
   "protocol/mod.ts",
   "transports/websocket.ts",
   "transports/memory.ts",
+  "transports/stdio.ts",
+  "transports/ndjson.ts",
   "store/memory.ts",
 ];
 
