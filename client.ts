@@ -1,7 +1,8 @@
 // This module is browser compatible.
 /**
  * The ARCP client: connect to a runtime, submit jobs, stream their events,
- * cancel them (spec §6, §7, §8).
+ * cancel them, list and observe jobs, and ride out dropped connections by
+ * resuming the session (spec §6, §7, §8).
  *
  * @example Submit a job and stream it
  * ```ts ignore
@@ -16,31 +17,58 @@
  * @module
  */
 
-import {
-  decodeMessage,
-  encodeMessage,
-  type Message,
-  type MessagePayloads,
-} from "./protocol/envelope.ts";
+import { encodeMessage, type MessagePayloads } from "./protocol/envelope.ts";
 import { ArcpError, ConnectionClosedError } from "./protocol/errors.ts";
-import type { JobEvent } from "./protocol/events.ts";
+import { newId } from "./protocol/ids.ts";
 import type {
   AgentInfo,
   Envelope,
   Feature,
   JobAcceptedPayload,
+  JobSubscribedPayload,
   Lease,
   LeaseConstraints,
   PeerInfo,
+  SessionJobsPayload,
+  SessionListJobsPayload,
   SessionWelcomePayload,
 } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
-import { type Frame, MalformedFrame, type Transport } from "./transports/types.ts";
+import type { Transport } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
-import { type CancelOptions, JobHandle } from "./client/job_handle.ts";
-import { JobStream } from "./client/_job_stream.ts";
+import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
+import type { ResumeState, ResumeStateStore } from "./client/resume_state.ts";
+import { handshake } from "./client/_handshake.ts";
+import { Session, type SessionOptions } from "./client/_session.ts";
 
-export { type CancelOptions, JobHandle } from "./client/job_handle.ts";
+export { type CancelOptions, JobHandle, JobSubscription, JobView } from "./client/job_handle.ts";
+export {
+  MemoryResumeStateStore,
+  type ResumeState,
+  type ResumeStateStore,
+} from "./client/resume_state.ts";
+
+/** Where to connect: a WebSocket URL, an open transport, or a function that opens one. */
+export type ConnectTarget = string | URL | Transport | (() => Transport | Promise<Transport>);
+
+/** How automatic reconnection backs off (exponential, with full jitter). */
+export interface ReconnectOptions {
+  /**
+   * First delay in milliseconds.
+   * @default {100}
+   */
+  initialDelayMs?: number;
+  /**
+   * Largest delay in milliseconds.
+   * @default {10000}
+   */
+  maxDelayMs?: number;
+  /**
+   * Attempts before giving up.
+   * @default {Infinity}
+   */
+  maxAttempts?: number;
+}
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -57,10 +85,34 @@ export interface ConnectOptions {
    */
   maxFrameBytes?: number;
   /**
-   * Milliseconds to wait for `session.welcome` before giving up.
+   * Milliseconds to wait for each `session.welcome`.
    * @default {30000}
    */
   handshakeTimeoutMs?: number;
+  /**
+   * Reconnect and resume (spec §6.3) when the connection drops. Needs a
+   * target that can be opened again: a URL or a function.
+   * @default {true for URLs and functions, false for a transport}
+   */
+  reconnect?: boolean | ReconnectOptions;
+  /** Keeps the session's resume state, so a new process or page resumes it. */
+  resumeStore?: ResumeStateStore;
+  /**
+   * Key of this session's state in `resumeStore`.
+   * @default {the URL, or "default"}
+   */
+  resumeKey?: string;
+  /**
+   * Acknowledge events as they are consumed (spec 1.1 §6.5).
+   * @default {true}
+   */
+  autoAck?: boolean;
+  /**
+   * Unread events per job that still count as processed; past it the client
+   * stops acknowledging, which slows the agent down.
+   * @default {1024}
+   */
+  eventBufferSize?: number;
   /** Abandons the handshake. */
   signal?: AbortSignal;
   /** Where diagnostics go; silent by default. */
@@ -73,13 +125,42 @@ export interface SubmitOptions {
   leaseRequest?: Lease;
   /** Lease constraints such as `expires_at` (ISO-8601 UTC). */
   leaseConstraints?: LeaseConstraints;
-  /** Logical idempotency key (spec §7.2). */
+  /**
+   * Logical idempotency key (spec §7.2). One is generated when absent, so a
+   * submit resent after a reconnect never starts a second job.
+   */
   idempotencyKey?: string;
   /** Wall-clock limit in seconds, after which the job ends with `TIMEOUT`. */
   maxRuntimeSec?: number;
   /** W3C trace-id or traceparent to put on the envelope (spec §11). */
   traceId?: string;
   /** Stops waiting for `job.accepted`; a job accepted later is cancelled. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Client.subscribe} (spec 1.1 §7.6). */
+export interface SubscribeOptions {
+  /**
+   * Replay the job's retained events first.
+   * @default {false}
+   */
+  history?: boolean;
+  /** With `history`, replay events after this `event_seq` of the job's session. */
+  fromEventSeq?: number;
+  /** Stops waiting for `job.subscribed`. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Client.listJobs} (spec 1.1 §6.6). */
+export interface ListJobsOptions {
+  /** Filter: statuses, agent, creation-time bounds (ISO-8601). */
+  filter?: SessionListJobsPayload["filter"];
+  /**
+   * Jobs per page.
+   * @default {100}
+   */
+  limit?: number;
+  /** Stops waiting for a page. */
   signal?: AbortSignal;
 }
 
@@ -90,43 +171,38 @@ export interface CloseOptions {
 }
 
 /** Features this client implements and asks for in `session.hello`. */
-const CLIENT_FEATURES: readonly Feature[] = ["agent_versions", "progress"];
+const CLIENT_FEATURES: readonly Feature[] = [
+  "heartbeat",
+  "ack",
+  "list_jobs",
+  "subscribe",
+  "agent_versions",
+  "progress",
+];
 const SILENT: Pick<Console, "debug" | "warn" | "error"> = { debug() {}, warn() {}, error() {} };
 
-interface Pending {
-  type: "job.submit" | "job.cancel" | "session.close";
-  resolve(message: Message | undefined): void;
-  reject(error: Error): void;
-  jobId?: string;
-}
-
-function abortable<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-  onAbort: () => void,
-): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) {
-    onAbort();
-    return Promise.reject(signal.reason);
+function opener(
+  target: ConnectTarget,
+  options: ConnectOptions,
+): (() => Promise<Transport>) | undefined {
+  if (typeof target === "string" || target instanceof URL) {
+    const socketOptions = options.maxFrameBytes === undefined
+      ? {}
+      : { maxFrameBytes: options.maxFrameBytes };
+    return () => Promise.resolve(webSocketTransport(new WebSocket(target), socketOptions));
   }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort();
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
+  if (typeof target === "function") return async () => await target();
+  return undefined;
 }
 
 /**
  * Opens a session: connects the transport (a WebSocket when given a URL),
- * sends `session.hello` and waits for `session.welcome` (spec §6.2).
+ * sends `session.hello` (resuming the session in `resumeStore`, if any) and
+ * waits for `session.welcome` (spec §6.2, §6.3).
  *
- * @param target A `ws:`/`wss:` URL (a WebSocket is opened with the global
- *   `WebSocket`), or an open {@linkcode Transport}.
- * @param options Token, client identity, timeouts.
+ * @param target A `ws:`/`wss:` URL, an open {@linkcode Transport}, or a
+ *   function that opens one (needed for reconnects over other transports).
+ * @param options Token, identity, reconnection, acknowledgement, timeouts.
  * @returns The connected client.
  * @throws {ArcpError} `UNAUTHENTICATED` for a missing or wrong token, or any
  *   other `session.error` the runtime answers the hello with.
@@ -147,98 +223,100 @@ function abortable<T>(
  * ```
  */
 export async function connect(
-  target: string | URL | Transport,
+  target: ConnectTarget,
   options: ConnectOptions = {},
 ): Promise<Client> {
-  const transport = typeof target === "string" || target instanceof URL
-    ? webSocketTransport(
-      new WebSocket(target),
-      options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes },
-    )
-    : target;
-  const writer = transport.writable.getWriter();
-  const reader = transport.readable.getReader();
-  const hello = encodeMessage("session.hello", {
-    client: options.client ?? { name: SDK_NAME, version: SDK_VERSION },
-    auth: options.token === undefined
-      ? { scheme: "bearer" }
-      : { scheme: "bearer", token: options.token },
-    capabilities: { encodings: ["json"], features: [...CLIENT_FEATURES] },
-  });
-  const fail = (error: unknown) => {
-    writer.abort(error).catch(() => {});
-    reader.cancel(error).catch(() => {});
+  const open = opener(target, options);
+  const resumeKey = options.resumeKey ??
+    (open !== undefined && typeof target !== "function" ? String(target) : "default");
+  const saved = await options.resumeStore?.load(resumeKey);
+  const hello = (resume?: ResumeState) => {
+    const payload: MessagePayloads["session.hello"] = {
+      client: options.client ?? { name: SDK_NAME, version: SDK_VERSION },
+      auth: options.token === undefined
+        ? { scheme: "bearer" }
+        : { scheme: "bearer", token: options.token },
+      capabilities: { encodings: ["json"], features: [...CLIENT_FEATURES] },
+    };
+    if (resume !== undefined) payload.resume = { ...resume };
+    return encodeMessage("session.hello", payload);
   };
   const timeoutMs = options.handshakeTimeoutMs ?? 30_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ConnectionClosedError(`No session.welcome within ${timeoutMs} ms`)),
+  const first = async (resume?: ResumeState) =>
+    await handshake(
+      open ? await open() : (target as Transport),
+      hello(resume),
       timeoutMs,
+      options.signal,
     );
-  });
-  const handshake = (async () => {
-    await writer.write(hello);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new ConnectionClosedError("Transport closed before session.welcome");
-      if (value instanceof MalformedFrame) continue;
-      const message = decodeMessage(value);
-      if (message?.type === "session.welcome") return message;
-      if (message?.type === "session.error") throw ArcpError.fromPayload(message.payload);
-    }
-  })();
+  let welcomed;
   try {
-    const welcome = await abortable(Promise.race([handshake, timeout]), options.signal, () => {});
-    return new Client(welcome, writer, reader, options.logger ?? SILENT);
+    welcomed = await first(saved);
   } catch (error) {
-    fail(error);
-    throw error;
-  } finally {
-    clearTimeout(timer);
+    // A saved session that can no longer be resumed: start a new one.
+    const stale = error instanceof ArcpError &&
+      (error.code === "RESUME_WINDOW_EXPIRED" || error.code === "UNAUTHENTICATED" ||
+        error.code === "INVALID_REQUEST");
+    if (saved === undefined || !stale || open === undefined) throw error;
+    await options.resumeStore?.delete(resumeKey);
+    welcomed = await first();
   }
+  const reconnect = options.reconnect ?? open !== undefined;
+  const sessionOptions: SessionOptions = {
+    reconnect: open === undefined || reconnect === false ? undefined : {
+      open,
+      hello,
+      timeoutMs,
+      backoff: typeof reconnect === "object" ? reconnect : {},
+    },
+    resumeStore: options.resumeStore,
+    resumeKey,
+    autoAck: options.autoAck ?? true,
+    eventBufferSize: options.eventBufferSize ?? 1024,
+    logger: options.logger ?? SILENT,
+    lastEventSeq: saved !== undefined && welcomed.welcome.session_id === saved.session_id
+      ? saved.last_event_seq
+      : 0,
+  };
+  return new Client(new Session(welcomed, sessionOptions));
 }
 
 /**
  * A connected ARCP session, made by {@linkcode connect}. Any number of jobs
- * may run concurrently; each gets its own {@linkcode JobHandle}.
+ * may run concurrently; each gets its own handle. With reconnection on, a
+ * dropped connection is resumed behind the scenes and every job's events
+ * continue without gap or duplicate.
  */
 export class Client {
-  /** The session id assigned by the runtime. */
-  readonly sessionId: string;
-  /** The `session.welcome` payload. */
-  readonly welcome: SessionWelcomePayload;
-  /** The negotiated features: what both sides declared (spec 1.1 §6.2). */
-  readonly features: ReadonlySet<string>;
-  readonly #writer: WritableStreamDefaultWriter<Frame>;
-  readonly #reader: ReadableStreamDefaultReader<Frame | MalformedFrame>;
-  readonly #logger: Pick<Console, "debug" | "warn" | "error">;
-  readonly #pending = new Map<string, Pending>();
-  readonly #jobs = new Map<string, JobStream>();
-  readonly #closed: Promise<void>;
-  #closeError: Error | undefined;
+  readonly #session: Session;
 
   /**
    * Made by {@linkcode connect}; not constructed by users.
    *
-   * @param welcome The `session.welcome` envelope.
-   * @param writer The transport's writer.
-   * @param reader The transport's reader.
-   * @param logger Diagnostics sink.
+   * @param session The client's session machinery.
    */
-  constructor(
-    welcome: Envelope<"session.welcome", SessionWelcomePayload>,
-    writer: WritableStreamDefaultWriter<Frame>,
-    reader: ReadableStreamDefaultReader<Frame | MalformedFrame>,
-    logger: Pick<Console, "debug" | "warn" | "error">,
-  ) {
-    this.sessionId = welcome.session_id ?? "";
-    this.welcome = welcome.payload;
-    this.features = new Set(welcome.payload.capabilities.features ?? []);
-    this.#writer = writer;
-    this.#reader = reader;
-    this.#logger = logger;
-    this.#closed = this.#readLoop();
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  /** The session id assigned by the runtime. */
+  get sessionId(): string {
+    return this.#session.sessionId;
+  }
+
+  /** The latest `session.welcome` payload. */
+  get welcome(): SessionWelcomePayload {
+    return this.#session.welcome;
+  }
+
+  /** The negotiated features: what both sides declared (spec 1.1 §6.2). */
+  get features(): ReadonlySet<string> {
+    return this.#session.features;
+  }
+
+  /** The highest `event_seq` received in this session (spec §8.3). */
+  get lastEventSeq(): number {
+    return this.#session.lastSeq;
   }
 
   /** The runtime's agents, normalised to the 1.1 rich form (spec 1.1 §6.2). */
@@ -256,7 +334,8 @@ export class Client {
    * @param options Lease, constraints, idempotency key, limits, signal.
    * @returns A handle on the accepted job.
    * @throws {ArcpError} `AGENT_NOT_AVAILABLE`, `AGENT_VERSION_NOT_AVAILABLE`,
-   *   `INVALID_REQUEST`, or whatever else the runtime refuses the job with.
+   *   `DUPLICATE_KEY`, `INVALID_REQUEST`, or whatever else the runtime
+   *   refuses the job with.
    * @throws {ConnectionClosedError} when the connection is closed.
    */
   async submit(agent: string, input?: unknown, options: SubmitOptions = {}): Promise<JobHandle> {
@@ -266,14 +345,83 @@ export class Client {
     if (options.leaseConstraints !== undefined) {
       payload.lease_constraints = options.leaseConstraints;
     }
-    if (options.idempotencyKey !== undefined) payload.idempotency_key = options.idempotencyKey;
+    payload.idempotency_key = options.idempotencyKey ?? newId("idem");
     if (options.maxRuntimeSec !== undefined) payload.max_runtime_sec = options.maxRuntimeSec;
     const envelope = encodeMessage("job.submit", payload, {
       session_id: this.sessionId,
       trace_id: options.traceId,
     });
-    const accepted = await this.#request(envelope, "job.submit", options.signal);
-    return this.#handleFor((accepted as Envelope<"job.accepted", JobAcceptedPayload>).payload)!;
+    const accepted = await this.#session.request(envelope, options.signal) as Envelope<
+      "job.accepted",
+      JobAcceptedPayload
+    >;
+    const jobId = accepted.payload.job_id;
+    const stream = this.#session.streamFor(jobId);
+    return new JobHandle(accepted.payload, stream, (cancel) => this.#cancel(jobId, cancel));
+  }
+
+  /**
+   * Observes a job, typically one submitted by another session (spec 1.1
+   * §7.6): its events arrive in this session's sequence space.
+   *
+   * @param jobId The job to follow.
+   * @param options History replay and abort signal.
+   * @returns A handle with the job's events and result, without cancel.
+   * @throws {ArcpError} `JOB_NOT_FOUND`, `PERMISSION_DENIED` (another
+   *   principal's job), `INVALID_REQUEST` (`subscribe` not negotiated).
+   */
+  async subscribe(jobId: string, options: SubscribeOptions = {}): Promise<JobSubscription> {
+    const payload: MessagePayloads["job.subscribe"] = {
+      job_id: jobId,
+      history: options.history ?? false,
+    };
+    if (options.fromEventSeq !== undefined) payload.from_event_seq = options.fromEventSeq;
+    const stream = this.#session.streamFor(jobId);
+    const envelope = encodeMessage("job.subscribe", payload, { session_id: this.sessionId });
+    try {
+      const subscribed = await this.#session.request(envelope, options.signal) as Envelope<
+        "job.subscribed",
+        JobSubscribedPayload
+      >;
+      return new JobSubscription(subscribed.payload, stream, () => this.#unsubscribe(jobId));
+    } catch (error) {
+      this.#session.forget(jobId);
+      throw error;
+    }
+  }
+
+  /**
+   * Lists the principal's jobs, finished ones included, page by page
+   * (spec 1.1 §6.6).
+   *
+   * @param options Filter, page size and abort signal.
+   * @returns An async iterable of pages; each is a `session.jobs` payload.
+   * @throws {ArcpError} `INVALID_REQUEST` for a bad filter or when
+   *   `list_jobs` was not negotiated.
+   */
+  async *listJobs(options: ListJobsOptions = {}): AsyncIterable<SessionJobsPayload> {
+    let cursor: string | null = null;
+    do {
+      const payload: SessionListJobsPayload = { limit: options.limit ?? 100, cursor };
+      if (options.filter !== undefined) payload.filter = options.filter;
+      const envelope = encodeMessage("session.list_jobs", payload, { session_id: this.sessionId });
+      const page = (await this.#session.request(envelope, options.signal) as Envelope<
+        "session.jobs",
+        SessionJobsPayload
+      >).payload;
+      yield page;
+      cursor = page.next_cursor ?? null;
+    } while (cursor !== null);
+  }
+
+  /**
+   * Acknowledges every event up to `seq` (spec 1.1 §6.5); needed only with
+   * `autoAck: false`.
+   *
+   * @param seq The highest processed `event_seq`.
+   */
+  ack(seq: number): void {
+    this.#session.ack(seq);
   }
 
   /**
@@ -284,17 +432,8 @@ export class Client {
    *
    * @param options Abort signal for the wait.
    */
-  async close(options: CloseOptions = {}): Promise<void> {
-    if (this.#closeError === undefined) {
-      const envelope = encodeMessage("session.close", { reason: "client_close" }, {
-        session_id: this.sessionId,
-      });
-      // Peers that predate session.close answer with session.error; either way we are done.
-      await this.#request(envelope, "session.close", options.signal).catch(() => {});
-    }
-    await this.#writer.close().catch(() => {});
-    await this.#reader.cancel().catch(() => {});
-    await this.#closed;
+  close(options: CloseOptions = {}): Promise<void> {
+    return this.#session.close(options.signal);
   }
 
   /** Same as {@linkcode Client.close}, for `await using`. */
@@ -302,167 +441,26 @@ export class Client {
     return this.close();
   }
 
-  #request(
-    envelope: Envelope,
-    type: Pending["type"],
-    signal?: AbortSignal,
-    jobId?: string,
-  ): Promise<Message | undefined> {
-    if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const { promise, resolve, reject } = Promise.withResolvers<Message | undefined>();
-    const pending: Pending = { type, resolve, reject };
-    if (jobId !== undefined) pending.jobId = jobId;
-    this.#pending.set(envelope.id, pending);
-    this.#writer.write(envelope).catch((error) => {
-      this.#pending.delete(envelope.id);
-      reject(
-        new ConnectionClosedError(`Cannot send ${type}: the connection is closed`, {
-          cause: error,
-        }),
-      );
+  async #cancel(jobId: string, options: CancelOptions): Promise<void> {
+    if (this.#session.jobDone(jobId)) return;
+    const payload = options.reason === undefined ? {} : { reason: options.reason };
+    const envelope = encodeMessage("job.cancel", payload, {
+      session_id: this.sessionId,
+      job_id: jobId,
     });
-    return abortable(promise, signal, () => this.#pending.delete(envelope.id));
-  }
-
-  #cancelJob(jobId: string, options: CancelOptions): Promise<void> {
-    if (this.#jobs.get(jobId)?.done !== false) return Promise.resolve();
-    const envelope = encodeMessage(
-      "job.cancel",
-      options.reason === undefined ? {} : { reason: options.reason },
-      {
-        session_id: this.sessionId,
-        job_id: jobId,
-      },
-    );
-    return this.#request(envelope, "job.cancel", options.signal, jobId).then(() => {});
-  }
-
-  #handleFor(payload: JobAcceptedPayload): JobHandle | undefined {
-    if (this.#jobs.has(payload.job_id)) return undefined;
-    const stream = new JobStream();
-    this.#jobs.set(payload.job_id, stream);
-    return new JobHandle(payload, stream, (options) => this.#cancelJob(payload.job_id, options));
-  }
-
-  /** The oldest pending request of `type`, for peers that do not echo request ids. */
-  #oldest(
-    type: Pending["type"] | undefined,
-    requestId: string | undefined,
-  ): [string, Pending] | undefined {
-    if (requestId !== undefined) {
-      const pending = this.#pending.get(requestId);
-      return pending === undefined ? undefined : [requestId, pending];
-    }
-    for (const entry of this.#pending) {
-      if (type === undefined || entry[1].type === type) return entry;
-    }
-    return undefined;
-  }
-
-  #take(type: Pending["type"] | undefined, requestId: string | undefined): Pending | undefined {
-    const entry = this.#oldest(type, requestId);
-    if (entry !== undefined) this.#pending.delete(entry[0]);
-    return entry?.[1];
-  }
-
-  async #readLoop(): Promise<void> {
-    let error: Error = new ConnectionClosedError("The connection is closed");
     try {
-      for (;;) {
-        const { value, done } = await this.#reader.read();
-        if (done) break;
-        if (value instanceof MalformedFrame) {
-          this.#logger.warn(`arcp client: ignoring a malformed frame: ${value.reason}`);
-          continue;
-        }
-        let message: Message | undefined;
-        try {
-          message = decodeMessage(value);
-        } catch (invalid) {
-          this.#logger.warn("arcp client: ignoring an invalid frame", invalid);
-          continue;
-        }
-        if (message !== undefined) this.#dispatch(message);
-      }
-    } catch (cause) {
-      error = new ConnectionClosedError("The connection failed", { cause });
-    }
-    this.#closeError = error;
-    for (const pending of this.#pending.values()) pending.reject(error);
-    this.#pending.clear();
-    for (const stream of this.#jobs.values()) stream.abandon(error);
-  }
-
-  #dispatch(message: Message): void {
-    switch (message.type) {
-      case "job.event": {
-        if (message.job_id !== undefined) this.#jobs.get(message.job_id)?.push(message as JobEvent);
-        return;
-      }
-      case "job.result": {
-        const payload = message.payload;
-        // Lenient: some runtimes name the inline result `output`.
-        if (payload.result === undefined && "output" in payload) payload.result = payload.output;
-        return this.#terminal(message.job_id, (stream) => stream.succeed(payload));
-      }
-      case "job.error":
-        return this.#terminal(message.job_id, (stream) => stream.fail(message.payload));
-      case "job.accepted": {
-        const pending = this.#take("job.submit", message.payload.request_id);
-        if (pending !== undefined) return pending.resolve(message);
-        // The submit was abandoned (its signal aborted): stop the orphan.
-        if (this.#handleFor(message.payload) !== undefined) {
-          void this.#cancelJob(message.payload.job_id, { reason: "submit abandoned" }).catch(
-            () => {},
-          );
-        }
-        return;
-      }
-      case "job.cancelled":
-        return this.#resolveCancel(message.job_id);
-      case "session.closed":
-        return this.#take("session.close", undefined)?.resolve(message);
-      case "session.error":
-        return this.#sessionError(message.payload);
-      case "session.ping":
-        this.#writer.write(encodeMessage("session.pong", {
-          ping_nonce: message.payload.nonce,
-          received_at: new Date().toISOString(),
-        }, { session_id: this.sessionId })).catch(() => {});
-        return;
-      default:
-        this.#logger.debug(`arcp client: ignoring ${message.type}`);
+      await this.#session.request(envelope, options.signal);
+    } catch (error) {
+      // A cancel that lost the race with the job's own end has nothing to report.
+      if (!(error instanceof ArcpError) || !this.#session.jobDone(jobId)) throw error;
     }
   }
 
-  #terminal(jobId: string | undefined, settle: (stream: JobStream) => void): void {
-    const stream = jobId === undefined ? undefined : this.#jobs.get(jobId);
-    if (stream === undefined) return;
-    settle(stream);
-    this.#jobs.delete(jobId!);
-    this.#resolveCancel(jobId);
-  }
-
-  #resolveCancel(jobId: string | undefined): void {
-    for (const [id, pending] of this.#pending) {
-      if (pending.type === "job.cancel" && pending.jobId === jobId) {
-        this.#pending.delete(id);
-        pending.resolve(undefined);
-      }
-    }
-  }
-
-  #sessionError(payload: MessagePayloads["session.error"]): void {
-    const pending = this.#take(undefined, payload.request_id);
-    if (pending === undefined) {
-      this.#logger.warn(`arcp client: session.error ${payload.code}: ${payload.message}`);
-      return;
-    }
-    // A cancel that lost the race with the job's own end has nothing to report.
-    if (pending.type === "job.cancel" && this.#jobs.get(pending.jobId ?? "")?.done !== false) {
-      return pending.resolve(undefined);
-    }
-    pending.reject(ArcpError.fromPayload(payload));
+  async #unsubscribe(jobId: string): Promise<void> {
+    const envelope = encodeMessage("job.unsubscribe", { job_id: jobId }, {
+      session_id: this.sessionId,
+    });
+    this.#session.forget(jobId, new ConnectionClosedError(`Unsubscribed from job ${jobId}`));
+    await this.#session.send(envelope);
   }
 }

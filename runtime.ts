@@ -152,7 +152,14 @@ export interface AcceptOptions {
   signal?: AbortSignal;
 }
 
-const FEATURES: readonly Feature[] = ["heartbeat", "ack", "list_jobs", "subscribe", "agent_versions", "progress"];
+const FEATURES: readonly Feature[] = [
+  "heartbeat",
+  "ack",
+  "list_jobs",
+  "subscribe",
+  "agent_versions",
+  "progress",
+];
 const SILENT: Pick<Console, "debug" | "warn" | "error"> = {
   debug() {},
   warn() {},
@@ -318,7 +325,9 @@ export class Runtime {
         detached_at: record.detached_at ?? new Date().toISOString(),
         acked_seq: session.ackedSeq,
       });
-    }).catch((error) => this.#core.logger.warn(`arcp runtime: cannot store session ${session.id}`, error));
+    }).catch((error) =>
+      this.#core.logger.warn(`arcp runtime: cannot store session ${session.id}`, error)
+    );
     this.#scheduleExpiry(session.id, this.#core.resumeWindowSec * 1000);
   }
 

@@ -1,6 +1,8 @@
 // This module is browser compatible.
 // The receiving end of one job: its event stream and its settle-once result.
-// The client feeds it; a JobHandle exposes it.
+// The client feeds it; a JobHandle exposes it. Events wait in a queue of our
+// own and enter the ReadableStream only when the consumer reads, so the
+// client knows what has been consumed and acknowledges no further (STYLE 29).
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { JobEvent } from "../protocol/events.ts";
@@ -9,20 +11,37 @@ import type { JobErrorPayload, JobResultPayload } from "../protocol/messages.ts"
 export class JobStream {
   readonly events: ReadableStream<JobEvent>;
   readonly result: Promise<JobResultPayload>;
+  readonly #highWaterMark: number;
   #controller!: ReadableStreamDefaultController<JobEvent>;
   #settle = Promise.withResolvers<JobResultPayload>();
+  #queue: JobEvent[] = [];
+  #head = 0;
+  #waiting = false;
   #open = true;
+  #ending: (() => void) | undefined;
   #done = false;
 
-  constructor() {
+  /**
+   * @param highWaterMark Events that may wait unread and still count as
+   *   processed; past it, acknowledgement stops until the consumer reads.
+   */
+  constructor(highWaterMark: number) {
+    this.#highWaterMark = highWaterMark;
     this.events = new ReadableStream<JobEvent>({
       start: (controller) => {
         this.#controller = controller;
       },
+      pull: () => {
+        if (this.#head < this.#queue.length) this.#deliver();
+        else if (this.#ending !== undefined) this.#ending();
+        else this.#waiting = true;
+      },
       cancel: () => {
         this.#open = false;
+        this.#queue = [];
+        this.#head = 0;
       },
-    });
+    }, { highWaterMark: 0 });
     this.result = this.#settle.promise;
     // The handle's owner may never await the result; that must not surface
     // as an unhandled rejection.
@@ -34,25 +53,32 @@ export class JobStream {
     return this.#done;
   }
 
+  /** The first event this stream holds back from acknowledgement, if any. */
+  get firstUnprocessedSeq(): number | undefined {
+    return this.#queue[this.#head + this.#highWaterMark]?.event_seq;
+  }
+
   push(event: JobEvent): void {
-    if (this.#open) this.#controller.enqueue(event);
+    if (!this.#open) return;
+    this.#queue.push(event);
+    if (this.#waiting) this.#deliver();
   }
 
   succeed(payload: JobResultPayload): void {
     if (this.#done) return;
     this.#done = true;
     this.#settle.resolve(payload);
-    this.#close();
+    this.#end(() => this.#controller.close());
   }
 
   fail(payload: JobErrorPayload): void {
     if (this.#done) return;
     this.#done = true;
     this.#settle.reject(ArcpError.fromPayload(payload));
-    this.#close();
+    this.#end(() => this.#controller.close());
   }
 
-  /** The connection went away before the job ended. */
+  /** The connection went away for good before the job ended. */
   abandon(error: Error): void {
     if (this.#done) return;
     this.#done = true;
@@ -63,10 +89,23 @@ export class JobStream {
     }
   }
 
-  #close(): void {
-    if (this.#open) {
-      this.#open = false;
-      this.#controller.close();
+  #deliver(): void {
+    this.#waiting = false;
+    this.#controller.enqueue(this.#queue[this.#head++]!);
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
     }
+  }
+
+  /** Closes the stream once the consumer has read what is queued. */
+  #end(close: () => void): void {
+    if (!this.#open) return;
+    const finish = () => {
+      this.#open = false;
+      close();
+    };
+    if (this.#head >= this.#queue.length && this.#waiting) finish();
+    else this.#ending = finish;
   }
 }

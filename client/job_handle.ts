@@ -1,6 +1,7 @@
 // This module is browser compatible.
 /**
- * The client's handle on one submitted job.
+ * The client's handles on jobs: one it submitted ({@linkcode JobHandle}) and
+ * one it observes from another session ({@linkcode JobSubscription}).
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { JobEvent } from "../protocol/events.ts";
 import type {
   JobAcceptedPayload,
   JobResultPayload,
+  JobSubscribedPayload,
   Lease,
   LeaseConstraints,
 } from "../protocol/messages.ts";
@@ -23,10 +25,82 @@ export interface CancelOptions {
 }
 
 /**
- * A job accepted by the runtime (spec §7.1): its identity and effective lease,
- * its events, and its result. The events are a single-consumer
- * `ReadableStream` (use `tee()` for more), also iterable with `for await`;
- * the stream closes on the terminal event.
+ * What every job handle offers: its identity, its events and its result. The
+ * events are a single-consumer `ReadableStream` (use `tee()` for more), also
+ * iterable with `for await`; the stream closes on the terminal event. Read
+ * them, or cancel `events` if only the result matters: unread events beyond
+ * the client's `eventBufferSize` hold back acknowledgement, which in turn
+ * slows the agent (spec 1.1 §6.5).
+ */
+export abstract class JobView implements AsyncIterable<JobEvent> {
+  /** The job id. */
+  readonly jobId: string;
+  /** The resolved agent, `name@version` when versioned (spec 1.1 §7.5). */
+  readonly agent: string;
+  /** The effective lease (spec §7.1). */
+  readonly lease: Lease;
+  /** The lease constraints (spec 1.1 §9.5). */
+  readonly leaseConstraints: LeaseConstraints | undefined;
+  /** The job's trace-id (spec §11). */
+  readonly traceId: string | undefined;
+  /** The job's `job.event`s in order; closes after the terminal event. */
+  readonly events: ReadableStream<JobEvent>;
+  /**
+   * Settles once: resolves with the `job.result` payload, rejects with an
+   * `ArcpError` carrying the `job.error` code (`CANCELLED`, `TIMEOUT`,
+   * `INTERNAL_ERROR`, …), or with `ConnectionClosedError` when the
+   * connection ends for good first.
+   */
+  readonly result: Promise<JobResultPayload>;
+  readonly #stream: JobStream;
+
+  /**
+   * @param fields The job's identity as the runtime announced it.
+   * @param stream Where the client delivers this job's events.
+   */
+  constructor(
+    fields: {
+      job_id: string;
+      agent?: string;
+      lease?: Lease;
+      lease_constraints?: LeaseConstraints;
+      trace_id?: string;
+    },
+    stream: JobStream,
+  ) {
+    this.jobId = fields.job_id;
+    this.agent = fields.agent ?? "";
+    this.lease = fields.lease ?? {};
+    this.leaseConstraints = fields.lease_constraints;
+    this.traceId = fields.trace_id;
+    this.events = stream.events;
+    this.result = stream.result;
+    this.#stream = stream;
+  }
+
+  /** Whether the job has ended (or the connection was lost for good). */
+  get done(): boolean {
+    return this.#stream.done;
+  }
+
+  /**
+   * Iterates the events (reads {@linkcode JobView.events}); breaking out
+   * early cancels the stream, not the job.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<JobEvent> {
+    const reader = this.events.getReader();
+    return {
+      next: () => reader.read() as Promise<IteratorResult<JobEvent>>,
+      return: async () => {
+        await reader.cancel();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}
+
+/**
+ * A job this client submitted and the runtime accepted (spec §7.1).
  *
  * @example Stream events, then read the result
  * ```ts ignore
@@ -35,29 +109,9 @@ export interface CancelOptions {
  * const { result } = await job.result;
  * ```
  */
-export class JobHandle implements AsyncIterable<JobEvent> {
-  /** The job id. */
-  readonly jobId: string;
-  /** The resolved agent, `name@version` when versioned (spec 1.1 §7.5). */
-  readonly agent: string;
-  /** The effective lease (spec §7.1). */
-  readonly lease: Lease;
-  /** The lease constraints echoed by the runtime (spec 1.1 §9.5). */
-  readonly leaseConstraints: LeaseConstraints | undefined;
-  /** The job's trace-id (spec §11). */
-  readonly traceId: string | undefined;
+export class JobHandle extends JobView {
   /** The whole `job.accepted` payload. */
   readonly accepted: JobAcceptedPayload;
-  /** The job's `job.event`s in order; closes after the terminal event. */
-  readonly events: ReadableStream<JobEvent>;
-  /**
-   * Settles once: resolves with the `job.result` payload, rejects with an
-   * `ArcpError` carrying the `job.error` code (`CANCELLED`, `TIMEOUT`,
-   * `INTERNAL_ERROR`, …), or with `ConnectionClosedError` when the
-   * connection ends first.
-   */
-  readonly result: Promise<JobResultPayload>;
-  readonly #stream: JobStream;
   readonly #cancel: (options: CancelOptions) => Promise<void>;
 
   /**
@@ -72,27 +126,15 @@ export class JobHandle implements AsyncIterable<JobEvent> {
     stream: JobStream,
     cancel: (options: CancelOptions) => Promise<void>,
   ) {
+    super(accepted, stream);
     this.accepted = accepted;
-    this.jobId = accepted.job_id;
-    this.agent = accepted.agent ?? "";
-    this.lease = accepted.lease ?? {};
-    this.leaseConstraints = accepted.lease_constraints;
-    this.traceId = accepted.trace_id;
-    this.events = stream.events;
-    this.result = stream.result;
-    this.#stream = stream;
     this.#cancel = cancel;
-  }
-
-  /** Whether the job has ended (or the connection was lost). */
-  get done(): boolean {
-    return this.#stream.done;
   }
 
   /**
    * Asks the runtime to cancel the job (spec §7.4). Resolves when the runtime
    * acknowledges with `job.cancelled`, or at once if the job already ended;
-   * the job then ends with `CANCELLED`, visible on {@linkcode JobHandle.result}.
+   * the job then ends with `CANCELLED`, visible on {@linkcode JobView.result}.
    *
    * @param options Reason and abort signal.
    * @throws {ArcpError} `JOB_NOT_FOUND` when the runtime does not know the job.
@@ -101,19 +143,42 @@ export class JobHandle implements AsyncIterable<JobEvent> {
   cancel(options: CancelOptions = {}): Promise<void> {
     return this.#cancel(options);
   }
+}
+
+/**
+ * A job of another session this client observes (spec 1.1 §7.6): its events
+ * in this session's sequence space, but no authority over it.
+ *
+ * @example Follow a job from a dashboard
+ * ```ts ignore
+ * const watched = await client.subscribe(jobId, { history: true });
+ * for await (const event of watched) console.log(event.payload.kind);
+ * ```
+ */
+export class JobSubscription extends JobView {
+  /** The `job.subscribed` payload: the observer's authority descriptor. */
+  readonly subscribed: JobSubscribedPayload;
+  readonly #unsubscribe: () => Promise<void>;
 
   /**
-   * Iterates the events (reads {@linkcode JobHandle.events}); breaking out
-   * early cancels the stream, not the job.
+   * Built by the client on `job.subscribed`; not constructed by users.
+   *
+   * @param subscribed The `job.subscribed` payload.
+   * @param stream Where the client delivers this job's events.
+   * @param unsubscribe Sends `job.unsubscribe`.
    */
-  [Symbol.asyncIterator](): AsyncIterator<JobEvent> {
-    const reader = this.events.getReader();
-    return {
-      next: () => reader.read() as Promise<IteratorResult<JobEvent>>,
-      return: async () => {
-        await reader.cancel();
-        return { done: true, value: undefined };
-      },
-    };
+  constructor(
+    subscribed: JobSubscribedPayload,
+    stream: JobStream,
+    unsubscribe: () => Promise<void>,
+  ) {
+    super(subscribed, stream);
+    this.subscribed = subscribed;
+    this.#unsubscribe = unsubscribe;
+  }
+
+  /** Stops observing (spec 1.1 §7.6); the job itself goes on. */
+  unsubscribe(): Promise<void> {
+    return this.#unsubscribe();
   }
 }

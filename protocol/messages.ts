@@ -362,6 +362,8 @@ export interface JobSubscribedPayload {
   subscribed_from: number;
   /** Whether buffered history was replayed. */
   replayed: boolean;
+  /** Envelope id of the `job.subscribe` being answered. */
+  request_id?: string;
 }
 
 /** `job.unsubscribe` payload (spec 1.1 §7.6). */

@@ -3,13 +3,24 @@
 // then dispatch of every client message. Bad input is answered with
 // session.error and the connection carries on (spec §12 INVALID_REQUEST).
 
-import { decodeMessage, encodeMessage, type Message, type MessagePayloads } from "../protocol/envelope.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessagePayloads,
+} from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
 import { Heartbeat } from "../protocol/_heartbeat.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import type { RuntimeCore } from "./_core.ts";
-import { authenticate, negotiate, openSession, resumeRequestOf, resumeSession } from "./_handshake.ts";
+import {
+  authenticate,
+  negotiate,
+  openSession,
+  resumeRequestOf,
+  resumeSession,
+} from "./_handshake.ts";
 import { listJobs, subscribe } from "./_observe.ts";
 import type { Outlet, RuntimeSession } from "./_session.ts";
 import { submitJob } from "./_submit.ts";
@@ -115,7 +126,9 @@ export class RuntimeConnection implements Outlet {
   // Receiving ------------------------------------------------------------
 
   async #receive(frame: Frame | MalformedFrame): Promise<void> {
-    const requestId = frame instanceof MalformedFrame || typeof frame.id !== "string" ? undefined : frame.id;
+    const requestId = frame instanceof MalformedFrame || typeof frame.id !== "string"
+      ? undefined
+      : frame.id;
     try {
       if (frame instanceof MalformedFrame) throw new ArcpError("INVALID_REQUEST", frame.reason);
       const message = decodeMessage(frame);
@@ -140,7 +153,11 @@ export class RuntimeConnection implements Outlet {
   }
 
   /** Sends behind the session's queued events, or directly before a session exists. */
-  async #send<K extends keyof MessagePayloads>(type: K, payload: MessagePayloads[K], jobId?: string): Promise<void> {
+  async #send<K extends keyof MessagePayloads>(
+    type: K,
+    payload: MessagePayloads[K],
+    jobId?: string,
+  ): Promise<void> {
     const session = this.#session;
     const envelope = encodeMessage(type, payload, { session_id: session?.id, job_id: jobId });
     if (session?.attached) await session.send(envelope);
@@ -150,7 +167,10 @@ export class RuntimeConnection implements Outlet {
 
   async #handshake(message: Message): Promise<void> {
     if (message.type !== "session.hello" && message.type !== "session.resume") {
-      throw new ArcpError("INVALID_REQUEST", `Expected session.hello before "${message.type}": no session is established`);
+      throw new ArcpError(
+        "INVALID_REQUEST",
+        `Expected session.hello before "${message.type}": no session is established`,
+      );
     }
     const resume = resumeRequestOf(message);
     const principal = message.type === "session.hello" &&
@@ -162,7 +182,9 @@ export class RuntimeConnection implements Outlet {
       : await resumeSession(this.#core, resume, principal);
     const features = negotiate(
       this.#core,
-      message.type === "session.hello" ? message.payload.capabilities : { features: [...this.#core.features] },
+      message.type === "session.hello"
+        ? message.payload.capabilities
+        : { features: [...this.#core.features] },
     );
     this.#features = new Set(features);
     await this.#writer.write(encodeMessage("session.welcome", {
@@ -186,7 +208,10 @@ export class RuntimeConnection implements Outlet {
     }, () => {
       // The client went silent: the session stays resumable and its jobs run on (spec 1.1 §6.4).
       this.#core.logger.debug(`arcp runtime: heartbeat lost on session ${session.id}`);
-      void this.#sendError(new ArcpError("HEARTBEAT_LOST", "No message from the client for two heartbeat intervals"), undefined);
+      void this.#sendError(
+        new ArcpError("HEARTBEAT_LOST", "No message from the client for two heartbeat intervals"),
+        undefined,
+      );
       this.close();
     });
   }
@@ -194,7 +219,10 @@ export class RuntimeConnection implements Outlet {
   #dispatch(session: RuntimeSession, message: Message): Promise<void> | void {
     const feature = FEATURE_OF[message.type];
     if (feature !== undefined && !this.#features.has(feature)) {
-      throw new ArcpError("INVALID_REQUEST", `"${message.type}" needs the "${feature}" feature, which was not negotiated`);
+      throw new ArcpError(
+        "INVALID_REQUEST",
+        `"${message.type}" needs the "${feature}" feature, which was not negotiated`,
+      );
     }
     switch (message.type) {
       case "job.submit":
@@ -202,7 +230,9 @@ export class RuntimeConnection implements Outlet {
       case "job.cancel":
         return this.#cancel(session, message);
       case "session.list_jobs":
-        return listJobs(this.#core, session, message).then((payload) => this.#send("session.jobs", payload));
+        return listJobs(this.#core, session, message).then((payload) =>
+          this.#send("session.jobs", payload)
+        );
       case "job.subscribe":
         return subscribe(this.#core, session, message);
       case "job.unsubscribe":
@@ -211,7 +241,10 @@ export class RuntimeConnection implements Outlet {
       case "session.ack":
         return session.acknowledge(message.payload.last_processed_seq);
       case "session.ping":
-        return this.#send("session.pong", { ping_nonce: message.payload.nonce, received_at: new Date().toISOString() });
+        return this.#send("session.pong", {
+          ping_nonce: message.payload.nonce,
+          received_at: new Date().toISOString(),
+        });
       case "session.pong":
         return;
       case "session.close":
@@ -224,22 +257,33 @@ export class RuntimeConnection implements Outlet {
         throw new ArcpError("INVALID_REQUEST", `Session "${session.id}" is already established`);
       default:
         if (RUNTIME_ONLY.has(message.type)) {
-          throw new ArcpError("INVALID_REQUEST", `"${message.type}" is sent by runtimes, not clients`);
+          throw new ArcpError(
+            "INVALID_REQUEST",
+            `"${message.type}" is sent by runtimes, not clients`,
+          );
         }
     }
   }
 
   async #cancel(session: RuntimeSession, message: Message & { type: "job.cancel" }): Promise<void> {
     const jobId = message.job_id ?? message.payload.job_id;
-    if (jobId === undefined) throw new ArcpError("INVALID_REQUEST", 'Invalid job.cancel: "job_id" is missing');
+    if (jobId === undefined) {
+      throw new ArcpError("INVALID_REQUEST", 'Invalid job.cancel: "job_id" is missing');
+    }
     const job = session.jobs.get(jobId);
     if (job === undefined || job.terminal) {
       const record = job?.record() ?? await this.#core.store.getJob(jobId);
       const error = record === undefined || record.principal !== session.principal.id
         ? new ArcpError("JOB_NOT_FOUND", `Job "${jobId}" does not exist`)
         : record.session_id !== session.id
-        ? new ArcpError("PERMISSION_DENIED", `Only the session that submitted job "${jobId}" may cancel it`)
-        : new ArcpError("INVALID_REQUEST", `Cannot cancel job "${jobId}": it already ended as ${record.status}`);
+        ? new ArcpError(
+          "PERMISSION_DENIED",
+          `Only the session that submitted job "${jobId}" may cancel it`,
+        )
+        : new ArcpError(
+          "INVALID_REQUEST",
+          `Cannot cancel job "${jobId}": it already ended as ${record.status}`,
+        );
       return this.#sendError(error, message.id, jobId);
     }
     const reason = message.payload.reason ?? "cancelled by client";

@@ -34,10 +34,18 @@ export function resumeRequestOf(message: Message): ResumeRequest | undefined {
   if (message.type !== "session.hello") return undefined;
   const { resume, resume_token, last_event_seq } = message.payload;
   if (resume !== undefined) {
-    return { sessionId: resume.session_id, token: resume.resume_token, lastEventSeq: resume.last_event_seq };
+    return {
+      sessionId: resume.session_id,
+      token: resume.resume_token,
+      lastEventSeq: resume.last_event_seq,
+    };
   }
   if (resume_token !== undefined) {
-    return { sessionId: message.session_id, token: resume_token, lastEventSeq: last_event_seq ?? 0 };
+    return {
+      sessionId: message.session_id,
+      token: resume_token,
+      lastEventSeq: last_event_seq ?? 0,
+    };
   }
   return undefined;
 }
@@ -49,25 +57,40 @@ export function negotiate(core: RuntimeCore, capabilities: Capabilities | undefi
 }
 
 /** Authenticates a fresh `session.hello`, or throws `UNAUTHENTICATED` (spec §6.1). */
-export async function authenticate(core: RuntimeCore, message: Message & { type: "session.hello" }): Promise<Principal> {
+export async function authenticate(
+  core: RuntimeCore,
+  message: Message & { type: "session.hello" },
+): Promise<Principal> {
   const { auth } = message.payload;
   const principal = core.authenticate === undefined
     ? null
     : await core.authenticate({ scheme: auth?.scheme, token: auth?.token });
   if (principal === null) {
-    throw new ArcpError("UNAUTHENTICATED", auth?.token === undefined ? "Missing bearer token" : "Invalid bearer token");
+    throw new ArcpError(
+      "UNAUTHENTICATED",
+      auth?.token === undefined ? "Missing bearer token" : "Invalid bearer token",
+    );
   }
   return principal;
 }
 
-function sessionFor(core: RuntimeCore, id: string, principal: Principal, lastSeq = 0, trimmedSeq = lastSeq) {
+function sessionFor(
+  core: RuntimeCore,
+  id: string,
+  principal: Principal,
+  lastSeq = 0,
+  trimmedSeq = lastSeq,
+) {
   return new RuntimeSession(id, principal, core.store, core.limits, (error) => {
     core.logger.error(`arcp runtime: event store failed for session ${id}`, error);
   }, { lastSeq, trimmedSeq });
 }
 
 /** Creates a session; returns it with its first resume token. */
-export async function openSession(core: RuntimeCore, principal: Principal): Promise<[RuntimeSession, string]> {
+export async function openSession(
+  core: RuntimeCore,
+  principal: Principal,
+): Promise<[RuntimeSession, string]> {
   const session = sessionFor(core, newSessionId(), principal);
   const token = newResumeToken();
   const record: SessionRecord = {
@@ -115,13 +138,19 @@ export async function resumeSession(
   const tokenHash = await sha256Hex(request.token);
   const record = await findRecord(core, request, tokenHash);
   if (record === undefined) {
-    throw new ArcpError("RESUME_WINDOW_EXPIRED", `Session "${request.sessionId ?? "?"}" is unknown or has expired`);
+    throw new ArcpError(
+      "RESUME_WINDOW_EXPIRED",
+      `Session "${request.sessionId ?? "?"}" is unknown or has expired`,
+    );
   }
   if (!digestsEqual(record.resume_token_sha256, tokenHash)) {
     throw new ArcpError("UNAUTHENTICATED", "Invalid resume token");
   }
   if (principal !== undefined && principal.id !== record.principal) {
-    throw new ArcpError("UNAUTHENTICATED", "The bearer token belongs to another principal than the session");
+    throw new ArcpError(
+      "UNAUTHENTICATED",
+      "The bearer token belongs to another principal than the session",
+    );
   }
   if (expired(record, Date.now())) {
     await core.store.deleteSession(record.session_id);
@@ -130,7 +159,13 @@ export async function resumeSession(
   const bounds = await core.store.bounds(record.session_id);
   let session = core.sessions.get(record.session_id);
   if (session === undefined) {
-    session = sessionFor(core, record.session_id, { id: record.principal }, bounds.last, bounds.first - 1);
+    session = sessionFor(
+      core,
+      record.session_id,
+      { id: record.principal },
+      bounds.last,
+      bounds.first - 1,
+    );
     core.sessions.set(session.id, session);
   }
   if (request.lastEventSeq > session.lastSeq) {

@@ -270,7 +270,9 @@ export class RuntimeJob implements AgentContext {
     // cannot be encoded would break the transport for every job of the session.
     const length = encodedLength(body);
     if (typeof length === "string") {
-      return refused(new TypeError(`Cannot emit "${kind}": its body is not JSON-serialisable: ${length}`));
+      return refused(
+        new TypeError(`Cannot emit "${kind}": its body is not JSON-serialisable: ${length}`),
+      );
     }
     const envelope = this.#envelope("job.event", { kind, ts: isoTimestamp(), body });
     const size = length + ENVELOPE_OVERHEAD;
@@ -314,7 +316,9 @@ export class RuntimeJob implements AgentContext {
 
   progress(current: number, options: ProgressOptions = {}): Promise<void> {
     if (!(current >= 0)) {
-      return refused(new RangeError(`Cannot emit progress: current must be non-negative, got ${current}`));
+      return refused(
+        new RangeError(`Cannot emit progress: current must be non-negative, got ${current}`),
+      );
     }
     return this.emit("progress", { current, ...options });
   }

@@ -15,7 +15,10 @@ const MAX_PAGE = 1000;
 
 function instant(value: string | undefined, field: string): string | undefined {
   if (value !== undefined && Number.isNaN(Date.parse(value))) {
-    throw new ArcpError("INVALID_REQUEST", `Invalid session.list_jobs: filter.${field} is not an ISO-8601 time`);
+    throw new ArcpError(
+      "INVALID_REQUEST",
+      `Invalid session.list_jobs: filter.${field} is not an ISO-8601 time`,
+    );
   }
   return value;
 }
@@ -77,10 +80,8 @@ export async function subscribe(
   session: RuntimeSession,
   message: Message & { type: "job.subscribe" },
 ): Promise<void> {
-  const { job_id: jobId, history = false, from_event_seq: from } = message.payload;
-  if (session.subscriptions.has(jobId)) {
-    throw new ArcpError("INVALID_REQUEST", `Already subscribed to job "${jobId}"`);
-  }
+  const { job_id: jobId, from_event_seq: from } = message.payload;
+  let history = message.payload.history ?? false;
   const live = core.jobs.get(jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) throw new ArcpError("JOB_NOT_FOUND", `Job "${jobId}" does not exist`);
@@ -94,11 +95,18 @@ export async function subscribe(
     allowed,
   });
   if (!allowed) {
-    throw new ArcpError("PERMISSION_DENIED", `Principal "${session.principal.id}" may not observe job "${jobId}"`);
+    throw new ArcpError(
+      "PERMISSION_DENIED",
+      `Principal "${session.principal.id}" may not observe job "${jobId}"`,
+    );
   }
   const running = live !== undefined && !live.terminal;
+  // Already receiving its events (a repeat, or the submitting session itself):
+  // answer again, replaying nothing, so a resent subscribe is harmless.
+  const already = session.subscriptions.has(jobId) || (running && live.ownerSession === session);
+  if (already) history = false;
   // Registered first, so live events emitted from here on are held, not lost.
-  const subscription = observe(session, jobId, running ? live : undefined);
+  const subscription = already ? undefined : observe(session, jobId, running ? live : undefined);
   const subscribedFrom = running ? live.lastEventSeq : record.last_event_seq;
   const payload: JobSubscribedPayload = {
     job_id: jobId,
@@ -109,9 +117,13 @@ export async function subscribe(
     trace_id: record.trace_id,
     subscribed_from: subscribedFrom,
     replayed: history,
+    request_id: message.id,
   };
   if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
-  await session.send(encodeMessage("job.subscribed", payload, { session_id: session.id, job_id: jobId }));
+  await session.send(
+    encodeMessage("job.subscribed", payload, { session_id: session.id, job_id: jobId }),
+  );
+  if (subscription === undefined) return;
   if (history) {
     await core.sessions.get(record.session_id)?.flushed();
     for await (const event of core.store.read(record.session_id, { after: from ?? 0 })) {
@@ -124,4 +136,3 @@ export async function subscribe(
   if (terminal !== undefined) subscription.forward(terminal, 0);
   else if (!running) subscription.end();
 }
-

@@ -129,7 +129,9 @@ export class RuntimeSession {
     const previous = this.#outlet;
     if (previous !== undefined && previous !== outlet) {
       this.detach(previous);
-      previous.drop(new ArcpError("INVALID_REQUEST", "The session was resumed on another connection"));
+      previous.drop(
+        new ArcpError("INVALID_REQUEST", "The session was resumed on another connection"),
+      );
     }
     this.#outlet = outlet;
     this.#acking = acking;
@@ -170,7 +172,8 @@ export class RuntimeSession {
     const retained = this.#lastSeq - this.#trimmedSeq;
     if (
       !force &&
-      (retained >= this.#limits.maxBufferedEvents || this.#bufferedBytes + size > this.#limits.maxBufferedBytes)
+      (retained >= this.#limits.maxBufferedEvents ||
+        this.#bufferedBytes + size > this.#limits.maxBufferedBytes)
     ) {
       throw new ArcpError(
         "INTERNAL_ERROR",
@@ -183,7 +186,10 @@ export class RuntimeSession {
     this.#sizes.push(size);
     this.#bufferedBytes += size;
     const queued = this.#enqueue(envelope);
-    if (this.#acking && this.#outlet !== undefined && this.#lastSeq - this.#ackedSeq > this.#limits.ackWindow) {
+    if (
+      this.#acking && this.#outlet !== undefined &&
+      this.#lastSeq - this.#ackedSeq > this.#limits.ackWindow
+    ) {
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#ackWaiters.push({ seq: this.#lastSeq - this.#limits.ackWindow, resolve });
       return promise;
@@ -258,7 +264,9 @@ export class RuntimeSession {
   async #flush(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.length <= MAX_BATCH ? this.#queue : this.#queue.slice(0, MAX_BATCH);
+        const batch = this.#queue.length <= MAX_BATCH
+          ? this.#queue
+          : this.#queue.slice(0, MAX_BATCH);
         this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
         const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
         if (events.length > 0) {

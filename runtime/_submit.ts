@@ -16,7 +16,11 @@ import type { RuntimeSession } from "./_session.ts";
 import { observe } from "./_subscription.ts";
 
 function acceptedFromRecord(record: JobRecord, requestId: string): JobAcceptedPayload {
-  const payload: JobAcceptedPayload = { job_id: record.job_id, agent: record.agent, lease: record.lease };
+  const payload: JobAcceptedPayload = {
+    job_id: record.job_id,
+    agent: record.agent,
+    lease: record.lease,
+  };
   if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
   payload.accepted_at = record.created_at;
   payload.trace_id = record.trace_id;

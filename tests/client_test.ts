@@ -117,8 +117,12 @@ Deno.test(
     assert.deepEqual(payload.client, { name: "@arcp/arcp", version: "0.1.0" });
     assert.deepEqual(payload.capabilities!.encodings, ["json"]);
     assert.deepEqual([...payload.capabilities!.features as string[]].sort(), [
+      "ack",
       "agent_versions",
+      "heartbeat",
+      "list_jobs",
       "progress",
+      "subscribe",
     ]);
     assert.equal(client.sessionId, "sess_peer");
     assert.deepEqual([...client.features], ["progress"]);

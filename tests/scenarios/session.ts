@@ -69,7 +69,14 @@ export async function welcomeDescribesTheSession(kind: TransportKind): Promise<v
 
   const client = await h.connect();
   assert.match(client.sessionId, /^sess_/);
-  assert.deepEqual([...client.features].sort(), ["agent_versions", "progress"]);
+  assert.deepEqual([...client.features].sort(), [
+    "ack",
+    "agent_versions",
+    "heartbeat",
+    "list_jobs",
+    "progress",
+    "subscribe",
+  ]);
   assert.deepEqual(client.agents.find((a) => a.name === "echo"), {
     name: "echo",
     versions: ["1.0.0", "2.0.0"],

@@ -1,0 +1,447 @@
+// This module is browser compatible.
+// The client's session machinery: one connection at a time, requests matched
+// to answers, events routed to job streams in `event_seq` order with gaps
+// and duplicates caught (spec §8.3), acknowledgement of what was consumed
+// (spec 1.1 §6.5), heartbeats (§6.4), and reconnect-and-resume (§6.3).
+
+import { decodeMessage, encodeMessage, type Message } from "../protocol/envelope.ts";
+import { ArcpError, ConnectionClosedError } from "../protocol/errors.ts";
+import type { JobEvent } from "../protocol/events.ts";
+import type { Envelope, SessionHelloPayload, SessionWelcomePayload } from "../protocol/messages.ts";
+import { Heartbeat } from "../protocol/_heartbeat.ts";
+import { MalformedFrame, type Transport } from "../transports/types.ts";
+import type { ReconnectOptions } from "../client.ts";
+import type { ResumeState, ResumeStateStore } from "./resume_state.ts";
+import { handshake, type Link, type Welcomed } from "./_handshake.ts";
+import { JobStream } from "./_job_stream.ts";
+
+export interface SessionOptions {
+  reconnect: {
+    open(): Promise<Transport>;
+    hello(resume?: ResumeState): Envelope<"session.hello", SessionHelloPayload>;
+    timeoutMs: number;
+    backoff: ReconnectOptions;
+  } | undefined;
+  resumeStore: ResumeStateStore | undefined;
+  resumeKey: string;
+  autoAck: boolean;
+  eventBufferSize: number;
+  logger: Pick<Console, "debug" | "warn" | "error">;
+  lastEventSeq: number;
+}
+
+interface Pending {
+  envelope: Envelope;
+  resolve(message: Message | undefined): void;
+  reject(error: Error): void;
+}
+
+const ACK_INTERVAL_MS = 200;
+const MAX_ORPHANS = 10_000;
+/** Codes after which resuming is pointless. */
+const FINAL = new Set(["RESUME_WINDOW_EXPIRED", "UNAUTHENTICATED", "INVALID_REQUEST"]);
+
+export class Session {
+  sessionId: string;
+  welcome: SessionWelcomePayload;
+  features: ReadonlySet<string> = new Set();
+  readonly #options: SessionOptions;
+  readonly #pending = new Map<string, Pending>();
+  readonly #streams = new Map<string, JobStream>();
+  /** Events of jobs not yet known here, e.g. replayed before a resent submit is answered. */
+  readonly #orphans = new Map<string, Message[]>();
+  readonly #closing = new AbortController();
+  readonly #finished = Promise.withResolvers<void>();
+  #orphanCount = 0;
+  #link: Link | undefined;
+  #token: string;
+  #lastSeq: number;
+  #ackedSent: number;
+  #savedSeq = -1;
+  #failure: Error | undefined;
+  #heartbeat: Heartbeat | undefined;
+  #ackTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(welcomed: Welcomed, options: SessionOptions) {
+    this.#options = options;
+    this.#lastSeq = options.lastEventSeq;
+    this.#ackedSent = options.lastEventSeq;
+    this.sessionId = welcomed.welcome.session_id ?? "";
+    this.welcome = welcomed.welcome.payload;
+    this.#token = welcomed.welcome.payload.resume_token;
+    this.#adopt(welcomed);
+  }
+
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Sends a request and resolves with its answer; resent after a resume. */
+  request(envelope: Envelope, signal?: AbortSignal): Promise<Message | undefined> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<Message | undefined>();
+    this.#pending.set(envelope.id, { envelope, resolve, reject });
+    this.#write(envelope);
+    if (signal === undefined) return promise;
+    const onAbort = () => {
+      this.#pending.delete(envelope.id);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    return promise.finally(() => signal.removeEventListener("abort", onAbort));
+  }
+
+  /** Sends a message that has no answer; lost if the connection is down. */
+  send(envelope: Envelope): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    this.#write(envelope);
+    return Promise.resolve();
+  }
+
+  /** The stream of `jobId`, created (and fed any early events) on first use. */
+  streamFor(jobId: string): JobStream {
+    let stream = this.#streams.get(jobId);
+    if (stream !== undefined) return stream;
+    stream = new JobStream(this.#options.eventBufferSize);
+    this.#streams.set(jobId, stream);
+    const early = this.#orphans.get(jobId);
+    if (early !== undefined) {
+      this.#orphans.delete(jobId);
+      this.#orphanCount -= early.length;
+      for (const message of early) this.#deliver(stream, message);
+    }
+    return stream;
+  }
+
+  /** Stops routing `jobId`'s events here, failing its stream with `error` if given. */
+  forget(jobId: string, error?: Error): void {
+    const stream = this.#streams.get(jobId);
+    this.#streams.delete(jobId);
+    if (error !== undefined) stream?.abandon(error);
+  }
+
+  /** Whether `jobId` is not (or no longer) a running job of this client. */
+  jobDone(jobId: string): boolean {
+    return this.#streams.get(jobId)?.done !== false;
+  }
+
+  ack(seq: number): void {
+    if (seq <= this.#ackedSent || !this.features.has("ack")) return;
+    this.#ackedSent = seq;
+    this.#write(
+      encodeMessage("session.ack", { last_processed_seq: seq }, { session_id: this.sessionId }),
+    );
+  }
+
+  async close(signal?: AbortSignal): Promise<void> {
+    if (!this.#closing.signal.aborted && this.#failure === undefined && this.#link !== undefined) {
+      const envelope = encodeMessage("session.close", { reason: "client_close" }, {
+        session_id: this.sessionId,
+      });
+      // Peers that predate session.close answer with session.error; either way we are done.
+      await this.request(envelope, signal).catch(() => {});
+    }
+    this.#closing.abort(new ConnectionClosedError("The client closed the session"));
+    this.#dropLink();
+    if (this.#link === undefined) {
+      this.#finish(new ConnectionClosedError("The client closed the session"));
+    }
+    await this.#finished.promise;
+  }
+
+  // Connection lifecycle ---------------------------------------------------
+
+  #adopt({ link, welcome }: Welcomed): void {
+    this.#link = link;
+    this.welcome = welcome.payload;
+    this.#token = welcome.payload.resume_token;
+    const features = new Set(welcome.payload.capabilities.features ?? []);
+    this.features = features;
+    this.#saveState();
+    if (features.has("heartbeat")) {
+      this.#heartbeat = new Heartbeat(welcome.payload.heartbeat_interval_sec ?? 30, (ping) => {
+        this.#write(encodeMessage("session.ping", ping, { session_id: this.sessionId }));
+      }, () => {
+        this.#options.logger.warn("arcp client: heartbeat lost; reconnecting");
+        this.#dropLink();
+      });
+    }
+    this.#ackTimer = setInterval(() => this.#tick(), ACK_INTERVAL_MS);
+    void this.#run(link);
+    // Requests the previous connection left unanswered go out again; submits
+    // carry idempotency keys, so none can start a second job.
+    for (const pending of this.#pending.values()) this.#write(pending.envelope);
+  }
+
+  async #run(link: Link): Promise<void> {
+    let cause: unknown;
+    try {
+      for (;;) {
+        const { value, done } = await link.reader.read();
+        if (done) break;
+        this.#heartbeat?.received();
+        if (value instanceof MalformedFrame) {
+          this.#options.logger.warn(`arcp client: ignoring a malformed frame: ${value.reason}`);
+          continue;
+        }
+        let message: Message | undefined;
+        try {
+          message = decodeMessage(value);
+        } catch (invalid) {
+          this.#options.logger.warn("arcp client: ignoring an invalid frame", invalid);
+          continue;
+        }
+        if (message !== undefined) this.#dispatch(message);
+        if (this.#link !== link) break;
+      }
+    } catch (error) {
+      cause = error;
+    }
+    if (this.#link === link) this.#dropLink();
+    if (this.#failure !== undefined) return;
+    if (this.#closing.signal.aborted) return this.#finish(this.#closing.signal.reason);
+    if (this.#options.reconnect === undefined) {
+      return this.#finish(new ConnectionClosedError("The connection closed", { cause }));
+    }
+    await this.#reconnect();
+  }
+
+  #dropLink(): void {
+    const link = this.#link;
+    this.#link = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    clearInterval(this.#ackTimer);
+    this.#tick();
+    if (link !== undefined) {
+      link.writer.close().catch(() => {});
+      link.reader.cancel().catch(() => {});
+    }
+  }
+
+  async #reconnect(): Promise<void> {
+    const { open, hello, timeoutMs, backoff } = this.#options.reconnect!;
+    const initial = backoff.initialDelayMs ?? 100;
+    const max = backoff.maxDelayMs ?? 10_000;
+    const attempts = backoff.maxAttempts ?? Number.POSITIVE_INFINITY;
+    const signal = this.#closing.signal;
+    let delay = initial;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      // Full jitter spreads the reconnects of many clients after an outage.
+      const wait = Math.random() * delay;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (signal.aborted) return this.#finish(signal.reason);
+      try {
+        const resume = {
+          session_id: this.sessionId,
+          resume_token: this.#token,
+          last_event_seq: this.#lastSeq,
+        };
+        const welcomed = await handshake(await open(), hello(resume), timeoutMs, signal);
+        this.#options.logger.debug(
+          `arcp client: resumed ${this.sessionId} after event_seq ${this.#lastSeq}`,
+        );
+        return this.#adopt(welcomed);
+      } catch (error) {
+        if (signal.aborted) return this.#finish(signal.reason);
+        if (error instanceof ArcpError && FINAL.has(error.code)) {
+          await this.#options.resumeStore?.delete(this.#options.resumeKey).catch(() => {});
+          return this.#finish(error);
+        }
+        this.#options.logger.debug(`arcp client: reconnect attempt ${attempt} failed`, error);
+        delay = Math.min(delay * 2, max);
+      }
+    }
+    this.#finish(
+      new ConnectionClosedError(
+        `Cannot resume session ${this.sessionId}: gave up after ${attempts} attempts`,
+      ),
+    );
+  }
+
+  /** Ends the session for good: everything waiting fails with `error`. */
+  #finish(error: Error): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    clearInterval(this.#ackTimer);
+    this.#heartbeat?.stop();
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+    for (const stream of this.#streams.values()) stream.abandon(error);
+    this.#streams.clear();
+    this.#finished.resolve();
+  }
+
+  #write(envelope: Envelope): void {
+    const link = this.#link;
+    if (link === undefined) return;
+    link.writer.write(envelope).catch(() => {});
+    this.#heartbeat?.sent();
+  }
+
+  /** Periodic: acknowledge what was consumed, and save the resume state. */
+  #tick(): void {
+    if (this.#options.autoAck) {
+      let processed = this.#lastSeq;
+      for (const stream of this.#streams.values()) {
+        const first = stream.firstUnprocessedSeq;
+        if (first !== undefined && first - 1 < processed) processed = first - 1;
+      }
+      this.ack(processed);
+    }
+    this.#saveState();
+  }
+
+  #saveState(): void {
+    const store = this.#options.resumeStore;
+    if (store === undefined || this.#savedSeq === this.#lastSeq && this.#link !== undefined) return;
+    this.#savedSeq = this.#lastSeq;
+    store.save(this.#options.resumeKey, {
+      session_id: this.sessionId,
+      resume_token: this.#token,
+      last_event_seq: this.#lastSeq,
+    }).catch((error) => this.#options.logger.warn("arcp client: cannot save resume state", error));
+  }
+
+  // Dispatch ---------------------------------------------------------------
+
+  /** Accepts the next sequenced message, drops a duplicate, and resumes on a gap. */
+  #inSequence(message: Message): boolean {
+    const seq = message.event_seq;
+    if (seq === undefined) return true;
+    if (this.#lastSeq > 0 && seq <= this.#lastSeq) return false;
+    if (this.#lastSeq > 0 && seq !== this.#lastSeq + 1) {
+      this.#options.logger.warn(
+        `arcp client: event_seq jumped from ${this.#lastSeq} to ${seq}; resuming`,
+      );
+      if (this.#options.reconnect === undefined) {
+        this.#finish(
+          new ConnectionClosedError(
+            `Events were lost: event_seq jumped from ${this.#lastSeq} to ${seq}`,
+          ),
+        );
+      }
+      this.#dropLink();
+      return false;
+    }
+    this.#lastSeq = seq;
+    return true;
+  }
+
+  #deliver(stream: JobStream, message: Message): void {
+    if (message.type === "job.event") return stream.push(message as JobEvent);
+    if (message.type === "job.result") {
+      const payload = message.payload;
+      // Lenient: some runtimes name the inline result `output`.
+      if (payload.result === undefined && "output" in payload) payload.result = payload.output;
+      stream.succeed(payload);
+    } else if (message.type === "job.error") stream.fail(message.payload);
+    else return;
+    this.#streams.delete(message.job_id!);
+    this.#answerCancels(message.job_id);
+  }
+
+  #orphan(message: Message): void {
+    const jobId = message.job_id!;
+    const list = this.#orphans.get(jobId) ?? [];
+    list.push(message);
+    this.#orphans.set(jobId, list);
+    if (++this.#orphanCount > MAX_ORPHANS) {
+      const [oldest, dropped] = this.#orphans.entries().next().value!;
+      this.#orphans.delete(oldest);
+      this.#orphanCount -= dropped.length;
+    }
+  }
+
+  #dispatch(message: Message): void {
+    switch (message.type) {
+      case "job.event":
+      case "job.result":
+      case "job.error": {
+        if (!this.#inSequence(message) || message.job_id === undefined) return;
+        const stream = this.#streams.get(message.job_id);
+        if (stream === undefined) return this.#orphan(message);
+        return this.#deliver(stream, message);
+      }
+      case "job.accepted": {
+        const pending = this.#take("job.submit", message.payload.request_id);
+        if (pending !== undefined) {
+          this.streamFor(message.payload.job_id);
+          return pending.resolve(message);
+        }
+        // Its submit was abandoned (the signal aborted): stop the job.
+        if (!this.#streams.has(message.payload.job_id)) {
+          this.#write(encodeMessage("job.cancel", { reason: "submit abandoned" }, {
+            session_id: this.sessionId,
+            job_id: message.payload.job_id,
+          }));
+        }
+        return;
+      }
+      case "job.subscribed":
+        return this.#take("job.subscribe", message.payload.request_id, message.payload.job_id)
+          ?.resolve(message);
+      case "session.jobs":
+        return this.#take("session.list_jobs", message.payload.request_id)?.resolve(message);
+      case "job.cancelled":
+        return this.#answerCancels(message.job_id);
+      case "session.closed":
+        return this.#take("session.close", undefined)?.resolve(message);
+      case "session.error":
+        return this.#sessionError(message.payload);
+      case "session.ping":
+        return this.#write(encodeMessage("session.pong", {
+          ping_nonce: message.payload.nonce,
+          received_at: new Date().toISOString(),
+        }, { session_id: this.sessionId }));
+      default:
+        this.#options.logger.debug(`arcp client: ignoring ${message.type}`);
+    }
+  }
+
+  /** The pending request a message answers: by `request_id`, else the oldest of its type. */
+  #take(
+    type: string | undefined,
+    requestId: string | undefined,
+    jobId?: string,
+  ): Pending | undefined {
+    let id = requestId !== undefined && this.#pending.has(requestId) ? requestId : undefined;
+    if (id === undefined && requestId === undefined) {
+      for (const [candidate, pending] of this.#pending) {
+        const { type: sent, payload } = pending.envelope as Envelope<string, { job_id?: string }>;
+        if (type !== undefined && sent !== type) continue;
+        if (jobId !== undefined && payload.job_id !== jobId) continue;
+        id = candidate;
+        break;
+      }
+    }
+    if (id === undefined) return undefined;
+    const pending = this.#pending.get(id)!;
+    this.#pending.delete(id);
+    return pending;
+  }
+
+  #answerCancels(jobId: string | undefined): void {
+    for (const [id, pending] of this.#pending) {
+      if (pending.envelope.type === "job.cancel" && pending.envelope.job_id === jobId) {
+        this.#pending.delete(id);
+        pending.resolve(undefined);
+      }
+    }
+  }
+
+  #sessionError(payload: Message["payload"] & { code: string; request_id?: string }): void {
+    const pending = this.#take(undefined, payload.request_id);
+    if (pending === undefined) {
+      this.#options.logger.warn(
+        `arcp client: session.error ${payload.code}: ${(payload as { message: string }).message}`,
+      );
+      return;
+    }
+    pending.reject(ArcpError.fromPayload(payload));
+  }
+}
