@@ -9,17 +9,25 @@ import { Runtime } from "../runtime.ts";
 import { staticTokens } from "../runtime/auth.ts";
 import { newResumeToken } from "../protocol/ids.ts";
 import { demoAgents } from "./demo_agents.ts";
+import { openDenoKvStore } from "../store/deno_kv.ts";
+import { MemoryStore } from "../store/memory.ts";
+import type { RuntimeStore } from "../store/types.ts";
 
 export const SERVE_USAGE =
   `Usage: cli.ts serve [--host 127.0.0.1] [--port 7777] [--token TOKEN=PRINCIPAL]...
-                    [--store memory] [--demo]
+                    [--store kv|memory] [--kv-path PATH] [--resume-window SEC]
+                    [--heartbeat SEC] [--demo]
 
 Starts an ARCP runtime serving WebSockets at ws://HOST:PORT/arcp.
   --host HOST              interface to listen on (default 127.0.0.1)
   --port PORT              port, 0 for any free one (default 7777)
   --token TOKEN=PRINCIPAL  accept bearer TOKEN as PRINCIPAL; repeatable. Without
                            any, one random token is generated and printed
-  --store memory           where event logs are kept (default memory)
+  --store kv|memory        where sessions, jobs and event logs are kept (default kv:
+                           a Deno KV file, so sessions survive a restart)
+  --kv-path PATH           the Deno KV file (default arcp-runtime.kv)
+  --resume-window SEC      seconds a session stays resumable (default 600)
+  --heartbeat SEC          heartbeat interval in seconds (default 30)
   --demo                   register the demo agents: echo, count, sleep, fail, files
 Stops cleanly on SIGINT or SIGTERM.`;
 
@@ -50,7 +58,10 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "7777" },
       token: { type: "string", multiple: true, default: [] },
-      store: { type: "string", default: "memory" },
+      store: { type: "string", default: "kv" },
+      "kv-path": { type: "string", default: "arcp-runtime.kv" },
+      "resume-window": { type: "string", default: "600" },
+      heartbeat: { type: "string", default: "30" },
       demo: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -64,16 +75,31 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`Invalid --port "${values.port}": expected 0 to 65535`);
   }
-  if (values.store !== "memory") {
-    throw new TypeError(`Invalid --store "${values.store}": this version supports "memory"`);
+  if (values.store !== "memory" && values.store !== "kv") {
+    throw new TypeError(`Invalid --store "${values.store}": expected "kv" or "memory"`);
   }
+  const seconds = (name: "resume-window" | "heartbeat") => {
+    const value = Number(values[name]);
+    if (!(value > 0)) {
+      throw new TypeError(`Invalid --${name} "${values[name]}": expected seconds > 0`);
+    }
+    return value;
+  };
+  const resumeWindowSec = seconds("resume-window");
+  const heartbeatIntervalSec = seconds("heartbeat");
   let tokens = parseTokens(values.token);
   if (Object.keys(tokens).length === 0) {
     const token = newResumeToken().slice(3);
     tokens = { [token]: "default" };
     console.log(`generated bearer token: ${token}`);
   }
+  const store: RuntimeStore = values.store === "kv"
+    ? await openDenoKvStore(values["kv-path"])
+    : new MemoryStore();
   const runtime = new Runtime({
+    store,
+    resumeWindowSec,
+    heartbeatIntervalSec,
     authenticate: staticTokens(tokens),
     agents: values.demo ? demoAgents() : [],
     upgradeWebSocket: Deno.upgradeWebSocket,
@@ -99,6 +125,7 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     signal?.removeEventListener("abort", onSignal);
     await runtime.close();
     await server.shutdown();
+    await store.close?.();
     console.log("arcp runtime stopped");
   }
   return 0;

@@ -17,7 +17,9 @@ const token = newResumeToken().slice(3);
 const encoder = new TextEncoder();
 const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
 
-console.log("Starting the runtime: cli.ts serve --demo --port 0");
+console.log("Starting the runtime: cli.ts serve --demo --port 0 (state in a Deno KV file)");
+// The runtime keeps its state in a Deno KV file, its embedded default.
+const stateDir = await Deno.makeTempDir({ prefix: "arcp-demo-" });
 const child = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
@@ -29,6 +31,8 @@ const child = new Deno.Command(Deno.execPath(), {
     "0",
     "--token",
     `${token}=demo`,
+    "--kv-path",
+    `${stateDir}/runtime.kv`,
   ],
   stdout: "piped",
   stderr: "inherit",
@@ -102,5 +106,6 @@ try {
   child.kill("SIGTERM");
   const status = await child.status;
   await drained;
+  await Deno.remove(stateDir, { recursive: true });
   console.log(`\nRuntime stopped (exit code ${status.code}).`);
 }

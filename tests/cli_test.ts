@@ -3,54 +3,9 @@
 
 import assert from "node:assert/strict";
 
-const cli = new URL("../cli.ts", import.meta.url).pathname;
+import { runCli, startServe } from "./_serve.ts";
+
 const decoder = new TextDecoder();
-
-interface Served {
-  url: string;
-  stop(): Promise<{ code: number; output: string }>;
-}
-
-async function startServe(token: string): Promise<Served> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, "serve", "--demo", "--port", "0", "--token", `${token}=tester`],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  let url: string | undefined;
-  while (url === undefined) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited early: ${output}`);
-    output += value;
-    url = /listening on (ws:\/\/\S+)/.exec(output)?.[1];
-  }
-  const rest = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      output += value;
-    }
-  })();
-  return {
-    url,
-    async stop() {
-      child.kill("SIGTERM");
-      const [status] = await Promise.all([child.status, rest, child.stderr.cancel()]);
-      return { code: status.code, output };
-    },
-  };
-}
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
 
 function jsonLines(text: string): Record<string, unknown>[] {
   return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
