@@ -28,7 +28,7 @@ import { type WebSocketLike, webSocketTransport } from "./transports/websocket.t
 import type { Authenticator, Principal } from "./runtime/auth.ts";
 import type { AgentDefinition } from "./runtime/context.ts";
 import { RuntimeConnection, type RuntimeCore } from "./runtime/_connection.ts";
-import type { SubscribeAudit } from "./runtime/_core.ts";
+import type { SubscribeAudit } from "./runtime/context.ts";
 import type { RuntimeJob } from "./runtime/_job.ts";
 import { recover } from "./runtime/_recovery.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
@@ -46,6 +46,7 @@ export type {
   AgentHandler,
   MetricOptions,
   ProgressOptions,
+  SubscribeAudit,
 } from "./runtime/context.ts";
 
 /**

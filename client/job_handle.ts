@@ -55,6 +55,8 @@ export abstract class JobView implements AsyncIterable<JobEvent> {
   readonly #stream: JobStream;
 
   /**
+   * Built by subclasses from what the runtime announced; not constructed by users.
+   *
    * @param fields The job's identity as the runtime announced it.
    * @param stream Where the client delivers this job's events.
    */

@@ -5,23 +5,10 @@
 import type { Feature } from "../protocol/messages.ts";
 import type { JobRecord, RuntimeStore, TerminalEnvelope } from "../store/types.ts";
 import type { Authenticator, Principal } from "./auth.ts";
+import type { SubscribeAudit } from "./context.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { AgentRegistry } from "./_registry.ts";
 import type { RuntimeSession, SessionLimits } from "./_session.ts";
-
-/** One `job.subscribe` decision, for the audit hook (spec 1.1 §14). */
-export interface SubscribeAudit {
-  /** The subscribing principal. */
-  subscriber: string;
-  /** The subscribing session. */
-  session_id: string;
-  /** The target job. */
-  job_id: string;
-  /** The principal that submitted the job. */
-  owner: string;
-  /** Whether the subscription was allowed. */
-  allowed: boolean;
-}
 
 export interface RuntimeCore {
   name: string;

@@ -109,3 +109,17 @@ export interface AgentDefinition {
   /** The agent function. */
   handler: AgentHandler<never, unknown>;
 }
+
+/** One `job.subscribe` decision, for the audit hook (spec 1.1 §14). */
+export interface SubscribeAudit {
+  /** The subscribing principal. */
+  subscriber: string;
+  /** The subscribing session. */
+  session_id: string;
+  /** The target job. */
+  job_id: string;
+  /** The principal that submitted the job. */
+  owner: string;
+  /** Whether the subscription was allowed. */
+  allowed: boolean;
+}

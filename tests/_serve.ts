@@ -14,7 +14,9 @@ export interface Served {
 
 /** Starts `cli.ts serve --demo` on a free port, its state in a fresh Deno KV file. */
 export async function startServe(token: string, kvPath?: string): Promise<Served> {
-  const ownDir = kvPath === undefined ? await Deno.makeTempDir({ prefix: "arcp-cli-test-" }) : undefined;
+  const ownDir = kvPath === undefined
+    ? await Deno.makeTempDir({ prefix: "arcp-cli-test-" })
+    : undefined;
   const path = kvPath ?? `${ownDir}/runtime.kv`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [

@@ -15,6 +15,7 @@ const PORTABLE_ENTRYPOINTS = [
   "transports/stdio.ts",
   "transports/ndjson.ts",
   "store/memory.ts",
+  "store/indexeddb.ts",
 ];
 
 /** The third-party packages the portable graph may contain. */

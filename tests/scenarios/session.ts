@@ -44,7 +44,11 @@ export async function welcomeDescribesTheSession(kind: TransportKind): Promise<v
   assert.equal(payload.heartbeat_interval_sec, 15);
   assert.deepEqual(payload.capabilities.encodings, ["json"]);
   // Offered: agent_versions and progress; heartbeat and the unknown flag are not.
-  assert.deepEqual([...payload.capabilities.features].sort(), ["agent_versions", "heartbeat", "progress"]);
+  assert.deepEqual([...payload.capabilities.features].sort(), [
+    "agent_versions",
+    "heartbeat",
+    "progress",
+  ]);
   assert.deepEqual(
     payload.capabilities.agents.find((a) => (a as { name: string }).name === "echo"),
     {

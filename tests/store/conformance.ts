@@ -1,11 +1,22 @@
-// The suite every EventStore must pass, whatever its backend (STYLE §26).
+// The suite every store must pass, whatever its backend (STYLE §26): the
+// EventStore methods, then sessions, jobs and idempotency keys.
 // Call it from a <store>_test.ts with a factory that returns a fresh store.
 
 import assert from "node:assert/strict";
-import type { EventStore, StoredEvent } from "../../store/types.ts";
+import type {
+  EventStore,
+  IdempotencyRecord,
+  JobRecord,
+  RuntimeStore,
+  SessionRecord,
+  StoredEvent,
+} from "../../store/types.ts";
 
 /** Makes a fresh, empty store; called once per test. */
 export type EventStoreFactory = () => EventStore | Promise<EventStore>;
+
+/** Makes a fresh, empty runtime store; called once per test. */
+export type RuntimeStoreFactory = () => RuntimeStore | Promise<RuntimeStore>;
 
 /** A stored `job.event` envelope with sequence number `seq`. */
 export function storedEvent(seq: number, jobId = "job_1"): StoredEvent {
@@ -32,15 +43,12 @@ function events(from: number, to: number): StoredEvent[] {
   return range(from, to).map((seq) => storedEvent(seq));
 }
 
-async function seqs(store: EventStore, sessionId: string, after = 0): Promise<number[]> {
-  const read: number[] = [];
-  for await (const event of store.read(sessionId, { after })) read.push(event.event_seq);
-  return read;
-}
-
-/** Registers the conformance tests for the store `name` made by `factory`. */
-export function eventStoreConformance(name: string, factory: EventStoreFactory): void {
-  const test = (behaviour: string, fn: (store: EventStore) => Promise<void>) =>
+/** Registers tests that each get a fresh store and close it afterwards. */
+function registrar<S extends EventStore>(
+  name: string,
+  factory: () => S | Promise<S>,
+): (behaviour: string, fn: (store: S) => Promise<void>) => void {
+  return (behaviour, fn) =>
     Deno.test({
       name: `${name} ${behaviour}`,
       async fn() {
@@ -52,6 +60,17 @@ export function eventStoreConformance(name: string, factory: EventStoreFactory):
         }
       },
     });
+}
+
+async function seqs(store: EventStore, sessionId: string, after = 0): Promise<number[]> {
+  const read: number[] = [];
+  for await (const event of store.read(sessionId, { after })) read.push(event.event_seq);
+  return read;
+}
+
+/** Registers the conformance tests for the store `name` made by `factory`. */
+export function eventStoreConformance(name: string, factory: EventStoreFactory): void {
+  const test = registrar(name, factory);
 
   test("reads back appended events in event_seq order, unchanged", async (store) => {
     const appended = events(1, 5);
@@ -162,5 +181,287 @@ export function eventStoreConformance(name: string, factory: EventStoreFactory):
     await assert.rejects(store.append("s", [storedEvent(2), storedEvent(4)]), RangeError);
     assert.deepEqual(await seqs(store, "s"), [1]);
     assert.deepEqual(await store.bounds("s"), { first: 1, last: 1 });
+  });
+}
+
+/** A session record of `principal`. */
+export function sessionRecord(sessionId: string, principal = "alice"): SessionRecord {
+  return {
+    session_id: sessionId,
+    principal,
+    resume_token_sha256: "ab".repeat(32),
+    resume_window_sec: 600,
+    created_at: "2026-01-01T00:00:00.000Z",
+    detached_at: null,
+    acked_seq: 0,
+  };
+}
+
+/** A job record; `minute` sets `created_at` to 2026-01-01T00:<minute>:00Z. */
+export function jobRecord(jobId: string, fields: Partial<JobRecord> = {}, minute = 0): JobRecord {
+  return {
+    job_id: jobId,
+    session_id: "sess_1",
+    principal: "alice",
+    agent: "echo@1.0.0",
+    status: "running",
+    lease: { "tool.call": ["*"] },
+    parent_job_id: null,
+    trace_id: "0af7651916cd43dd8448eb211c80319c",
+    created_at: `2026-01-01T00:${String(minute).padStart(2, "0")}:00.000Z`,
+    last_event_seq: 0,
+    ...fields,
+  };
+}
+
+function binding(
+  principal: string,
+  key: string,
+  jobId: string,
+  expiresAt = "2026-01-02T00:00:00.000Z",
+): IdempotencyRecord {
+  return { principal, key, job_id: jobId, fingerprint: `fp_${jobId}`, expires_at: expiresAt };
+}
+
+const NOW = "2026-01-01T12:00:00.000Z";
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+async function jobIds(
+  store: RuntimeStore,
+  query: Partial<Parameters<RuntimeStore["listJobs"]>[0]>,
+) {
+  const page = await store.listJobs({ principal: "alice", limit: 100, ...query });
+  return { ids: page.jobs.map((job) => job.job_id), more: page.more };
+}
+
+/** Registers the EventStore suite and the sessions, jobs and idempotency tests. */
+export function runtimeStoreConformance(name: string, factory: RuntimeStoreFactory): void {
+  eventStoreConformance(name, factory);
+  const test = registrar(name, factory);
+
+  test("stores, replaces and returns session records", async (store) => {
+    assert.equal(await store.getSession("sess_1"), undefined);
+    await store.putSession(sessionRecord("sess_1"));
+    assert.deepEqual(await store.getSession("sess_1"), sessionRecord("sess_1"));
+    const detached = { ...sessionRecord("sess_1"), detached_at: NOW, acked_seq: 7 };
+    await store.putSession(detached);
+    assert.deepEqual(await store.getSession("sess_1"), detached);
+  });
+
+  test("deleteSession removes the record and its whole log, and nothing else", async (store) => {
+    await store.putSession(sessionRecord("sess_1"));
+    await store.putSession(sessionRecord("sess_2"));
+    await store.append("sess_1", events(1, 5));
+    await store.append("sess_2", events(1, 2));
+    await store.deleteSession("sess_1");
+    assert.equal(await store.getSession("sess_1"), undefined);
+    assert.deepEqual(await seqs(store, "sess_1"), []);
+    assert.deepEqual(await store.bounds("sess_1"), { first: 1, last: 0 });
+    assert.deepEqual(await store.getSession("sess_2"), sessionRecord("sess_2"));
+    assert.deepEqual(await seqs(store, "sess_2"), [1, 2]);
+    await store.append("sess_1", events(1, 1));
+    assert.deepEqual(await seqs(store, "sess_1"), [1], "a new log starts at 1");
+    await store.deleteSession("nobody");
+  });
+
+  test("listSessions yields every stored session", async (store) => {
+    assert.deepEqual(await collect(store.listSessions()), []);
+    for (const id of ["sess_b", "sess_a", "sess_c"]) await store.putSession(sessionRecord(id));
+    const ids = (await collect(store.listSessions())).map((s) => s.session_id).sort();
+    assert.deepEqual(ids, ["sess_a", "sess_b", "sess_c"]);
+  });
+
+  test("stores, replaces and returns job records", async (store) => {
+    assert.equal(await store.getJob("job_1"), undefined);
+    await store.putJob(jobRecord("job_1"));
+    assert.deepEqual(await store.getJob("job_1"), jobRecord("job_1"));
+    const ended = jobRecord("job_1", { status: "success", last_event_seq: 3 });
+    ended.terminal = {
+      ...storedEvent(3),
+      type: "job.result",
+      payload: { final_status: "success", result: { ok: true } },
+    };
+    await store.putJob(ended);
+    assert.deepEqual(await store.getJob("job_1"), ended);
+  });
+
+  test("listJobs returns only the principal's jobs, in job_id order", async (store) => {
+    for (const id of ["job_03", "job_01", "job_02"]) await store.putJob(jobRecord(id));
+    await store.putJob(jobRecord("job_00", { principal: "bob" }));
+    assert.deepEqual(await jobIds(store, {}), { ids: ["job_01", "job_02", "job_03"], more: false });
+    assert.deepEqual(await jobIds(store, { principal: "bob" }), { ids: ["job_00"], more: false });
+    assert.deepEqual(await jobIds(store, { principal: "carol" }), { ids: [], more: false });
+    // A job that changes hands leaves its old principal's listing.
+    await store.putJob(jobRecord("job_02", { principal: "bob" }));
+    assert.deepEqual((await jobIds(store, {})).ids, ["job_01", "job_03"]);
+    assert.deepEqual((await jobIds(store, { principal: "bob" })).ids, ["job_00", "job_02"]);
+  });
+
+  test("listJobs filters by status list and by agent", async (store) => {
+    await store.putJob(jobRecord("job_1", { status: "pending", agent: "echo@1.0.0" }));
+    await store.putJob(jobRecord("job_2", { status: "running", agent: "echo@2.0.0" }));
+    await store.putJob(jobRecord("job_3", { status: "success", agent: "echo" }));
+    await store.putJob(jobRecord("job_4", { status: "error", agent: "echoes@1.0.0" }));
+    await store.putJob(jobRecord("job_5", { status: "cancelled", agent: "other" }));
+    const ids = async (query: Parameters<typeof jobIds>[1]) => (await jobIds(store, query)).ids;
+    assert.deepEqual(await ids({ status: ["running"] }), ["job_2"]);
+    assert.deepEqual(await ids({ status: ["pending", "error", "cancelled"] }), [
+      "job_1",
+      "job_4",
+      "job_5",
+    ]);
+    assert.deepEqual(await ids({ status: [] }), []);
+    assert.deepEqual(await ids({ agent: "echo" }), ["job_1", "job_2", "job_3"], "every version");
+    assert.deepEqual(await ids({ agent: "echo@2.0.0" }), ["job_2"], "exact version");
+    assert.deepEqual(await ids({ agent: "echo", status: ["pending", "success"] }), [
+      "job_1",
+      "job_3",
+    ]);
+  });
+
+  test("listJobs filters by created_after and created_before, both strict", async (store) => {
+    for (let minute = 1; minute <= 5; minute++) {
+      await store.putJob(jobRecord(`job_${minute}`, {}, minute));
+    }
+    const at = (minute: number) => `2026-01-01T00:0${minute}:00.000Z`;
+    assert.deepEqual((await jobIds(store, { created_after: at(3) })).ids, ["job_4", "job_5"]);
+    assert.deepEqual((await jobIds(store, { created_before: at(2) })).ids, ["job_1"]);
+    assert.deepEqual(
+      (await jobIds(store, { created_after: at(1), created_before: at(5) })).ids,
+      ["job_2", "job_3", "job_4"],
+    );
+  });
+
+  test("listJobs pages with after_job_id and limit, reporting `more`", async (store) => {
+    for (let i = 1; i <= 5; i++) await store.putJob(jobRecord(`job_${i}`));
+    assert.deepEqual(await jobIds(store, { limit: 2 }), { ids: ["job_1", "job_2"], more: true });
+    assert.deepEqual(await jobIds(store, { limit: 2, after_job_id: "job_2" }), {
+      ids: ["job_3", "job_4"],
+      more: true,
+    });
+    assert.deepEqual(await jobIds(store, { limit: 2, after_job_id: "job_4" }), {
+      ids: ["job_5"],
+      more: false,
+    });
+    assert.deepEqual(await jobIds(store, { limit: 3, after_job_id: "job_2" }), {
+      ids: ["job_3", "job_4", "job_5"],
+      more: false,
+    });
+    assert.deepEqual(await jobIds(store, { after_job_id: "job_5" }), { ids: [], more: false });
+    assert.deepEqual(await jobIds(store, { after_job_id: "job_25" }), {
+      ids: ["job_3", "job_4", "job_5"],
+      more: false,
+    }, "the cursor need not be a stored id");
+    await store.putJob(jobRecord("job_6", { status: "success" }));
+    await store.putJob(jobRecord("job_7", { status: "success" }));
+    assert.deepEqual(await jobIds(store, { limit: 1, status: ["success"] }), {
+      ids: ["job_6"],
+      more: true,
+    });
+  });
+
+  test("listUnfinishedJobs yields pending and running jobs only", async (store) => {
+    await store.putJob(jobRecord("job_1", { status: "pending" }));
+    await store.putJob(jobRecord("job_2", { status: "running", principal: "bob" }));
+    await store.putJob(jobRecord("job_3", { status: "success" }));
+    await store.putJob(jobRecord("job_4", { status: "timed_out" }));
+    const unfinished = async () =>
+      (await collect(store.listUnfinishedJobs())).map((job) => job.job_id).sort();
+    assert.deepEqual(await unfinished(), ["job_1", "job_2"]);
+    await store.putJob(jobRecord("job_1", { status: "cancelled" }));
+    await store.putJob(jobRecord("job_3", { status: "running" }));
+    assert.deepEqual(await unfinished(), ["job_2", "job_3"]);
+    const job3 = (await collect(store.listUnfinishedJobs())).find((j) => j.job_id === "job_3");
+    assert.deepEqual(job3, jobRecord("job_3", { status: "running" }));
+  });
+
+  test("claimIdempotencyKey stores the first claim and returns it to the next", async (store) => {
+    assert.equal(await store.claimIdempotencyKey(binding("alice", "k", "job_1"), NOW), undefined);
+    assert.deepEqual(
+      await store.claimIdempotencyKey(binding("alice", "k", "job_2"), NOW),
+      binding("alice", "k", "job_1"),
+    );
+    assert.equal(await store.claimIdempotencyKey(binding("alice", "k2", "job_3"), NOW), undefined);
+  });
+
+  test("claimIdempotencyKey lets an expired binding be claimed again", async (store) => {
+    const early = binding("alice", "k", "job_1", "2026-01-01T11:00:00.000Z");
+    assert.equal(await store.claimIdempotencyKey(early, "2026-01-01T10:00:00.000Z"), undefined);
+    assert.deepEqual(
+      await store.claimIdempotencyKey(binding("alice", "k", "job_2"), "2026-01-01T10:59:59.999Z"),
+      early,
+    );
+    assert.equal(await store.claimIdempotencyKey(binding("alice", "k", "job_2"), NOW), undefined);
+    assert.deepEqual(
+      await store.claimIdempotencyKey(binding("alice", "k", "job_3"), NOW),
+      binding("alice", "k", "job_2"),
+    );
+  });
+
+  test("claimIdempotencyKey keeps principals apart", async (store) => {
+    assert.equal(await store.claimIdempotencyKey(binding("alice", "k", "job_1"), NOW), undefined);
+    assert.equal(await store.claimIdempotencyKey(binding("bob", "k", "job_2"), NOW), undefined);
+    assert.equal(
+      (await store.claimIdempotencyKey(binding("bob", "k", "job_3"), NOW))?.job_id,
+      "job_2",
+    );
+  });
+
+  test("claimIdempotencyKey lets exactly one of concurrent claims win", async (store) => {
+    const claims = Array.from({ length: 8 }, (_, i) => binding("alice", "k", `job_${i}`));
+    const results = await Promise.all(claims.map((c) => store.claimIdempotencyKey(c, NOW)));
+    const winners = claims.filter((_, i) => results[i] === undefined);
+    assert.equal(winners.length, 1);
+    for (const result of results) if (result !== undefined) assert.deepEqual(result, winners[0]);
+  });
+
+  // Session, job and idempotency records only: the memory store hands out the
+  // events it holds, unchanged, to keep the event path free of copies.
+  test("records are copies: mutating one never changes the store", async (store) => {
+    const session = sessionRecord("sess_1");
+    const job = jobRecord("job_1");
+    await store.putSession(session);
+    await store.putJob(job);
+    session.acked_seq = 99;
+    job.lease["tool.call"]!.push("mutated");
+    (await store.getSession("sess_1"))!.principal = "mallory";
+    (await store.getJob("job_1"))!.status = "error";
+    (await store.listJobs({ principal: "alice", limit: 1 })).jobs[0]!.agent = "mutated";
+    (await collect(store.listUnfinishedJobs()))[0]!.trace_id = "mutated";
+    (await collect(store.listSessions()))[0]!.detached_at = NOW;
+    assert.deepEqual(await store.getSession("sess_1"), sessionRecord("sess_1"));
+    assert.deepEqual(await store.getJob("job_1"), jobRecord("job_1"));
+    const claimed = binding("alice", "k", "job_1");
+    await store.claimIdempotencyKey(claimed, NOW);
+    claimed.job_id = "mutated";
+    (await store.claimIdempotencyKey(binding("alice", "k", "job_2"), NOW))!.job_id = "mutated";
+    assert.deepEqual(
+      await store.claimIdempotencyKey(binding("alice", "k", "job_2"), NOW),
+      binding("alice", "k", "job_1"),
+    );
+  });
+
+  test("stores nothing of a batch with a gap, even into an empty log", async (store) => {
+    await assert.rejects(store.append("s", [...events(1, 3), storedEvent(5)]), RangeError);
+    assert.deepEqual(await seqs(store, "s"), []);
+    assert.deepEqual(await store.bounds("s"), { first: 1, last: 0 });
+  });
+
+  test("streams 20,000 events in order", async (store) => {
+    for (let from = 1; from <= 20_000; from += 2_000) {
+      await store.append("s", events(from, from + 1_999));
+    }
+    let expected = 1;
+    for await (const event of store.read("s", { after: 0 })) {
+      assert.equal(event.event_seq, expected++);
+    }
+    assert.equal(expected, 20_001);
+    assert.deepEqual(await seqs(store, "s", 19_995), [19_996, 19_997, 19_998, 19_999, 20_000]);
+    assert.deepEqual(await store.bounds("s"), { first: 1, last: 20_000 });
   });
 }

@@ -1,4 +1,4 @@
 import { MemoryStore } from "../../store/memory.ts";
-import { eventStoreConformance } from "./conformance.ts";
+import { runtimeStoreConformance } from "./conformance.ts";
 
-eventStoreConformance("MemoryStore", () => new MemoryStore());
+runtimeStoreConformance("MemoryStore", () => new MemoryStore());

@@ -1,0 +1,89 @@
+// The structural subset of Deno KV the Deno KV store uses, so that
+// `@deno/kv` or a test double can stand in for `Deno.Kv`, and the two
+// write helpers built on it.
+
+import { keySize, MAX_COMMIT_BYTES, MAX_COMMIT_MUTATIONS, MAX_KEY_BYTES } from "./_kv_limits.ts";
+
+/** A Deno KV key as this store writes it: strings and numbers. */
+export type KvKeyLike = readonly (string | number)[];
+
+/** An entry read from a KV; `versionstamp` is `null` when the key is absent. */
+export interface KvEntryLike {
+  /** The entry's key. */
+  readonly key: readonly unknown[];
+  /** The stored value, or `null` when absent. */
+  readonly value: unknown;
+  /** The entry's version, or `null` when absent. */
+  readonly versionstamp: string | null;
+}
+
+/** A range of keys to list, as `Deno.KvListSelector`. */
+export type KvListSelectorLike =
+  | { prefix: KvKeyLike }
+  | { prefix: KvKeyLike; start: KvKeyLike }
+  | { prefix: KvKeyLike; end: KvKeyLike }
+  | { start: KvKeyLike; end: KvKeyLike };
+
+/** The subset of `Deno.AtomicOperation` this store uses. */
+export interface KvAtomicLike {
+  /** Fails the commit unless `key` is still at `versionstamp` (`null`: absent). */
+  check(...checks: { key: KvKeyLike; versionstamp: string | null }[]): KvAtomicLike;
+  /** Sets a key. */
+  set(key: KvKeyLike, value: unknown): KvAtomicLike;
+  /** Deletes a key. */
+  delete(key: KvKeyLike): KvAtomicLike;
+  /** Commits; `ok: false` when a check failed. */
+  commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
+}
+
+/**
+ * The subset of `Deno.Kv` this store uses, so that `@deno/kv` or a test
+ * double can be given instead.
+ */
+export interface KvLike {
+  /** Reads one key. */
+  get(key: KvKeyLike): Promise<KvEntryLike>;
+  /** Lists a range of keys in key order, fetching `batchSize` at a time. */
+  list(
+    selector: KvListSelectorLike,
+    options?: { limit?: number; batchSize?: number },
+  ): AsyncIterable<KvEntryLike>;
+  /** Starts an atomic operation. */
+  atomic(): KvAtomicLike;
+  /** Closes the database. */
+  close(): void;
+}
+
+/**
+ * Commits `op`: its versionstamp, or `null` when a check failed. The KV's
+ * own size errors become RangeErrors naming `what`.
+ */
+export async function commit(op: KvAtomicLike, what: string): Promise<string | null> {
+  try {
+    const result = await op.commit();
+    return result.ok ? result.versionstamp : null;
+  } catch (error) {
+    if (error instanceof TypeError && /too large/i.test(error.message)) {
+      throw new RangeError(`Cannot store ${what}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Deletes every key `selector` lists, in commits of at most 999 deletes. */
+export async function deleteAll(kv: KvLike, selector: KvListSelectorLike): Promise<void> {
+  for (;;) {
+    const keys: KvKeyLike[] = [];
+    let bytes = 0;
+    for await (const entry of kv.list(selector, { limit: MAX_COMMIT_MUTATIONS })) {
+      const key = entry.key as KvKeyLike;
+      bytes += keySize(key);
+      keys.push(key);
+      if (bytes > MAX_COMMIT_BYTES - MAX_KEY_BYTES) break;
+    }
+    if (keys.length === 0) return;
+    const op = kv.atomic();
+    for (const key of keys) op.delete(key);
+    await commit(op, "deletions");
+  }
+}

@@ -1,0 +1,94 @@
+// The Deno KV limits (denokv `limits.rs`, deno `ext/kv`) and the sizes they
+// are measured in, computed before a write so that an oversized value is
+// refused with a clear RangeError instead of failing half-way through a batch.
+
+import { serialize } from "node:v8";
+
+/** Largest value: its V8 serialization, header included. */
+export const MAX_VALUE_BYTES = 65_536;
+/** Largest key, as encoded by Deno KV. */
+export const MAX_KEY_BYTES = 2_048;
+/** Mutations per atomic commit (the KV allows 1000; one is kept for the log meta). */
+export const MAX_COMMIT_MUTATIONS = 999;
+/** What one commit may carry: the KV allows 800 KiB; stay well under it. */
+export const MAX_COMMIT_BYTES = 512 * 1024;
+/** Total size of the keys a commit writes: the KV allows 80 KiB. */
+export const MAX_COMMIT_KEY_BYTES = 64 * 1024;
+
+/** A key part this store writes. */
+export type KeyPart = string | number;
+
+const encoder = new TextEncoder();
+
+/** Bytes of `key` in Deno KV's tuple encoding (tag, escaped UTF-8, terminator; 9 per number). */
+export function keySize(key: readonly KeyPart[]): number {
+  let size = 0;
+  for (const part of key) {
+    if (typeof part === "number") {
+      size += 9;
+      continue;
+    }
+    const bytes = encoder.encode(part);
+    size += 2 + bytes.length + bytes.filter((byte) => byte === 0).length;
+  }
+  return size;
+}
+
+/**
+ * Bytes of `value` as Deno KV stores it: V8's structured serialization,
+ * header included. Measured with V8's own serializer, because the size
+ * depends on how V8 holds the value (Smi or double, one- or two-byte
+ * string, packed or holey array), which no estimate from JavaScript sees.
+ */
+export function valueSize(value: unknown): number {
+  return serialize(value).length;
+}
+
+/** What one write adds to a commit's totals, as the KV counts them. */
+export interface WriteSize {
+  /** Key (counted twice by the KV) plus value bytes. */
+  bytes: number;
+  /** Key bytes. */
+  keyBytes: number;
+}
+
+/**
+ * Checks a key and value against the KV limits.
+ *
+ * @throws {RangeError} naming `what` and the sizes, when either is too large.
+ */
+export function measure(key: readonly KeyPart[], value: unknown, what: string): WriteSize {
+  const keyBytes = keySize(key);
+  if (keyBytes > MAX_KEY_BYTES) {
+    throw new RangeError(
+      `Cannot store ${what}: its key is ${keyBytes} bytes, over the Deno KV limit of ${MAX_KEY_BYTES}`,
+    );
+  }
+  const valueBytes = valueSize(value);
+  if (valueBytes > MAX_VALUE_BYTES) {
+    throw new RangeError(
+      `Cannot store ${what}: it serializes to ${valueBytes} bytes, over the Deno KV limit of ${MAX_VALUE_BYTES}`,
+    );
+  }
+  return { bytes: 2 * keyBytes + valueBytes, keyBytes };
+}
+
+/**
+ * The end (exclusive) of the longest run of writes from `start` that fits
+ * in one commit; at least one write.
+ */
+export function commitEnd(sizes: readonly WriteSize[], start: number): number {
+  let end = start;
+  let bytes = 0;
+  let keyBytes = 0;
+  while (end < sizes.length && end - start < MAX_COMMIT_MUTATIONS) {
+    const size = sizes[end]!;
+    const full = bytes + size.bytes > MAX_COMMIT_BYTES ||
+      keyBytes + size.keyBytes > MAX_COMMIT_KEY_BYTES;
+    if (end > start && full) break;
+    bytes += size.bytes;
+    keyBytes += size.keyBytes;
+    end++;
+  }
+  return end;
+}

@@ -1,0 +1,219 @@
+import assert from "node:assert/strict";
+import {
+  DenoKvStore,
+  type KvAtomicLike,
+  type KvLike,
+  openDenoKvStore,
+} from "../../store/deno_kv.ts";
+import { keySize, valueSize } from "../../store/_kv_limits.ts";
+import type { StoredEvent } from "../../store/types.ts";
+import { jobRecord, runtimeStoreConformance, sessionRecord, storedEvent } from "./conformance.ts";
+
+const tempDir = await Deno.makeTempDir({ prefix: "arcp_kv_test_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tempDir, { recursive: true }));
+let files = 0;
+const tempFile = () => `${tempDir}/${++files}.kv`;
+
+runtimeStoreConformance("DenoKvStore (:memory:)", () => openDenoKvStore(":memory:"));
+runtimeStoreConformance("DenoKvStore (file)", () => openDenoKvStore(tempFile()));
+runtimeStoreConformance("DenoKvStore (given KV, prefix)", async () => {
+  const kv = await Deno.openKv(":memory:");
+  // Something outside the prefix the store must never see or touch.
+  await kv.set(["session", "sess_outside"], sessionRecord("sess_outside"));
+  return new class extends DenoKvStore {
+    override async close(): Promise<void> {
+      await super.close();
+      assert.ok((await kv.get(["session", "sess_outside"])).value, "outside the prefix");
+      kv.close();
+    }
+  }(kv, { prefix: ["tenant", 7] });
+});
+
+function events(from: number, to: number): StoredEvent[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => storedEvent(from + i));
+}
+
+async function seqs(store: DenoKvStore, sessionId: string): Promise<number[]> {
+  const read: number[] = [];
+  for await (const event of store.read(sessionId, { after: 0 })) read.push(event.event_seq);
+  return read;
+}
+
+/** A KV that counts commits and can run something just before one. */
+function instrumented(kv: KvLike, beforeCommit?: (commit: number) => Promise<void>) {
+  const counter = { commits: 0 };
+  const wrap = (op: KvAtomicLike): KvAtomicLike => ({
+    check: (...checks) => wrap(op.check(...checks)),
+    set: (key, value) => wrap(op.set(key, value)),
+    delete: (key) => wrap(op.delete(key)),
+    async commit() {
+      const commit = ++counter.commits;
+      await beforeCommit?.(commit);
+      return op.commit();
+    },
+  });
+  const like: KvLike = {
+    get: (key) => kv.get(key),
+    list: (selector, options) => kv.list(selector, options),
+    atomic: () => wrap(kv.atomic()),
+    close: () => kv.close(),
+  };
+  return { kv: like, counter };
+}
+
+Deno.test("keySize() and valueSize() meet the KV's own limits exactly", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const longest = ["log", "€".repeat(100), "x".repeat(2_048 - 5 - 302 - 2)];
+    assert.equal(keySize(longest), 2_048);
+    await kv.set(longest, 1);
+    await assert.rejects(kv.set([...longest.slice(0, 2), `${longest[2]}x`], 1), TypeError);
+    const value = { text: "é€".repeat(10_000), pad: "" };
+    let n = 65_536 - valueSize(value);
+    do value.pad = "x".repeat(n--); while (valueSize(value) > 65_536);
+    assert.equal(valueSize(value), 65_536);
+    await kv.set(["v"], value);
+    value.pad += "x";
+    await assert.rejects(kv.set(["v"], value), TypeError);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("DenoKvStore refuses an oversized event with RangeError and stores none of its batch", async () => {
+  const store = await openDenoKvStore(":memory:");
+  try {
+    const big = storedEvent(2);
+    big.payload = {
+      kind: "log",
+      ts: "2026-01-01T00:00:00Z",
+      body: { message: "x".repeat(70_000) },
+    };
+    const error = await store.append("s", [storedEvent(1), big, storedEvent(3)]).then(
+      () => assert.fail("append resolved"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof RangeError);
+    assert.match(error.message, /event_seq 2\b/);
+    assert.match(error.message, /70\d{3} bytes/);
+    assert.match(error.message, /65536/);
+    assert.deepEqual(await store.bounds("s"), { first: 1, last: 0 });
+    assert.deepEqual(await seqs(store, "s"), []);
+    // The largest value the KV takes is accepted.
+    const fits = storedEvent(1);
+    const room = 65_536 - valueSize(fits);
+    fits.payload = { ...fits.payload as object, pad: "y".repeat(room - 9) };
+    assert.equal(valueSize(fits), 65_536);
+    await store.append("s", [fits]);
+    assert.deepEqual(await seqs(store, "s"), [1]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("DenoKvStore splits a 2,500-event batch across commits and stores it all", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const { kv, counter } = instrumented(raw);
+  const store = new DenoKvStore(kv);
+  try {
+    await store.append("s", events(1, 2_500));
+    assert.ok(counter.commits >= 3, `${counter.commits} commits`);
+    assert.deepEqual(await store.bounds("s"), { first: 1, last: 2_500 });
+    const read = await seqs(store, "s");
+    assert.equal(read.length, 2_500);
+    assert.ok(read.every((seq, i) => seq === i + 1));
+    // Large events split by size, not only by count.
+    const padded = events(2_501, 2_520).map((event) => ({ ...event, pad: "z".repeat(60_000) }));
+    const before = counter.commits;
+    await store.append("s", padded);
+    assert.ok(counter.commits - before >= 2, "1.2 MB cannot go in one commit");
+    assert.deepEqual(await store.bounds("s"), { first: 1, last: 2_520 });
+    // Trimming 2,500 events deletes in several commits.
+    await store.trim("s", { through: 2_500 });
+    assert.deepEqual((await seqs(store, "s")).length, 20);
+    let left = 0;
+    for await (const _ of raw.list({ prefix: ["log", "s"] })) left++;
+    assert.equal(left, 20);
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("DenoKvStore re-checks the log when another writer appends first", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    const other = new DenoKvStore(raw);
+    const theirs = (seq: number) => ({ ...storedEvent(seq), id: `theirs_${seq}` });
+    const { kv } = instrumented(raw, async (commit) => {
+      if (commit === 1) await other.append("s", [theirs(1), theirs(2)]);
+    });
+    const store = new DenoKvStore(kv);
+    await store.append("s", events(1, 3));
+    const ids = [];
+    for await (const event of store.read("s", { after: 0 })) ids.push(event.id);
+    assert.deepEqual(ids, ["theirs_1", "theirs_2", storedEvent(3).id]);
+    // Two stores racing on one session leave one contiguous log.
+    const a = store.append("t", events(1, 1_500));
+    const b = other.append("t", events(1, 1_500).map((event) => theirs(event.event_seq)));
+    await Promise.all([a, b]);
+    assert.deepEqual(await store.bounds("t"), { first: 1, last: 1_500 });
+    const read = await seqs(store, "t");
+    assert.ok(read.length === 1_500 && read.every((seq, i) => seq === i + 1));
+    await assert.rejects(other.append("t", [storedEvent(1_502)]), RangeError);
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("DenoKvStore keeps everything across closing and reopening the file", async () => {
+  const path = tempFile();
+  const first = await openDenoKvStore(path);
+  await first.append("sess_1", events(1, 5));
+  await first.trim("sess_1", { through: 2 });
+  await first.putSession(sessionRecord("sess_1"));
+  await first.putJob(jobRecord("job_1", { status: "pending" }));
+  const claim = {
+    principal: "alice",
+    key: "k",
+    job_id: "job_1",
+    fingerprint: "fp",
+    expires_at: "2026-01-02T00:00:00.000Z",
+  };
+  assert.equal(await first.claimIdempotencyKey(claim, "2026-01-01T00:00:00.000Z"), undefined);
+  await first.close();
+
+  const second = await openDenoKvStore(path);
+  try {
+    assert.deepEqual(await second.bounds("sess_1"), { first: 3, last: 5 });
+    assert.deepEqual(await seqs(second, "sess_1"), [3, 4, 5]);
+    assert.deepEqual(await second.getSession("sess_1"), sessionRecord("sess_1"));
+    assert.deepEqual(await second.getJob("job_1"), jobRecord("job_1", { status: "pending" }));
+    const unfinished = [];
+    for await (const job of second.listUnfinishedJobs()) unfinished.push(job.job_id);
+    assert.deepEqual(unfinished, ["job_1"]);
+    assert.deepEqual(
+      await second.claimIdempotencyKey({ ...claim, job_id: "job_2" }, "2026-01-01T00:00:00.000Z"),
+      claim,
+    );
+    await second.append("sess_1", events(6, 6));
+    assert.deepEqual(await second.bounds("sess_1"), { first: 3, last: 6 });
+  } finally {
+    await second.close();
+  }
+});
+
+Deno.test("DenoKvStore refuses a key over 2 KiB with RangeError", async () => {
+  const store = await openDenoKvStore(":memory:");
+  try {
+    const claim = {
+      principal: "alice",
+      key: "k".repeat(3_000),
+      job_id: "job_1",
+      fingerprint: "fp",
+      expires_at: "2026-01-02T00:00:00.000Z",
+    };
+    await assert.rejects(store.claimIdempotencyKey(claim, "2026-01-01T00:00:00.000Z"), RangeError);
+  } finally {
+    await store.close();
+  }
+});
