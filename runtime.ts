@@ -122,13 +122,15 @@ export interface RuntimeOptions {
   /**
    * Unacknowledged events after which emitters wait for the client's acks,
    * when `ack` is negotiated: a slow reader slows its agents (spec 1.1 §6.5).
-   * @default {4096}
+   * Clients ack every few hundred milliseconds (§6.5), so this must cover
+   * that long at full speed.
+   * @default {65536}
    */
   ackWindow?: number;
   /**
    * Consumer lag in events that triggers a `status {phase: "back_pressure"}`
    * event (spec 1.1 §6.5).
-   * @default {2048}
+   * @default {32768}
    */
   backPressureLag?: number;
   /**
@@ -224,8 +226,8 @@ export class Runtime {
       limits: {
         maxBufferedEvents: options.maxBufferedEvents ?? 100_000,
         maxBufferedBytes: options.maxBufferedBytes ?? 64 << 20,
-        ackWindow: options.ackWindow ?? 4096,
-        backPressureLag: options.backPressureLag ?? 2048,
+        ackWindow: options.ackWindow ?? 65_536,
+        backPressureLag: options.backPressureLag ?? 32_768,
       },
       subscribePolicy: options.subscribePolicy ?? (() => false),
       auditSubscribe: options.onSubscribe ?? (() => {}),
