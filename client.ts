@@ -34,6 +34,7 @@ import type {
   SessionWelcomePayload,
 } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
+import { SILENT } from "./protocol/_silent.ts";
 import type { Transport } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
@@ -179,7 +180,6 @@ const CLIENT_FEATURES: readonly Feature[] = [
   "agent_versions",
   "progress",
 ];
-const SILENT: Pick<Console, "debug" | "warn" | "error"> = { debug() {}, warn() {}, error() {} };
 
 function opener(
   target: ConnectTarget,

@@ -21,6 +21,7 @@
 import { ArcpError } from "./protocol/errors.ts";
 import type { Feature } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
+import { SILENT } from "./protocol/_silent.ts";
 import { MemoryStore } from "./store/memory.ts";
 import type { JobRecord, RuntimeStore, TerminalEnvelope } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
@@ -163,11 +164,6 @@ const FEATURES: readonly Feature[] = [
   "agent_versions",
   "progress",
 ];
-const SILENT: Pick<Console, "debug" | "warn" | "error"> = {
-  debug() {},
-  warn() {},
-  error() {},
-};
 
 /**
  * An ARCP runtime. Sessions and their jobs outlive connections: a dropped

@@ -52,6 +52,20 @@ function encodedLength(value: unknown): number | string {
   }
 }
 
+/** The `job.accepted` payload of a job (spec §7.1), answering request `requestId`. */
+export function acceptedPayload(record: JobRecord, requestId: string): JobAcceptedPayload {
+  const payload: JobAcceptedPayload = {
+    job_id: record.job_id,
+    agent: record.agent,
+    lease: record.lease,
+  };
+  if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
+  payload.accepted_at = record.created_at;
+  payload.trace_id = record.trace_id;
+  payload.request_id = requestId;
+  return payload;
+}
+
 /** A rejected promise that is already handled: agents that do not await emitters must not crash the process. */
 function refused(error: Error): Promise<void> {
   const promise = Promise.reject(error);
@@ -120,20 +134,6 @@ export class RuntimeJob implements AgentContext {
   /** Resolves when the terminal event has been queued. */
   get settled(): Promise<void> {
     return this.#settled.promise;
-  }
-
-  /** The `job.accepted` payload (spec §7.1). */
-  acceptedPayload(requestId: string | undefined): JobAcceptedPayload {
-    const payload: JobAcceptedPayload = {
-      job_id: this.jobId,
-      agent: this.agent,
-      lease: this.lease,
-    };
-    if (this.leaseConstraints !== undefined) payload.lease_constraints = this.leaseConstraints;
-    payload.accepted_at = this.createdAt;
-    payload.trace_id = this.traceId;
-    if (requestId !== undefined) payload.request_id = requestId;
-    return payload;
   }
 
   /** Runs the agent; its outcome becomes the terminal event. */

@@ -6,27 +6,12 @@
 import { encodeMessage, type Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { newJobId, newTraceId } from "../protocol/ids.ts";
-import type { JobAcceptedPayload } from "../protocol/messages.ts";
 import { parseTraceId } from "../protocol/trace.ts";
-import type { JobRecord } from "../store/types.ts";
 import type { RuntimeCore } from "./_core.ts";
 import { submissionFingerprint } from "./_digest.ts";
-import { RuntimeJob } from "./_job.ts";
+import { acceptedPayload, RuntimeJob } from "./_job.ts";
 import type { RuntimeSession } from "./_session.ts";
 import { observe } from "./_subscription.ts";
-
-function acceptedFromRecord(record: JobRecord, requestId: string): JobAcceptedPayload {
-  const payload: JobAcceptedPayload = {
-    job_id: record.job_id,
-    agent: record.agent,
-    lease: record.lease,
-  };
-  if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
-  payload.accepted_at = record.created_at;
-  payload.trace_id = record.trace_id;
-  payload.request_id = requestId;
-  return payload;
-}
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
 async function replayIdempotent(
@@ -38,7 +23,7 @@ async function replayIdempotent(
   const live = core.jobs.get(jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) return false;
-  const accepted = live?.acceptedPayload(requestId) ?? acceptedFromRecord(record, requestId);
+  const accepted = acceptedPayload(record, requestId);
   await session.send(encodeMessage("job.accepted", accepted, {
     session_id: session.id,
     job_id: jobId,
@@ -107,7 +92,7 @@ export async function submitJob(
   await core.store.putJob({ ...job.record(), status: "running" });
   session.jobs.set(jobId, job);
   core.jobs.set(jobId, job);
-  await session.send(encodeMessage("job.accepted", job.acceptedPayload(message.id), {
+  await session.send(encodeMessage("job.accepted", acceptedPayload(job.record(), message.id), {
     session_id: session.id,
     job_id: jobId,
     trace_id: traceId,
