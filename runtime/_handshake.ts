@@ -96,7 +96,7 @@ export async function openSession(
   const record: SessionRecord = {
     session_id: session.id,
     principal: principal.id,
-    resume_token_sha256: await sha256Hex(token),
+    resume_token_sha256: sha256Hex(token),
     resume_window_sec: core.resumeWindowSec,
     created_at: new Date().toISOString(),
     detached_at: null,
@@ -135,7 +135,7 @@ export async function resumeSession(
   request: ResumeRequest,
   principal: Principal | undefined,
 ): Promise<[RuntimeSession, string]> {
-  const tokenHash = await sha256Hex(request.token);
+  const tokenHash = sha256Hex(request.token);
   const record = await findRecord(core, request, tokenHash);
   if (record === undefined) {
     throw new ArcpError(
@@ -184,7 +184,7 @@ export async function resumeSession(
   const token = newResumeToken();
   await core.store.putSession({
     ...record,
-    resume_token_sha256: await sha256Hex(token),
+    resume_token_sha256: sha256Hex(token),
     detached_at: null,
   });
   return [session, token];

@@ -56,7 +56,7 @@ export async function submitJob(
   const createdAt = new Date().toISOString();
   const key = payload.idempotency_key;
   if (key !== undefined) {
-    const fingerprint = await submissionFingerprint(payload);
+    const fingerprint = submissionFingerprint(payload);
     const expiresAt = new Date(Date.parse(createdAt) + core.idempotencyTtlSec * 1000).toISOString();
     const existing = await core.store.claimIdempotencyKey(
       { principal: session.principal.id, key, job_id: jobId, fingerprint, expires_at: expiresAt },

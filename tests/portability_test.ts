@@ -19,7 +19,7 @@ const PORTABLE_ENTRYPOINTS = [
 ];
 
 /** The third-party packages the portable graph may contain. */
-const ALLOWED_NPM_PACKAGES = new Set(["zod", "ulid"]);
+const ALLOWED_NPM_PACKAGES = new Set(["zod", "ulid", "@noble/hashes"]);
 
 interface GraphModule {
   kind: string;
