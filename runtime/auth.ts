@@ -6,6 +6,8 @@
  * @module
  */
 
+import { digestsEqual, sha256Hex } from "./_digest.ts";
+
 /** Who a session acts for, as established by its bearer token. */
 export interface Principal {
   /** Stable principal id; jobs, listings and subscriptions are scoped by it. */
@@ -25,18 +27,6 @@ export interface HelloAuth {
  * `null` to refuse the session with `UNAUTHENTICATED` (spec §6.1).
  */
 export type Authenticator = (auth: HelloAuth) => Promise<Principal | null>;
-
-const encoder = new TextEncoder();
-
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
-
-function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
-}
 
 /**
  * An {@linkcode Authenticator} backed by a fixed token → principal map.
@@ -62,18 +52,16 @@ export function staticTokens(tokens: Record<string, string>): Authenticator {
   if (entries.some(([token]) => token === "")) {
     throw new TypeError("Cannot create staticTokens: a token is empty");
   }
-  const table = Promise.all(
-    entries.map(async ([token, id]) => ({ digest: await digest(token), id })),
-  );
-  return async ({ scheme, token }) => {
+  const table = entries.map(([token, id]) => ({ digest: sha256Hex(token), id }));
+  return ({ scheme, token }) => {
     if (token === undefined || (scheme !== undefined && scheme.toLowerCase() !== "bearer")) {
-      return null;
+      return Promise.resolve(null);
     }
-    const presented = await digest(token);
+    const presented = sha256Hex(token);
     let principal: Principal | null = null;
-    for (const entry of await table) {
-      if (equalDigests(entry.digest, presented)) principal = { id: entry.id };
+    for (const entry of table) {
+      if (digestsEqual(entry.digest, presented)) principal = { id: entry.id };
     }
-    return principal;
+    return Promise.resolve(principal);
   };
 }
