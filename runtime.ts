@@ -197,6 +197,8 @@ export class Runtime {
   /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
   readonly #expiries = new Map<string, ReturnType<typeof setTimeout>>();
   #ready: Promise<void> | undefined;
+  /** Job records being written, which close() waits for. */
+  readonly #storing = new Set<Promise<void>>();
   #closed = false;
 
   /**
@@ -307,12 +309,14 @@ export class Runtime {
 
   #settled(job: RuntimeJob, terminal: TerminalEnvelope): void {
     // Forgotten as live only once stored, so listings never see it running again.
-    this.#core.store.putJob({ ...job.record(), terminal }).finally(() => {
+    const stored = this.#core.store.putJob({ ...job.record(), terminal }).finally(() => {
       this.#core.jobs.delete(job.jobId);
       job.ownerSession.jobs.delete(job.jobId);
+      this.#storing.delete(stored);
     }).catch((error) => {
       this.#core.logger.error(`arcp runtime: cannot store the end of job ${job.jobId}`, error);
     });
+    this.#storing.add(stored);
   }
 
   #detached(session: RuntimeSession): void {
@@ -369,6 +373,8 @@ export class Runtime {
       for (const job of session.jobs.values()) job.abort(shutdown, { graceMs: 0 });
     }
     await Promise.all(sessions.map((session) => session.flushed()));
+    // The store may be closed right after this resolves: let every write land.
+    await Promise.all(this.#storing);
     for (const connection of this.#connections) connection.close();
     for (const timer of this.#expiries.values()) clearTimeout(timer);
     this.#expiries.clear();
