@@ -321,16 +321,10 @@ export class Runtime {
 
   #detached(session: RuntimeSession): void {
     if (session.attached) return;
-    this.#core.store.getSession(session.id).then((record) => {
-      if (record === undefined || session.attached) return;
-      return this.#core.store.putSession({
-        ...record,
-        detached_at: record.detached_at ?? new Date().toISOString(),
-        acked_seq: session.ackedSeq,
-      });
-    }).catch((error) =>
-      this.#core.logger.warn(`arcp runtime: cannot store session ${session.id}`, error)
-    );
+    void session.updateRecord({
+      detached_at: session.record.detached_at ?? new Date().toISOString(),
+      acked_seq: session.ackedSeq,
+    });
     this.#scheduleExpiry(session.id, this.#core.resumeWindowSec * 1000);
   }
 
@@ -354,7 +348,10 @@ export class Runtime {
     }
     for (const subscription of session?.subscriptions.values() ?? []) subscription.end();
     this.#core.sessions.delete(sessionId);
-    this.#core.store.deleteSession(sessionId).catch((error) => {
+    // After the session's pending record writes, or one would bring it back.
+    (session?.updateRecord({}) ?? Promise.resolve()).then(() =>
+      this.#core.store.deleteSession(sessionId)
+    ).catch((error) => {
       this.#core.logger.warn(`arcp runtime: cannot delete expired session ${sessionId}`, error);
     });
   }

@@ -16,6 +16,7 @@ import { type Frame, MalformedFrame, type Transport } from "../transports/types.
 import type { RuntimeCore } from "./_core.ts";
 import {
   authenticate,
+  confirmRotation,
   negotiate,
   openSession,
   resumeRequestOf,
@@ -59,6 +60,8 @@ export class RuntimeConnection implements Outlet {
   #features: ReadonlySet<Feature> = new Set();
   #heartbeat: Heartbeat | undefined;
   #closing = false;
+  /** Set after a resume until the client's first frame confirms the new token. */
+  #rotated = false;
 
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
@@ -77,6 +80,10 @@ export class RuntimeConnection implements Outlet {
         const { value, done } = await this.#reader.read();
         if (done) break;
         this.#heartbeat?.received();
+        if (this.#rotated) {
+          this.#rotated = false;
+          void confirmRotation(this.#session!);
+        }
         await this.#receive(value);
       }
     } catch (error) {
@@ -199,7 +206,10 @@ export class RuntimeConnection implements Outlet {
     if (this.#features.has("heartbeat")) this.#startHeartbeat(session);
     const acking = this.#features.has("ack");
     if (resume === undefined) session.attach(this, acking);
-    else await session.resume(this, resume.lastEventSeq, acking);
+    else {
+      this.#rotated = true;
+      await session.resume(this, resume.lastEventSeq, acking);
+    }
   }
 
   #startHeartbeat(session: RuntimeSession): void {

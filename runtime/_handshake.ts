@@ -76,13 +76,12 @@ export async function authenticate(
 
 function sessionFor(
   core: RuntimeCore,
-  id: string,
-  principal: Principal,
+  record: SessionRecord,
   lastSeq = 0,
   trimmedSeq = lastSeq,
-) {
-  return new RuntimeSession(id, principal, core.store, core.limits, (error) => {
-    core.logger.error(`arcp runtime: event store failed for session ${id}`, error);
+): RuntimeSession {
+  return new RuntimeSession(record, { id: record.principal }, core.store, core.limits, (error) => {
+    core.logger.error(`arcp runtime: the store failed for session ${record.session_id}`, error);
   }, { lastSeq, trimmedSeq });
 }
 
@@ -91,29 +90,46 @@ export async function openSession(
   core: RuntimeCore,
   principal: Principal,
 ): Promise<[RuntimeSession, string]> {
-  const session = sessionFor(core, newSessionId(), principal);
   const token = newResumeToken();
-  const record: SessionRecord = {
-    session_id: session.id,
+  const session = sessionFor(core, {
+    session_id: newSessionId(),
     principal: principal.id,
     resume_token_sha256: sha256Hex(token),
+    previous_token_sha256: null,
     resume_window_sec: core.resumeWindowSec,
     created_at: new Date().toISOString(),
     detached_at: null,
     acked_seq: 0,
-  };
-  await core.store.putSession(record);
+  });
+  await session.updateRecord({});
   core.sessions.set(session.id, session);
   return [session, token];
 }
 
-async function findRecord(core: RuntimeCore, request: ResumeRequest, tokenHash: string) {
-  if (request.sessionId !== undefined) return await core.store.getSession(request.sessionId);
-  // Flat resume without a session id: find the session by its token.
-  for await (const record of core.store.listSessions()) {
-    if (digestsEqual(record.resume_token_sha256, tokenHash)) return record;
+/** The session a resume names (or, without a name, whose token it presents), loaded if needed. */
+async function findSession(
+  core: RuntimeCore,
+  request: ResumeRequest,
+  tokenHash: string,
+): Promise<RuntimeSession | undefined> {
+  const live = request.sessionId === undefined
+    ? [...core.sessions.values()].find((session) => tokenMatches(session.record, tokenHash))
+    : core.sessions.get(request.sessionId);
+  if (live !== undefined) return live;
+  let record: SessionRecord | undefined;
+  if (request.sessionId !== undefined) record = await core.store.getSession(request.sessionId);
+  else {
+    for await (const stored of core.store.listSessions()) {
+      if (tokenMatches(stored, tokenHash)) record = stored;
+    }
   }
-  return undefined;
+  if (record === undefined) return undefined;
+  const bounds = await core.store.bounds(record.session_id);
+  // Another resume may have loaded it meanwhile: there must be one object per session.
+  const loaded = core.sessions.get(record.session_id) ??
+    sessionFor(core, record, bounds.last, bounds.first - 1);
+  core.sessions.set(loaded.id, loaded);
+  return loaded;
 }
 
 function expired(record: SessionRecord, now: number): boolean {
@@ -136,14 +152,15 @@ export async function resumeSession(
   principal: Principal | undefined,
 ): Promise<[RuntimeSession, string]> {
   const tokenHash = sha256Hex(request.token);
-  const record = await findRecord(core, request, tokenHash);
-  if (record === undefined) {
+  const session = await findSession(core, request, tokenHash);
+  if (session === undefined) {
     throw new ArcpError(
       "RESUME_WINDOW_EXPIRED",
       `Session "${request.sessionId ?? "?"}" is unknown or has expired`,
     );
   }
-  if (!digestsEqual(record.resume_token_sha256, tokenHash)) {
+  const { record } = session;
+  if (!tokenMatches(record, tokenHash)) {
     throw new ArcpError("UNAUTHENTICATED", "Invalid resume token");
   }
   if (principal !== undefined && principal.id !== record.principal) {
@@ -152,21 +169,10 @@ export async function resumeSession(
       "The bearer token belongs to another principal than the session",
     );
   }
-  if (expired(record, Date.now())) {
-    await core.store.deleteSession(record.session_id);
-    throw new ArcpError("RESUME_WINDOW_EXPIRED", `Session "${record.session_id}" has expired`);
-  }
-  const bounds = await core.store.bounds(record.session_id);
-  let session = core.sessions.get(record.session_id);
-  if (session === undefined) {
-    session = sessionFor(
-      core,
-      record.session_id,
-      { id: record.principal },
-      bounds.last,
-      bounds.first - 1,
-    );
-    core.sessions.set(session.id, session);
+  if (!session.attached && expired(record, Date.now())) {
+    core.sessions.delete(session.id);
+    await core.store.deleteSession(session.id);
+    throw new ArcpError("RESUME_WINDOW_EXPIRED", `Session "${session.id}" has expired`);
   }
   if (request.lastEventSeq > session.lastSeq) {
     throw new ArcpError(
@@ -174,18 +180,45 @@ export async function resumeSession(
       `Cannot resume after event_seq ${request.lastEventSeq}: the session has sent ${session.lastSeq}`,
     );
   }
-  if (request.lastEventSeq < bounds.first - 1) {
+  const { first } = await core.store.bounds(session.id);
+  if (request.lastEventSeq < first - 1) {
     throw new ArcpError(
       "RESUME_WINDOW_EXPIRED",
-      `Cannot resume after event_seq ${request.lastEventSeq}: the log starts at ${bounds.first}`,
-      { details: { first_available_seq: bounds.first } },
+      `Cannot resume after event_seq ${request.lastEventSeq}: the log starts at ${first}`,
+      { details: { first_available_seq: first } },
     );
   }
+  // Checked again after the awaits above: a concurrent resume may have rotated it.
+  if (!tokenMatches(session.record, tokenHash)) {
+    throw new ArcpError("UNAUTHENTICATED", "Invalid resume token");
+  }
   const token = newResumeToken();
-  await core.store.putSession({
-    ...record,
+  // The presented token stays valid until the client proves it got the new
+  // one (confirmRotation); if it used the previous one, the one it never
+  // received is dropped.
+  const presentedCurrent = digestsEqual(session.record.resume_token_sha256, tokenHash);
+  await session.updateRecord({
     resume_token_sha256: sha256Hex(token),
+    previous_token_sha256: presentedCurrent
+      ? session.record.resume_token_sha256
+      : session.record.previous_token_sha256 ?? null,
     detached_at: null,
   });
   return [session, token];
+}
+
+/**
+ * The client spoke on the connection its new token was welcomed on, so it
+ * has that token: the one it replaced is refused from now on (spec §6.3).
+ */
+export function confirmRotation(session: RuntimeSession): Promise<void> {
+  if (!session.record.previous_token_sha256) return Promise.resolve();
+  return session.updateRecord({ previous_token_sha256: null });
+}
+
+function tokenMatches(record: SessionRecord, tokenHash: string): boolean {
+  const current = digestsEqual(record.resume_token_sha256, tokenHash);
+  const previous = !!record.previous_token_sha256 &&
+    digestsEqual(record.previous_token_sha256, tokenHash);
+  return current || previous;
 }

@@ -7,7 +7,7 @@
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
-import type { RuntimeStore, StoredEvent } from "../store/types.ts";
+import type { RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { Subscription } from "./_subscription.ts";
@@ -46,6 +46,13 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class RuntimeSession {
   readonly id: string;
   readonly principal: Principal;
+  /**
+   * The authoritative copy of the stored record: every change is made here
+   * first, synchronously, then written in order, so no read-modify-write of
+   * the store can undo another (a detach racing a resume's token rotation).
+   */
+  readonly record: SessionRecord;
+  #persisting: Promise<void> = RESOLVED;
   /** Jobs this session submitted: it alone may cancel them (spec §7.4). */
   readonly jobs: Map<string, RuntimeJob> = new Map();
   /** Jobs of other sessions this session observes (spec 1.1 §7.6). */
@@ -72,14 +79,15 @@ export class RuntimeSession {
   #ackWaiters: Array<{ seq: number; resolve(): void }> = [];
 
   constructor(
-    id: string,
+    record: SessionRecord,
     principal: Principal,
     store: RuntimeStore,
     limits: SessionLimits,
     onStoreError: (error: unknown) => void,
     restored: { lastSeq: number; trimmedSeq: number } = { lastSeq: 0, trimmedSeq: 0 },
   ) {
-    this.id = id;
+    this.id = record.session_id;
+    this.record = { ...record };
     this.principal = principal;
     this.#store = store;
     this.#limits = limits;
@@ -90,6 +98,16 @@ export class RuntimeSession {
     this.#trimmedSeq = restored.trimmedSeq;
     // Events restored from the store count toward the caps at no size.
     this.#sizes = new Array(restored.lastSeq - restored.trimmedSeq).fill(0);
+  }
+
+  /** Changes the session's record now and stores it after every earlier change. */
+  updateRecord(patch: Partial<SessionRecord>): Promise<void> {
+    Object.assign(this.record, patch);
+    const snapshot = { ...this.record };
+    this.#persisting = this.#persisting.then(() => this.#store.putSession(snapshot)).catch(
+      this.#onStoreError,
+    );
+    return this.#persisting;
   }
 
   /** The highest event_seq assigned so far. */

@@ -63,6 +63,12 @@ export interface SessionRecord {
   principal: string;
   /** SHA-256 of the current resume token, lowercase hex; the token itself is never stored. */
   resume_token_sha256: string;
+  /**
+   * SHA-256 of the token this one replaced, while the client has not yet
+   * shown it received the new one: a welcome lost in a drop must not strand
+   * the session. `null` (or absent) once confirmed.
+   */
+  previous_token_sha256?: string | null;
   /** Seconds the session stays resumable after its connection goes. */
   resume_window_sec: number;
   /** ISO-8601 UTC creation time. */
