@@ -1,6 +1,12 @@
 // The suite every store must pass, whatever its backend (STYLE §26): the
 // EventStore methods, then sessions, jobs and idempotency keys.
 // Call it from a <store>_test.ts with a factory that returns a fresh store.
+//
+// The cases are plain data (`eventStoreCases()`, `runtimeStoreCases()`) so
+// that tests/browser/store_page.ts can run them in a real browser too: outside
+// `registerStoreCases()` this module must use no Deno API, and it imports
+// nothing but `node:assert/strict` (swapped for tests/browser/assert.ts in
+// the browser bundle) and the store types.
 
 import assert from "node:assert/strict";
 import type {
@@ -43,12 +49,33 @@ function events(from: number, to: number): StoredEvent[] {
   return range(from, to).map((seq) => storedEvent(seq));
 }
 
-/** Registers tests that each get a fresh store and close it afterwards. */
-function registrar<S extends EventStore>(
+/** One conformance case: a behaviour and a check run against a fresh, empty store. */
+export interface StoreCase<S extends EventStore> {
+  /** The behaviour, as it follows the store's name in the test name. */
+  name: string;
+  /** Checks the behaviour on `store`; the caller makes the store and closes it afterwards. */
+  fn: (store: S) => Promise<void>;
+}
+
+/** Collects cases into `cases`; written like `Deno.test` so the suite reads as tests. */
+function collector<S extends EventStore>(
+  cases: StoreCase<S>[],
+): (name: string, fn: (store: S) => Promise<void>) => void {
+  return (name, fn) => {
+    cases.push({ name, fn });
+  };
+}
+
+/**
+ * Registers one `Deno.test` per case, named `${name} ${case.name}`, each with
+ * a fresh store from `factory` that is closed afterwards.
+ */
+export function registerStoreCases<S extends EventStore>(
   name: string,
   factory: () => S | Promise<S>,
-): (behaviour: string, fn: (store: S) => Promise<void>) => void {
-  return (behaviour, fn) =>
+  cases: readonly StoreCase<S>[],
+): void {
+  for (const { name: behaviour, fn } of cases) {
     Deno.test({
       name: `${name} ${behaviour}`,
       async fn() {
@@ -60,6 +87,7 @@ function registrar<S extends EventStore>(
         }
       },
     });
+  }
 }
 
 async function seqs(store: EventStore, sessionId: string, after = 0): Promise<number[]> {
@@ -70,7 +98,18 @@ async function seqs(store: EventStore, sessionId: string, after = 0): Promise<nu
 
 /** Registers the conformance tests for the store `name` made by `factory`. */
 export function eventStoreConformance(name: string, factory: EventStoreFactory): void {
-  const test = registrar(name, factory);
+  registerStoreCases(name, factory, eventStoreCases());
+}
+
+/** Registers the EventStore suite and the sessions, jobs and idempotency tests. */
+export function runtimeStoreConformance(name: string, factory: RuntimeStoreFactory): void {
+  registerStoreCases(name, factory, runtimeStoreCases());
+}
+
+/** The cases every EventStore must pass. */
+export function eventStoreCases(): StoreCase<EventStore>[] {
+  const cases: StoreCase<EventStore>[] = [];
+  const test = collector(cases);
 
   test("reads back appended events in event_seq order, unchanged", async (store) => {
     const appended = events(1, 5);
@@ -182,6 +221,8 @@ export function eventStoreConformance(name: string, factory: EventStoreFactory):
     assert.deepEqual(await seqs(store, "s"), [1]);
     assert.deepEqual(await store.bounds("s"), { first: 1, last: 1 });
   });
+
+  return cases;
 }
 
 /** A session record of `principal`. */
@@ -239,10 +280,10 @@ async function jobIds(
   return { ids: page.jobs.map((job) => job.job_id), more: page.more };
 }
 
-/** Registers the EventStore suite and the sessions, jobs and idempotency tests. */
-export function runtimeStoreConformance(name: string, factory: RuntimeStoreFactory): void {
-  eventStoreConformance(name, factory);
-  const test = registrar(name, factory);
+/** The EventStore cases, then the sessions, jobs and idempotency cases. */
+export function runtimeStoreCases(): StoreCase<RuntimeStore>[] {
+  const cases: StoreCase<RuntimeStore>[] = [...eventStoreCases()];
+  const test = collector(cases);
 
   test("stores, replaces and returns session records", async (store) => {
     assert.equal(await store.getSession("sess_1"), undefined);
@@ -464,4 +505,6 @@ export function runtimeStoreConformance(name: string, factory: RuntimeStoreFacto
     assert.deepEqual(await seqs(store, "s", 19_995), [19_996, 19_997, 19_998, 19_999, 20_000]);
     assert.deepEqual(await store.bounds("s"), { first: 1, last: 20_000 });
   });
+
+  return cases;
 }
