@@ -356,7 +356,7 @@ export class Client {
       JobAcceptedPayload
     >;
     const jobId = accepted.payload.job_id;
-    const stream = this.#session.streamFor(jobId);
+    const stream = this.#session.claimStream(jobId);
     return new JobHandle(accepted.payload, stream, (cancel) => this.#cancel(jobId, cancel));
   }
 

@@ -23,7 +23,7 @@ import type { Feature } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
 import { MemoryStore } from "./store/memory.ts";
-import type { JobRecord, RuntimeStore, TerminalEnvelope } from "./store/types.ts";
+import type { JobRecord, RuntimeStore } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
 import { type WebSocketLike, webSocketTransport } from "./transports/websocket.ts";
 import type { Authenticator, Principal } from "./runtime/auth.ts";
@@ -233,7 +233,7 @@ export class Runtime {
       ready: () => this.#ready ??= this.#recover(),
       attached: (session) => this.#cancelExpiry(session.id),
       detached: (session) => this.#detached(session),
-      settled: (job, terminal) => this.#settled(job, terminal),
+      settled: (job) => this.#settled(job),
     };
     this.#upgrade = options.upgradeWebSocket;
     this.#path = options.path ?? "/arcp";
@@ -307,9 +307,9 @@ export class Runtime {
     }
   }
 
-  #settled(job: RuntimeJob, terminal: TerminalEnvelope): void {
+  #settled(job: RuntimeJob): void {
     // Forgotten as live only once stored, so listings never see it running again.
-    const stored = this.#core.store.putJob({ ...job.record(), terminal }).finally(() => {
+    const stored = this.#core.store.putJob(job.record()).finally(() => {
       this.#core.jobs.delete(job.jobId);
       job.ownerSession.jobs.delete(job.jobId);
       this.#storing.delete(stored);

@@ -50,6 +50,7 @@ export class Session {
   readonly #streams = new Map<string, JobStream>();
   /** Events of jobs not yet known here, e.g. replayed before a resent submit is answered. */
   readonly #orphans = new Map<string, Message[]>();
+  readonly #accepted = new Map<string, JobStream>();
   readonly #closing = new AbortController();
   readonly #finished = Promise.withResolvers<void>();
   #orphanCount = 0;
@@ -112,6 +113,13 @@ export class Session {
       for (const message of early) this.#deliver(stream, message);
     }
     return stream;
+  }
+
+  /** The stream made when `jobId` was accepted, for the handle submit() returns. */
+  claimStream(jobId: string): JobStream {
+    const stream = this.#accepted.get(jobId);
+    this.#accepted.delete(jobId);
+    return stream ?? this.streamFor(jobId);
   }
 
   /** Stops routing `jobId`'s events here, failing its stream with `error` if given. */
@@ -370,7 +378,9 @@ export class Session {
       case "job.accepted": {
         const pending = this.#take("job.submit", message.payload.request_id);
         if (pending !== undefined) {
-          this.streamFor(message.payload.job_id);
+          // Made now, so events right behind the accepted frame have a home;
+          // kept until submit() claims it, even if early events ended it.
+          this.#accepted.set(message.payload.job_id, this.streamFor(message.payload.job_id));
           return pending.resolve(message);
         }
         // Its submit was abandoned (the signal aborted): stop the job.

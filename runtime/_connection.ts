@@ -187,12 +187,13 @@ export class RuntimeConnection implements Outlet {
     const [session, token] = resume === undefined
       ? await openSession(this.#core, principal!)
       : await resumeSession(this.#core, resume, principal);
-    const features = negotiate(
-      this.#core,
-      message.type === "session.hello"
-        ? message.payload.capabilities
-        : { features: [...this.#core.features] },
-    );
+    // A session.resume carries no capabilities: the session keeps what it negotiated.
+    const features = message.type === "session.hello"
+      ? negotiate(this.#core, message.payload.capabilities)
+      : negotiate(this.#core, { features: session.record.features ?? [] });
+    if (String(features) !== String(session.record.features)) {
+      void session.updateRecord({ features });
+    }
     this.#features = new Set(features);
     await this.#writer.write(encodeMessage("session.welcome", {
       runtime: { name: this.#core.name, version: this.#core.version },
@@ -281,6 +282,16 @@ export class RuntimeConnection implements Outlet {
       throw new ArcpError("INVALID_REQUEST", 'Invalid job.cancel: "job_id" is missing');
     }
     const job = session.jobs.get(jobId);
+    if (job === undefined && session.subscriptions.has(jobId)) {
+      return this.#sendError(
+        new ArcpError(
+          "PERMISSION_DENIED",
+          `Subscribing to job "${jobId}" does not confer cancel authority`,
+        ),
+        message.id,
+        jobId,
+      );
+    }
     if (job === undefined || job.terminal) {
       const record = job?.record() ?? await this.#core.store.getJob(jobId);
       const error = record === undefined || record.principal !== session.principal.id

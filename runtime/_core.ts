@@ -3,7 +3,7 @@
 // jobs, the store, and the hooks the Runtime class provides.
 
 import type { Feature } from "../protocol/messages.ts";
-import type { JobRecord, RuntimeStore, TerminalEnvelope } from "../store/types.ts";
+import type { JobRecord, RuntimeStore } from "../store/types.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { SubscribeAudit } from "./context.ts";
 import type { RuntimeJob } from "./_job.ts";
@@ -38,5 +38,5 @@ export interface RuntimeCore {
   /** Called whenever a session loses its connection; it may expire after the resume window. */
   detached(session: RuntimeSession): void;
   /** Persists a job's terminal state and forgets it as a live job. */
-  settled(job: RuntimeJob, terminal: TerminalEnvelope): void;
+  settled(job: RuntimeJob): void;
 }

@@ -169,7 +169,8 @@ export async function resumeSession(
       "The bearer token belongs to another principal than the session",
     );
   }
-  if (!session.attached && expired(record, Date.now())) {
+  // Running jobs keep a session alive past its window, as the expiry timer does.
+  if (!session.attached && session.jobs.size === 0 && expired(record, Date.now())) {
     core.sessions.delete(session.id);
     await core.store.deleteSession(session.id);
     throw new ArcpError("RESUME_WINDOW_EXPIRED", `Session "${session.id}" has expired`);

@@ -93,6 +93,7 @@ export class RuntimeJob implements AgentContext {
   #lastEventSeq = 0;
   #timers: ReturnType<typeof setTimeout>[] = [];
   readonly #subscriptions = new Set<Subscription>();
+  #terminal: TerminalEnvelope | undefined;
   readonly #settled = Promise.withResolvers<void>();
 
   constructor(spec: JobSpec) {
@@ -210,9 +211,10 @@ export class RuntimeJob implements AgentContext {
     // Terminal envelopes bypass the buffer caps: each job has exactly one.
     void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true);
     this.#lastEventSeq = envelope.event_seq!;
+    this.#terminal = envelope as TerminalEnvelope;
     this.#deliver(envelope, size + ENVELOPE_OVERHEAD);
     this.#subscriptions.clear();
-    this.#spec.onSettled(this, envelope as TerminalEnvelope);
+    this.#spec.onSettled(this, this.#terminal);
     this.#settled.resolve();
   }
 
@@ -245,6 +247,7 @@ export class RuntimeJob implements AgentContext {
     };
     if (this.leaseConstraints !== undefined) record.lease_constraints = this.leaseConstraints;
     if (this.#spec.idempotencyKey !== undefined) record.idempotency_key = this.#spec.idempotencyKey;
+    if (this.#terminal !== undefined) record.terminal = this.#terminal;
     return record;
   }
 

@@ -132,7 +132,10 @@ export async function subscribe(
     }
   }
   subscription.goLive();
-  const terminal = running ? undefined : (await core.store.getJob(jobId))?.terminal;
+  // A job that just ended is still live here until its record is stored.
+  const terminal = running
+    ? undefined
+    : core.jobs.get(jobId)?.record().terminal ?? (await core.store.getJob(jobId))?.terminal;
   if (terminal !== undefined) subscription.forward(terminal, 0);
   else if (!running) subscription.end();
 }

@@ -86,7 +86,7 @@ export async function submitJob(
     cancelGraceMs: core.cancelGraceMs,
     createdAt,
     idempotencyKey: key,
-    onSettled: (settled, terminal) => core.settled(settled, terminal),
+    onSettled: (settled) => core.settled(settled),
   });
   // Durable before it is announced: a restart must find every accepted job.
   await core.store.putJob({ ...job.record(), status: "running" });

@@ -77,6 +77,8 @@ export interface SessionRecord {
   detached_at: string | null;
   /** Highest `event_seq` the client acknowledged (spec 1.1 §6.5), 0 for none. */
   acked_seq: number;
+  /** The features negotiated by the latest hello (spec 1.1 §6.2), kept for a `session.resume`. */
+  features?: string[];
 }
 
 /** A job's terminal envelope, kept so late observers can be told how it ended. */

@@ -7,11 +7,11 @@ import { type AgentDefinition, Runtime, type RuntimeOptions, staticTokens } from
 import { MemoryStore } from "../store/memory.ts";
 import type { StoredEvent } from "../store/types.ts";
 import { memoryTransportPair } from "../transports/memory.ts";
-import type { Frame, MalformedFrame, Transport } from "../transports/types.ts";
+import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import { webSocketTransport } from "../transports/websocket.ts";
 import { RawConnection, type Read, TOKEN, within } from "./_raw.ts";
 
-export { envelope, helloFrame, RawConnection, TOKEN, within } from "./_raw.ts";
+export { envelope, helloFrame, type HelloOptions, RawConnection, TOKEN, within } from "./_raw.ts";
 
 /** The transports every scenario runs over. */
 export const TRANSPORT_KINDS = ["memory", "websocket"] as const;
@@ -49,6 +49,8 @@ export class RecordingStore extends MemoryStore {
   readonly #events: StoredEvent[] = [];
   readonly #ids = new Set<string>();
   #waiters: { predicate: (event: StoredEvent) => boolean; resolve(e: StoredEvent): void }[] = [];
+  readonly #trimmed = new Map<string, number>();
+  #trimWaiters: { sessionId: string; through: number; resolve(): void }[] = [];
 
   /** Every event stored so far, in append order. */
   get events(): readonly StoredEvent[] {
@@ -67,6 +69,25 @@ export class RecordingStore extends MemoryStore {
         return false;
       });
     }
+  }
+
+  override async trim(sessionId: string, options: { through: number }): Promise<void> {
+    await super.trim(sessionId, options);
+    const through = Math.max(options.through, this.#trimmed.get(sessionId) ?? 0);
+    this.#trimmed.set(sessionId, through);
+    this.#trimWaiters = this.#trimWaiters.filter((waiter) => {
+      if (waiter.sessionId !== sessionId || waiter.through > through) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  /** Resolves once the session's log has been trimmed through at least `through`. */
+  trimmedThrough(sessionId: string, through: number): Promise<void> {
+    if ((this.#trimmed.get(sessionId) ?? 0) >= through) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#trimWaiters.push({ sessionId, through, resolve });
+    return within(promise, `the log of ${sessionId} to be trimmed through ${through}`);
   }
 
   /** Resolves with the first stored event matching `predicate` (already stored or future). */
@@ -106,6 +127,8 @@ export interface HarnessOptions {
   runtime?: Omit<RuntimeOptions, "agents" | "store" | "upgradeWebSocket" | "authenticate">;
   /** Frame cap, for both the memory pairs and the runtime's WebSocket side. */
   maxFrameBytes?: number;
+  /** The store, when a test needs to control it; a fresh {@linkcode RecordingStore} by default. */
+  store?: RecordingStore;
 }
 
 /** A client-side transport attached to the harness runtime, which the test can drop. */
@@ -115,6 +138,103 @@ export interface AttachedTransport {
   drop(): Promise<void>;
   /** Resolves once the runtime's side of this connection has ended. */
   runtimeEnded: Promise<void>;
+}
+
+/** Waits on the frames crossing a {@linkcode tap}ped transport in one direction. */
+export class FrameLog {
+  readonly frames: Frame[] = [];
+  #waiters: { predicate: (frame: Frame) => boolean; resolve(frame: Frame): void }[] = [];
+
+  /** Records a frame and wakes whoever waits for it. */
+  record(frame: Frame): void {
+    this.frames.push(frame);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.predicate(frame)) return true;
+      waiter.resolve(frame);
+      return false;
+    });
+  }
+
+  /** Resolves with the first frame (already seen or future) matching `predicate`. */
+  waitFor(predicate: (frame: Frame) => boolean, label: string): Promise<Frame> {
+    const found = this.frames.find(predicate);
+    if (found !== undefined) return Promise.resolve(found);
+    const { promise, resolve } = Promise.withResolvers<Frame>();
+    this.#waiters.push({ predicate, resolve });
+    return within(promise, label);
+  }
+}
+
+/** What {@linkcode tap} records; one can be shared by every connection of a reconnecting client. */
+export class Taps {
+  /** Frames the client sent, in order. */
+  readonly sent: FrameLog = new FrameLog();
+  /** Frames the runtime sent, in order, including any withheld from the client. */
+  readonly received: FrameLog = new FrameLog();
+  /** When set, runtime frames for which it returns `false` never reach the client. */
+  deliver: ((frame: Frame) => boolean) | undefined;
+}
+
+/**
+ * Splices observation between a client and the client-side transport
+ * `inner`; returns the transport to give the client.
+ */
+export function tap(inner: Transport, taps: Taps): Transport {
+  const up = new TransformStream<Frame, Frame>({
+    transform(frame, controller) {
+      taps.sent.record(frame);
+      controller.enqueue(frame);
+    },
+  });
+  up.readable.pipeTo(inner.writable).catch(() => {});
+  const down = new TransformStream<Frame | MalformedFrame, Frame | MalformedFrame>({
+    transform(frame, controller) {
+      if (!(frame instanceof MalformedFrame)) {
+        taps.received.record(frame);
+        if (taps.deliver?.(frame) === false) return;
+      }
+      controller.enqueue(frame);
+    },
+  });
+  inner.readable.pipeTo(down.writable).catch(() => {});
+  return { readable: down.readable, writable: up.writable };
+}
+
+/**
+ * Retries `attempt` until it returns `true`, pausing a few milliseconds
+ * between tries: for states only the clock brings about, such as an expired
+ * resume window. Fails after `ms`.
+ */
+export async function eventually(
+  attempt: () => Promise<boolean>,
+  label: string,
+  ms = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await attempt())) {
+    if (Date.now() > deadline) throw new Error(`Gave up after ${ms} ms: ${label}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Options of {@linkcode Harness.reconnecting}. */
+export type ReconnectingOptions = Omit<HarnessConnectOptions, "reconnect"> & {
+  /**
+   * Called with each new connection (numbered from 1) before the client gets
+   * it; returns the transport to give the client instead, e.g. a tapped one.
+   */
+  wrap?: (attached: AttachedTransport, connection: number) => Transport;
+};
+
+/** A client that reconnects through {@linkcode Harness.attach} whenever its connection drops. */
+export interface ReconnectingClient {
+  client: Client;
+  /** Connections opened so far, the first one included. */
+  readonly connections: number;
+  /** The connection currently in use (the latest opened). */
+  readonly current: AttachedTransport;
+  /** Drops the current connection abruptly; the client reconnects and resumes. */
+  drop(): Promise<void>;
 }
 
 /**
@@ -152,6 +272,11 @@ export interface Harness extends AsyncDisposable {
   raw(): Promise<RawConnection>;
   /** A fresh client-side transport attached to the runtime. */
   attach(): Promise<AttachedTransport>;
+  /**
+   * Connects a client whose target is a function opening a fresh
+   * {@linkcode Harness.attach}ed transport, reconnecting after 1 ms.
+   */
+  reconnecting(options?: ReconnectingOptions): Promise<ReconnectingClient>;
   /** Closes every client and connection, the runtime and the server. */
   dispose(): Promise<void>;
 }
@@ -179,6 +304,37 @@ function newRuntime(
   });
 }
 
+async function reconnectingClient(
+  harness: Harness,
+  owned: Disposables,
+  options: ReconnectingOptions,
+): Promise<ReconnectingClient> {
+  const { wrap, ...rest } = options;
+  let connections = 0;
+  let current: AttachedTransport | undefined;
+  const open = async (): Promise<Transport> => {
+    const attached = await harness.attach();
+    current = attached;
+    const connection = ++connections;
+    return wrap === undefined ? attached.transport : wrap(attached, connection);
+  };
+  const client = await connect(open, {
+    ...connectOptions(rest),
+    reconnect: { initialDelayMs: 1, maxDelayMs: 20 },
+  });
+  owned.clients.push(client);
+  return {
+    client,
+    get connections() {
+      return connections;
+    },
+    get current() {
+      return current!;
+    },
+    drop: () => current!.drop(),
+  };
+}
+
 class Disposables {
   readonly clients: Client[] = [];
   readonly raws: RawConnection[] = [];
@@ -200,7 +356,7 @@ class Disposables {
 }
 
 function memoryHarness(options: HarnessOptions): Harness {
-  const store = new RecordingStore();
+  const store = options.store ?? new RecordingStore();
   const runtime = newRuntime(options, store);
   const owned = new Disposables();
   const accepted: Promise<void>[] = [];
@@ -258,6 +414,9 @@ function memoryHarness(options: HarnessOptions): Harness {
           return Promise.resolve();
         },
       });
+    },
+    reconnecting(options = {}) {
+      return reconnectingClient(harness, owned, options);
     },
     async dispose() {
       await owned.closeAll();
@@ -321,7 +480,7 @@ function frameQueue(socket: WebSocket): Read {
 }
 
 async function webSocketHarness(options: HarnessOptions): Promise<Harness> {
-  const store = new RecordingStore();
+  const store = options.store ?? new RecordingStore();
   const serverSockets: Promise<void>[] = [];
   let onUpgrade: ((closed: Promise<void>) => void)[] = [];
   const runtime = newRuntime(options, store, {
@@ -396,6 +555,9 @@ async function webSocketHarness(options: HarnessOptions): Promise<Harness> {
           return socketClosed(socket);
         },
       };
+    },
+    reconnecting(options = {}) {
+      return reconnectingClient(harness, owned, options);
     },
     async dispose() {
       await owned.closeAll();

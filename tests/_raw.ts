@@ -35,15 +35,23 @@ export function envelope(
   return { arcp: "1.1", id: `raw_${++rawIds}`, type, ...fields, payload } as Frame;
 }
 
+/** Options of {@linkcode helloFrame}. */
+export interface HelloOptions {
+  /** Features to ask for; `["agent_versions"]` by default. */
+  features?: string[];
+  /** The envelope's protocol version. */
+  arcp?: string;
+  /** More payload fields, e.g. a `resume` block or flat `resume_token`/`last_event_seq`. */
+  extra?: Record<string, unknown>;
+}
+
 /** A `session.hello` envelope. */
-export function helloFrame(
-  token: string | null = TOKEN,
-  options: { features?: string[]; arcp?: string } = {},
-): Frame {
+export function helloFrame(token: string | null = TOKEN, options: HelloOptions = {}): Frame {
   const frame = envelope("session.hello", {
     client: { name: "raw-test", version: "0.0.0" },
     auth: token === null ? { scheme: "bearer" } : { scheme: "bearer", token },
     capabilities: { encodings: ["json"], features: options.features ?? ["agent_versions"] },
+    ...options.extra,
   });
   if (options.arcp !== undefined) frame.arcp = options.arcp;
   return frame;
@@ -59,6 +67,10 @@ export type Read = () => Promise<Frame | MalformedFrame | undefined>;
 export class RawConnection {
   /** The session id from the welcome, once {@linkcode RawConnection.hello} succeeded. */
   sessionId: string | undefined;
+  /** The resume token of the latest welcome. */
+  resumeToken: string | undefined;
+  /** The highest `event_seq` read so far (0 before any). */
+  lastEventSeq = 0;
   readonly #send: (frame: unknown) => Promise<void>;
   readonly #sendText: ((text: string) => Promise<void>) | undefined;
   readonly #read: Read;
@@ -114,6 +126,9 @@ export class RawConnection {
   async next(): Promise<Frame | undefined> {
     const frame = await within(this.#read(), "the next frame");
     assert.ok(!(frame instanceof MalformedFrame), "the runtime sent a malformed frame");
+    if (typeof frame?.event_seq === "number" && frame.event_seq > this.lastEventSeq) {
+      this.lastEventSeq = frame.event_seq;
+    }
     return frame;
   }
 
@@ -138,10 +153,10 @@ export class RawConnection {
     const frames: Frame[] = [];
     for (;;) {
       const frame = await this.next();
-      assert.ok(
-        frame !== undefined,
-        `connection closed while waiting; read ${JSON.stringify(frames)}`,
-      );
+      // The message is built only on failure: reading many frames stays linear.
+      if (frame === undefined) {
+        assert.fail(`connection closed while waiting; read ${JSON.stringify(frames)}`);
+      }
       frames.push(frame);
       if (predicate(frame)) return frames;
     }
@@ -158,13 +173,19 @@ export class RawConnection {
   }
 
   /** Sends `session.hello` and expects `session.welcome`; returns the welcome. */
-  async hello(
-    token: string | null = TOKEN,
-    options: { features?: string[]; arcp?: string } = {},
-  ): Promise<Frame> {
-    await this.send(helloFrame(token, options));
+  hello(token: string | null = TOKEN, options: HelloOptions = {}): Promise<Frame> {
+    return this.handshake(helloFrame(token, options));
+  }
+
+  /**
+   * Sends a handshake frame (a hello, resuming or not, or a `session.resume`)
+   * and expects `session.welcome`; returns the welcome.
+   */
+  async handshake(frame: Frame): Promise<Frame> {
+    await this.send(frame);
     const welcome = await this.expect("session.welcome");
     this.sessionId = welcome.session_id as string;
+    this.resumeToken = (welcome.payload as { resume_token: string }).resume_token;
     return welcome;
   }
 

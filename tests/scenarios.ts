@@ -37,12 +37,53 @@ import {
   submitWithAnAbortedSignalStartsNoJob,
   unserialisableResultsEndTheJobNotTheSession,
 } from "./scenarios/client_api.ts";
+import {
+  aSessionWithARunningJobStaysResumablePastItsWindow,
+  aSubmitPendingAtADropStartsOneJob,
+  aSubmitResentAfterItsJobEndedStillStreamsItsEvents,
+  cancelAuthoritySurvivesResume,
+  reconnectingClientsDeliverEveryEventOnce,
+  resumeByFlatHelloFieldsReplaysTheRest,
+  resumeByHelloBlockReplaysTheRest,
+  resumeBySessionResumeReplaysTheRest,
+  resumeTokensRotateAndAreChecked,
+  resumingWhenCaughtUpReplaysNothing,
+  savedResumeStateResumesTheSessionInANewClient,
+  sessionResumeKeepsTheNegotiatedFeatures,
+  unknownOrExpiredSessionsCannotBeResumed,
+} from "./scenarios/resume.ts";
+import {
+  acknowledgedEventsAreFreedAndCannotBeReplayed,
+  aConsumerThatStopsReadingHoldsTheAgent,
+  aSilentPeerIsClosedWithHeartbeatLost,
+  aTalkingPeerIsNeverClosed,
+  clientAndRuntimeExchangePingsAndPongs,
+  overflowingTheBufferEndsTheJobWithInternalError,
+  theClientAcknowledgesAsItsConsumerReads,
+  unacknowledgedEventsHoldTheAgentUntilAcked,
+} from "./scenarios/flow.ts";
+import {
+  aConflictingKeyIsADuplicateKeySessionError,
+  aJobEndingWhileItsRecordIsWrittenStillSettlesObservers,
+  aRepeatedKeyFromAnotherSessionStreamsTheSameJob,
+  aSubscriberOfAnotherPrincipalCannotCancel,
+  clientSubscriptionsStreamEventsAndResult,
+  listJobsFiltersThePrincipalsJobs,
+  listJobsPagesWithAKeysetCursor,
+  subscribePermissionsFollowThePolicy,
+  subscribersReplayHistoryThenFollowLive,
+  subscribingToAFinishedJobReplaysItAndEnds,
+  unsubscribingStopsTheEvents,
+} from "./scenarios/observe.ts";
 
 export type { Scenario } from "./scenarios/_shared.ts";
 export * from "./scenarios/session.ts";
 export * from "./scenarios/jobs.ts";
 export * from "./scenarios/input.ts";
 export * from "./scenarios/client_api.ts";
+export * from "./scenarios/resume.ts";
+export * from "./scenarios/flow.ts";
+export * from "./scenarios/observe.ts";
 
 /** Every scenario, named by the behaviour it proves. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -150,12 +191,150 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "an agent result JSON cannot encode ends that job with INTERNAL_ERROR, not the session",
     run: unserialisableResultsEndTheJobNotTheSession,
   },
-];
-
-/** Scenarios of features not implemented yet (see CONFORMANCE.md); registered as ignored tests. */
-export const NOT_YET_IMPLEMENTED: readonly Scenario[] = [
   {
     name: "a repeated idempotency_key returns the same job, a conflicting one DUPLICATE_KEY",
     run: idempotentSubmitsReturnTheSameJob,
+  },
+  // Resume (spec §6.3, DIALECTS.md)
+  {
+    name:
+      "resume by session.hello payload.resume: same session, new token, then every later event once",
+    run: resumeByHelloBlockReplaysTheRest,
+  },
+  {
+    name:
+      "resume by flat resume_token/last_event_seq on session.hello, no session_id, replays every later event once",
+    run: resumeByFlatHelloFieldsReplaysTheRest,
+  },
+  {
+    name: "resume by a session.resume first frame, no bearer token, replays every later event once",
+    run: resumeBySessionResumeReplaysTheRest,
+  },
+  {
+    name: "resuming at the newest last_event_seq replays nothing and the sequence carries on",
+    run: resumingWhenCaughtUpReplaysNothing,
+  },
+  {
+    name:
+      "a resume with a superseded token (once the new one is in use), a wrong one or another principal's bearer gets UNAUTHENTICATED and is closed",
+    run: resumeTokensRotateAndAreChecked,
+  },
+  {
+    name:
+      "resuming an unknown session or one past its resume window gets RESUME_WINDOW_EXPIRED and is closed",
+    run: unknownOrExpiredSessionsCannotBeResumed,
+  },
+  {
+    name: "a job submitted before a drop can be cancelled from the resumed connection",
+    run: cancelAuthoritySurvivesResume,
+  },
+  {
+    name: "a reconnecting client delivers 2,000 events exactly once, in order, across two drops",
+    run: reconnectingClientsDeliverEveryEventOnce,
+  },
+  {
+    name: "a submit pending when the connection drops resolves to the one job the agent ran",
+    run: aSubmitPendingAtADropStartsOneJob,
+  },
+  {
+    name:
+      "a new client with the same resume store and key resumes the session and gets what it missed",
+    run: savedResumeStateResumesTheSessionInANewClient,
+  },
+  // Acknowledgement, buffers and heartbeats (spec 1.1 §6.4, §6.5; 1.0 §14)
+  {
+    name:
+      "session.ack frees the log: resuming below the acked seq gets RESUME_WINDOW_EXPIRED, from it replays",
+    run: acknowledgedEventsAreFreedAndCannotBeReplayed,
+  },
+  {
+    name: "unacknowledged events bring a back_pressure status and hold the agent until acks arrive",
+    run: unacknowledgedEventsHoldTheAgentUntilAcked,
+  },
+  {
+    name: "the client acknowledges as its consumer reads: 500 events pass an ackWindow of 50",
+    run: theClientAcknowledgesAsItsConsumerReads,
+  },
+  {
+    name: "a consumer that stops reading holds the agent, and reading again lets it finish",
+    run: aConsumerThatStopsReadingHoldsTheAgent,
+  },
+  {
+    name: "past maxBufferedEvents without acks the job ends with INTERNAL_ERROR naming the cap",
+    run: overflowingTheBufferEndsTheJobWithInternalError,
+  },
+  {
+    name: "a silent peer is closed with HEARTBEAT_LOST; its job runs on and the session resumes",
+    run: aSilentPeerIsClosedWithHeartbeatLost,
+  },
+  {
+    name: "a peer that answers the runtime's pings is never closed",
+    run: aTalkingPeerIsNeverClosed,
+  },
+  {
+    name: "the client answers the runtime's pings, pings an idle runtime, and is answered",
+    run: clientAndRuntimeExchangePingsAndPongs,
+  },
+  // Idempotency, listing and subscription (spec §7.2, 1.1 §6.6, §7.6)
+  {
+    name:
+      "a repeated idempotency_key from another session streams the same job, live or finished, per principal",
+    run: aRepeatedKeyFromAnotherSessionStreamsTheSameJob,
+  },
+  {
+    name: "a key reused with other parameters is a DUPLICATE_KEY session.error with request_id",
+    run: aConflictingKeyIsADuplicateKeySessionError,
+  },
+  {
+    name: "session.list_jobs lists the principal's jobs, finished ones included, with every filter",
+    run: listJobsFiltersThePrincipalsJobs,
+  },
+  {
+    name:
+      "session.list_jobs pages by limit and keyset cursor; client.listJobs() iterates the pages",
+    run: listJobsPagesWithAKeysetCursor,
+  },
+  {
+    name:
+      "job.subscribe describes the job, replays history then live events in the subscriber's own sequence",
+    run: subscribersReplayHistoryThenFollowLive,
+  },
+  {
+    name:
+      "subscribing to a finished job replays it and delivers its outcome, so the handle settles",
+    run: subscribingToAFinishedJobReplaysItAndEnds,
+  },
+  {
+    name:
+      "another principal's subscribe is PERMISSION_DENIED unless subscribePolicy allows; all audited",
+    run: subscribePermissionsFollowThePolicy,
+  },
+  {
+    name: "job.unsubscribe stops the job's events",
+    run: unsubscribingStopsTheEvents,
+  },
+  {
+    name: "client.subscribe() returns a JobSubscription whose events and result work",
+    run: clientSubscriptionsStreamEventsAndResult,
+  },
+  {
+    name: "a session.resume keeps the session's negotiated features",
+    run: sessionResumeKeepsTheNegotiatedFeatures,
+  },
+  {
+    name: "a session whose job still runs can be resumed after its window",
+    run: aSessionWithARunningJobStaysResumablePastItsWindow,
+  },
+  {
+    name: "a submit resent after its job ended streams the job's events",
+    run: aSubmitResentAfterItsJobEndedStillStreamsItsEvents,
+  },
+  {
+    name: "a policy-allowed subscriber of another principal gets PERMISSION_DENIED on job.cancel",
+    run: aSubscriberOfAnotherPrincipalCannotCancel,
+  },
+  {
+    name: "subscribe or a repeated key just after a job ends settles the handle",
+    run: aJobEndingWhileItsRecordIsWrittenStillSettlesObservers,
   },
 ];

@@ -80,3 +80,63 @@ export function abortableAgent(name: string) {
 export function inSession(raw: RawConnection, frame: Frame): Frame {
   return { ...frame, session_id: raw.sessionId };
 }
+
+/** Input of {@linkcode pausingAgent}. */
+export interface PausingInput {
+  /** Progress events to emit, `current` 1 to `n`. */
+  n: number;
+  /** After emitting these `current` values, wait for the test's release, in order. */
+  pauses?: number[];
+}
+
+/**
+ * `name` (default `stream`): emits `progress` 1 to `n`, pausing after each
+ * value in `pauses` until the test releases that pause; returns `{ n }`.
+ * Pauses are numbered from 0 across every job of the agent, in the order
+ * they are reached.
+ */
+export function pausingAgent(name = "stream") {
+  const gates: PromiseWithResolvers<void>[] = [];
+  const reached: PromiseWithResolvers<void>[] = [];
+  const gate = (list: PromiseWithResolvers<void>[], index: number) =>
+    list[index] ??= Promise.withResolvers<void>();
+  const state = { runs: 0, finished: 0, pauses: 0, emitErrors: [] as unknown[] };
+  const definition: AgentDefinition = {
+    name,
+    async handler(input: unknown, ctx) {
+      state.runs++;
+      const { n, pauses = [] } = input as PausingInput;
+      for (let i = 1; i <= n; i++) {
+        await ctx.progress(i, { total: n }).catch((e) => state.emitErrors.push(e));
+        if (pauses.includes(i)) {
+          const index = state.pauses++;
+          gate(reached, index).resolve();
+          await gate(gates, index).promise;
+        }
+      }
+      state.finished++;
+      return { n };
+    },
+  };
+  return {
+    definition,
+    /** How many jobs started and finished, pauses reached, and what emitters threw. */
+    state,
+    /** Resolves once a job reached pause `index` (0-based). */
+    paused: (index: number): Promise<void> => gate(reached, index).promise,
+    /** Lets a job carry on past pause `index`. */
+    release: (index: number): void => gate(gates, index).resolve(),
+  };
+}
+
+/** The `current` of every `progress` event among `frames`. */
+export function progressOf(frames: readonly Frame[]): number[] {
+  return frames
+    .filter((f) => f.type === "job.event" && payloadOf(f).kind === "progress")
+    .map((f) => (payloadOf(f).body as { current: number }).current);
+}
+
+/** `[from, from + 1, …, to]`. */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}

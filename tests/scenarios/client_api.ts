@@ -102,7 +102,7 @@ export async function submitWithAnAbortedSignalStartsNoJob(kind: TransportKind):
   assert.equal(started, 0, "no job may run for a submit whose signal was already aborted");
 }
 
-/** Known bug, see the report: idempotency_key is ignored (spec §7.2). */
+/** A repeated idempotency_key returns the original job; other parameters are DUPLICATE_KEY (spec §7.2). */
 export async function idempotentSubmitsReturnTheSameJob(kind: TransportKind): Promise<void> {
   let started = 0;
   await using h = await startHarness(kind, {
