@@ -47,6 +47,8 @@ export {
   type AgentContext,
   type AgentDefinition,
   type AgentHandler,
+  anonymous,
+  type AnonymousOptions,
   type Authenticator,
   type HelloAuth,
   type MetricOptions,

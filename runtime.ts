@@ -36,6 +36,8 @@ import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 
 export {
+  anonymous,
+  type AnonymousOptions,
   type Authenticator,
   type HelloAuth,
   type Principal,

@@ -22,6 +22,7 @@ export { decodeMessage, encodeMessage } from "./envelope.ts";
 export type { EnvelopeFields, Message, MessagePayloads, MessageType } from "./envelope.ts";
 export { newId, newJobId, newMessageId, newResumeToken, newSessionId, newTraceId } from "./ids.ts";
 export { type AgentRef, formatAgentRef, parseAgentRef } from "./agent_ref.ts";
+export { artifactRef, type ArtifactRefOptions } from "./artifact.ts";
 export { parseTraceId } from "./trace.ts";
 export { globToRegExp } from "./glob.ts";
 export { SDK_NAME, SDK_VERSION } from "./version.ts";

@@ -12,6 +12,12 @@ import { digestsEqual, sha256Hex } from "./_digest.ts";
 export interface Principal {
   /** Stable principal id; jobs, listings and subscriptions are scoped by it. */
   id: string;
+  /**
+   * Claims the authenticator verified, e.g. a JWT's payload (see
+   * `jwtAuthenticator` in `@arcp/arcp/runtime/jwt`). Only `id` is kept with
+   * the session, so a resumed session's principal has no claims.
+   */
+  claims?: Record<string, unknown>;
 }
 
 /** What an authenticator sees of `session.hello.payload.auth`. */
@@ -64,4 +70,49 @@ export function staticTokens(tokens: Record<string, string>): Authenticator {
     }
     return Promise.resolve(principal);
   };
+}
+
+/** Options of {@linkcode anonymous}. */
+export interface AnonymousOptions {
+  /**
+   * The principal id every session gets.
+   * @default {"anonymous"}
+   */
+  principal?: string;
+}
+
+/**
+ * An opt-in {@linkcode Authenticator} that lets everyone in: every
+ * `session.hello`, with or without a token and whatever the token, becomes
+ * the same principal. The token is never looked at.
+ *
+ * Use it only where the transport is already trusted (a local stdio agent, a
+ * test, a demo): it waives bearer authentication (spec §6.1). Everything the
+ * runtime scopes by principal is then shared by all anonymous sessions. Each
+ * may list (`session.list_jobs`) and subscribe to (`job.subscribe`) every job
+ * any other anonymous session submitted, since the default subscription
+ * policy (spec §14) admits the same principal, and idempotency keys (spec
+ * §7.2) share one namespace. Cancelling stays limited to the submitting
+ * session, and resuming still needs the session's resume token (spec §6.3).
+ *
+ * @param options The principal id to use.
+ * @returns The authenticator.
+ * @throws {TypeError} when `options.principal` is empty.
+ * @example Every hello becomes the same principal
+ * ```ts
+ * import { anonymous } from "@arcp/arcp/runtime";
+ * import assert from "node:assert/strict";
+ *
+ * const authenticate = anonymous();
+ * assert.deepEqual(await authenticate({ scheme: "bearer", token: undefined }), { id: "anonymous" });
+ * assert.deepEqual(await authenticate({ scheme: "bearer", token: "anything" }), { id: "anonymous" });
+ *
+ * const guest = anonymous({ principal: "guest" });
+ * assert.deepEqual(await guest({ scheme: undefined, token: undefined }), { id: "guest" });
+ * ```
+ */
+export function anonymous(options: AnonymousOptions = {}): Authenticator {
+  const id = options.principal ?? "anonymous";
+  if (id === "") throw new TypeError("Cannot create anonymous: the principal is empty");
+  return () => Promise.resolve({ id });
 }
