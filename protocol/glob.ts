@@ -7,6 +7,8 @@
  * @module
  */
 
+import { globSubset } from "./_glob_subset.ts";
+
 const SPECIAL = /[.+^${}()|[\]\\]/g;
 
 /**
@@ -51,4 +53,29 @@ export function globToRegExp(pattern: string): RegExp {
     else source += char.replace(SPECIAL, "\\$&");
   }
   return new RegExp(`^${source}$`);
+}
+
+/**
+ * Decides whether glob `subset` is contained in glob `superset`: every
+ * string that `subset` matches is also matched by `superset` (spec 1.0
+ * §9.4). The check is exact for strings without line terminators, and
+ * conservative: when the globs are too complex to decide within a fixed
+ * bound, the answer is `false`.
+ *
+ * @param subset The glob that must be covered, e.g. a delegated pattern.
+ * @param superset The glob that must cover it.
+ * @returns `true` only when containment is proven.
+ * @example Compare globs
+ * ```ts
+ * import { isGlobSubset } from "@arcp/arcp/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(isGlobSubset("src/a.ts", "src/*"));
+ * assert.ok(isGlobSubset("src/*", "src/**"));
+ * assert.ok(!isGlobSubset("src/**", "src/*"));
+ * assert.ok(!isGlobSubset("src-evil/a.ts", "src/**"));
+ * ```
+ */
+export function isGlobSubset(subset: string, superset: string): boolean {
+  return globSubset(subset, superset).subset;
 }

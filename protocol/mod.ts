@@ -24,5 +24,31 @@ export { newId, newJobId, newMessageId, newResumeToken, newSessionId, newTraceId
 export { type AgentRef, formatAgentRef, parseAgentRef } from "./agent_ref.ts";
 export { artifactRef, type ArtifactRefOptions } from "./artifact.ts";
 export { parseTraceId } from "./trace.ts";
-export { globToRegExp } from "./glob.ts";
+export { globToRegExp, isGlobSubset } from "./glob.ts";
+export {
+  assertLeaseSubset,
+  authorize,
+  effectiveExpiry,
+  isExpired,
+  isLeaseSubset,
+  leaseAllows,
+  type LeaseDecision,
+  type LeaseSubsetContext,
+  type LeaseSubsetResult,
+  type LeaseValidation,
+  RESERVED_CAPABILITIES,
+  type ReservedCapability,
+  validateExpiresAt,
+  validateLease,
+  type ValidateLeaseOptions,
+} from "./lease.ts";
+export { canonicalizePath, canonicalizeTarget, canonicalizeUrl } from "./canonical.ts";
+export {
+  type Amount,
+  BudgetCounters,
+  type BudgetCountersOptions,
+  formatAmount,
+  numberToDecimal,
+  parseAmount,
+} from "./budget.ts";
 export { SDK_NAME, SDK_VERSION } from "./version.ts";
