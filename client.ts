@@ -177,6 +177,9 @@ const CLIENT_FEATURES: readonly Feature[] = [
   "ack",
   "list_jobs",
   "subscribe",
+  "lease_expires_at",
+  "cost.budget",
+  "model.use",
   "agent_versions",
   "progress",
 ];

@@ -57,6 +57,7 @@ export {
   Runtime,
   type RuntimeOptions,
   staticTokens,
+  type ToolOptions,
   type UpgradeWebSocket,
 } from "./runtime.ts";
 export {

@@ -50,6 +50,7 @@ export type {
   MetricOptions,
   ProgressOptions,
   SubscribeAudit,
+  ToolOptions,
 } from "./runtime/context.ts";
 
 /**
@@ -148,6 +149,29 @@ export interface RuntimeOptions {
   subscribePolicy?: (subscriber: Principal, job: JobRecord) => boolean | Promise<boolean>;
   /** Told of every `job.subscribe` decision, for audit trails (spec 1.1 §14). */
   onSubscribe?: (audit: SubscribeAudit) => void;
+  /**
+   * The clock leases expire by, in milliseconds since the epoch; inject one
+   * in tests instead of sleeping.
+   * @default {Date.now}
+   */
+  now?: () => number;
+  /**
+   * Milliseconds after `expires_at` before a lease counts as expired (spec
+   * 1.1 §14 suggests a small bounded grace).
+   * @default {1000}
+   */
+  leaseExpiryGraceMs?: number;
+  /**
+   * Whether a lease without `model.use` forbids every model (spec 1.1 §9.7);
+   * otherwise it allows any.
+   * @default {false}
+   */
+  requireModelLease?: boolean;
+  /**
+   * What agents' `ctx.fetch` calls once the lease allows the URL.
+   * @default {globalThis.fetch}
+   */
+  fetch?: typeof fetch;
   /** Where diagnostics go; silent by default. */
   logger?: Pick<Console, "debug" | "warn" | "error">;
 }
@@ -163,6 +187,9 @@ const FEATURES: readonly Feature[] = [
   "ack",
   "list_jobs",
   "subscribe",
+  "lease_expires_at",
+  "cost.budget",
+  "model.use",
   "agent_versions",
   "progress",
 ];
@@ -232,6 +259,10 @@ export class Runtime {
       subscribePolicy: options.subscribePolicy ?? (() => false),
       auditSubscribe: options.onSubscribe ?? (() => {}),
       logger: options.logger ?? SILENT,
+      now: options.now ?? Date.now,
+      expiryGraceMs: options.leaseExpiryGraceMs ?? 1000,
+      requireModelLease: options.requireModelLease ?? false,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       ready: () => this.#ready ??= this.#recover(),
       attached: (session) => this.#cancelExpiry(session.id),
       detached: (session) => this.#detached(session),

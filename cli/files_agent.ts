@@ -41,6 +41,8 @@ export interface FilesReport extends Counts {
   by_extension: Record<string, Counts>;
   /** Matching files skipped as binary (they contain a NUL byte). */
   skipped: string[];
+  /** Matching files the job could not read: refused by the lease, or unreadable. */
+  denied: string[];
 }
 
 /**
@@ -87,9 +89,10 @@ function extensionOf(path: string): string {
 }
 
 /**
- * The `files` agent (exact contract of `cli.ts serve --demo`): emits a
- * `tool_call`/`tool_result` pair for each file read and a `progress` event per
- * file, and returns the per-extension counts.
+ * The `files` agent (exact contract of `cli.ts serve --demo`): reads each
+ * file through the lease (`fs.read`, so a `tool_call`/`tool_result` pair per
+ * read), emits a `progress` event per file, and returns the per-extension
+ * counts. Submit it with an `fs.read` lease covering `root`.
  *
  * @param input Root, pattern and excluded directory names.
  * @param ctx The job context.
@@ -100,7 +103,16 @@ export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<
   if (typeof input?.root !== "string") {
     throw new ArcpError("INVALID_REQUEST", 'The files agent needs input { root: "<directory>" }');
   }
-  const root = input.root.replace(/\/+$/, "") || "/";
+  let root: string;
+  try {
+    // The real path: the lease is checked against where the bytes really are.
+    root = await Deno.realPath(input.root);
+  } catch (error) {
+    throw new ArcpError(
+      "INVALID_REQUEST",
+      `Cannot walk "${input.root}": ${(error as Error).message}`,
+    );
+  }
   const pattern = input.pattern ?? "**";
   const matcher = globToRegExp(pattern);
   let paths: string[];
@@ -120,26 +132,29 @@ export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<
     bytes: 0,
     by_extension: {},
     skipped: [],
+    denied: [],
   };
   await ctx.status("walking", `${paths.length} files match ${pattern}`);
   for (const [index, path] of paths.entries()) {
     ctx.signal.throwIfAborted();
-    const callId = await ctx.toolCall("fs.read", { path: `${root}/${path}` });
-    let bytes: Uint8Array;
+    const file = `${root}/${path}`;
+    let counts: Omit<Counts, "files"> & { binary?: true };
     try {
-      bytes = await Deno.readFile(`${root}/${path}`);
-    } catch (error) {
-      await ctx.toolResult(callId, {
-        error: { code: "INTERNAL_ERROR", message: (error as Error).message, retryable: true },
-      });
+      // Through the lease (spec §9.3): fs.read must cover the file; a refusal
+      // is a tool_result error and the walk goes on.
+      counts = await ctx.tool("fs.read", { path: file }, async () => {
+        const bytes = await Deno.readFile(file);
+        return bytes.includes(0)
+          ? { lines: 0, words: 0, bytes: bytes.length, binary: true as const }
+          : countText(bytes);
+      }, { capability: "fs.read", target: file });
+    } catch {
+      report.denied.push(path);
+      await ctx.progress(index + 1, { total: paths.length, units: "files", message: path });
       continue;
     }
-    if (bytes.includes(0)) {
-      report.skipped.push(path);
-      await ctx.toolResult(callId, { result: { path, binary: true, bytes: bytes.length } });
-    } else {
-      const counts = countText(bytes);
-      await ctx.toolResult(callId, { result: { path, ...counts } });
+    if (counts.binary) report.skipped.push(path);
+    else {
       const extension = extensionOf(path);
       const bucket = report.by_extension[extension] ??= { files: 0, lines: 0, words: 0, bytes: 0 };
       for (const target of [bucket, report]) {

@@ -5,15 +5,21 @@
  */
 
 import { parseArgs } from "node:util";
-import { connect } from "../client.ts";
+import { connect, type SubmitOptions } from "../client.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { JobEvent, ProgressBody } from "../protocol/events.ts";
 
 export const SUBMIT_USAGE =
-  `Usage: cli.ts submit [--url ws://127.0.0.1:7777/arcp] --token TOKEN [--json] AGENT [JSON]
+  `Usage: cli.ts submit [--url ws://127.0.0.1:7777/arcp] --token TOKEN [--json]
+                     [--lease JSON] [--constraints JSON] [--idempotency-key KEY]
+                     [--max-runtime SEC] AGENT [JSON]
 
 Submits one job to AGENT (name or name@version) with JSON as its input, prints its
 events (a progress bar on a terminal, JSON lines with --json) and its result.
+  --lease JSON             the lease request, e.g. '{"fs.read":["/src/**"]}'
+  --constraints JSON       lease constraints, e.g. '{"expires_at":"2030-01-01T00:00:00Z"}'
+  --idempotency-key KEY    resubmitting with the same key returns the same job
+  --max-runtime SEC        the job ends with TIMEOUT after SEC seconds
 Ctrl-C cancels the job. Exit code: 0 on success, 1 when the job fails (its error
 code is printed), 2 for usage errors, 3 when the session fails.`;
 
@@ -57,6 +63,10 @@ export async function submit(args: string[]): Promise<number> {
       url: { type: "string", default: "ws://127.0.0.1:7777/arcp" },
       token: { type: "string" },
       json: { type: "boolean", default: false },
+      lease: { type: "string" },
+      constraints: { type: "string" },
+      "idempotency-key": { type: "string" },
+      "max-runtime": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: true,
@@ -72,12 +82,17 @@ export async function submit(args: string[]): Promise<number> {
     return 2;
   }
   let input: unknown = null;
+  const options: SubmitOptions = {};
   try {
     if (inputText !== undefined) input = JSON.parse(inputText);
+    if (values.lease !== undefined) options.leaseRequest = JSON.parse(values.lease);
+    if (values.constraints !== undefined) options.leaseConstraints = JSON.parse(values.constraints);
   } catch (error) {
-    console.error(`Invalid JSON input: ${(error as Error).message}`);
+    console.error(`Invalid JSON: ${(error as Error).message}`);
     return 2;
   }
+  if (values["idempotency-key"] !== undefined) options.idempotencyKey = values["idempotency-key"];
+  if (values["max-runtime"] !== undefined) options.maxRuntimeSec = Number(values["max-runtime"]);
   const tty = !values.json && Deno.stdout.isTerminal();
   const print = (line: string) => Deno.stdout.writeSync(encoder.encode(line));
   let client;
@@ -92,7 +107,7 @@ export async function submit(args: string[]): Promise<number> {
     return 3;
   }
   try {
-    const job = await client.submit(agent, input);
+    const job = await client.submit(agent, input, options);
     const cancel = () => void job.cancel({ reason: "interrupted" }).catch(() => {});
     Deno.addSignalListener("SIGINT", cancel);
     try {

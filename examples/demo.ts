@@ -65,7 +65,11 @@ try {
   console.log(
     `Session ${client.sessionId} open; agents: ${client.agents.map((a) => a.name).join(", ")}`,
   );
-  const job = await client.submit("files", { root: projectRoot });
+  // The agent reads through its lease: fs.read on this tree, and nothing else.
+  const root = await Deno.realPath(projectRoot);
+  const job = await client.submit("files", { root }, {
+    leaseRequest: { "fs.read": [`${root}/**`] },
+  });
   console.log(`Job ${job.jobId} accepted (${job.agent}), reading ${projectRoot}`);
   const tty = Deno.stdout.isTerminal();
   let shown = -1;

@@ -155,3 +155,21 @@ export function newTraceId(): string {
   bytes[15] = bytes[15]! | 1;
   return hex(bytes);
 }
+
+/**
+ * A new W3C span-id: 16 lowercase hex digits, never all zero (spec §11).
+ *
+ * @returns The span-id.
+ * @example
+ * ```ts
+ * import { newSpanId } from "@arcp/arcp/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(newSpanId(), /^[0-9a-f]{16}$/);
+ * ```
+ */
+export function newSpanId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  bytes[7] = bytes[7]! | 1;
+  return hex(bytes);
+}

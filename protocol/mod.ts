@@ -20,7 +20,15 @@ export * from "./messages.ts";
 export * from "./events.ts";
 export { decodeMessage, encodeMessage } from "./envelope.ts";
 export type { EnvelopeFields, Message, MessagePayloads, MessageType } from "./envelope.ts";
-export { newId, newJobId, newMessageId, newResumeToken, newSessionId, newTraceId } from "./ids.ts";
+export {
+  newId,
+  newJobId,
+  newMessageId,
+  newResumeToken,
+  newSessionId,
+  newSpanId,
+  newTraceId,
+} from "./ids.ts";
 export { type AgentRef, formatAgentRef, parseAgentRef } from "./agent_ref.ts";
 export { artifactRef, type ArtifactRefOptions } from "./artifact.ts";
 export { parseTraceId } from "./trace.ts";

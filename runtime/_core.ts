@@ -31,6 +31,14 @@ export interface RuntimeCore {
   /** Told of every subscribe decision (spec 1.1 §14). */
   auditSubscribe(audit: SubscribeAudit): void;
   logger: Pick<Console, "debug" | "warn" | "error">;
+  /** Milliseconds since the epoch: the clock leases expire by. */
+  now: () => number;
+  /** Grace after a lease's `expires_at`, in milliseconds (spec 1.1 §14). */
+  expiryGraceMs: number;
+  /** Whether leases without `model.use` forbid every model (spec 1.1 §9.7). */
+  requireModelLease: boolean;
+  /** What agents' `ctx.fetch` calls once authorised. */
+  fetch: typeof fetch;
   /** Resolves once restart recovery is done; frames wait for it. */
   ready(): Promise<void>;
   /** Called when a session gains a connection: it must not expire. */

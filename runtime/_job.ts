@@ -4,7 +4,7 @@
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { ToolResultBody } from "../protocol/events.ts";
-import { newId, newMessageId } from "../protocol/ids.ts";
+import { newId, newMessageId, newSpanId } from "../protocol/ids.ts";
 import { isoTimestamp } from "../protocol/_time.ts";
 import {
   type Envelope,
@@ -16,8 +16,15 @@ import {
   type LeaseConstraints,
   PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
-import type { AgentContext, AgentDefinition, MetricOptions, ProgressOptions } from "./context.ts";
+import type {
+  AgentContext,
+  AgentDefinition,
+  MetricOptions,
+  ProgressOptions,
+  ToolOptions,
+} from "./context.ts";
 import type { RuntimeSession } from "./_session.ts";
+import type { JobAuthority } from "./_authority.ts";
 import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
 
@@ -35,6 +42,10 @@ export interface JobSpec {
   cancelGraceMs: number;
   createdAt: string;
   idempotencyKey: string | undefined;
+  /** The job's lease, expiry and budget, checked before every operation. */
+  authority: JobAuthority;
+  /** What `ctx.fetch` calls after authorising. */
+  fetch: typeof fetch;
   /** Called with the terminal envelope once it has been queued. */
   onSettled(job: RuntimeJob, terminal: TerminalEnvelope): void;
 }
@@ -53,13 +64,18 @@ function encodedLength(value: unknown): number | string {
 }
 
 /** The `job.accepted` payload of a job (spec §7.1), answering request `requestId`. */
-export function acceptedPayload(record: JobRecord, requestId: string): JobAcceptedPayload {
+export function acceptedPayload(
+  record: JobRecord,
+  requestId: string,
+  budget?: Record<string, number>,
+): JobAcceptedPayload {
   const payload: JobAcceptedPayload = {
     job_id: record.job_id,
     agent: record.agent,
     lease: record.lease,
   };
   if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
+  if (budget !== undefined) payload.budget = budget;
   payload.accepted_at = record.created_at;
   payload.trace_id = record.trace_id;
   payload.request_id = requestId;
@@ -314,7 +330,87 @@ export class RuntimeJob implements AgentContext {
   }
 
   metric(name: string, value: number, options: MetricOptions = {}): Promise<void> {
-    return this.emit("metric", { name, value, ...options });
+    const budget = this.#spec.authority.budget;
+    const { unit } = options;
+    if (
+      budget === undefined || !name.startsWith("cost.") || unit === undefined ||
+      !budget.currencies.includes(unit)
+    ) {
+      return this.emit("metric", { name, value, ...options });
+    }
+    // A cost in a budgeted currency (spec 1.1 §9.6): negative or non-finite
+    // values are refused and decrement nothing.
+    if (!(value >= 0) || !Number.isFinite(value)) {
+      return refused(
+        new RangeError(
+          `Cannot report ${name}: a cost must be a finite non-negative number, got ${value}`,
+        ),
+      );
+    }
+    budget.spend(unit, value);
+    const reported = this.emit("metric", { name, value, ...options });
+    if (value === 0) return reported;
+    return this.emit("metric", {
+      name: "cost.budget.remaining",
+      value: budget.remainingNumber(unit)!,
+      unit,
+    });
+  }
+
+  /** The budget counters for `job.accepted` / `job.subscribed` (spec 1.1 §9.6). */
+  budgetWire(): Record<string, number> | undefined {
+    return this.#spec.authority.budget?.toWire();
+  }
+
+  authorize(capability: string, target: string): string {
+    return this.#spec.authority.check(capability, target);
+  }
+
+  /** The remaining budget per currency as exact decimal strings, when the lease has `cost.budget`. */
+  get budget(): Readonly<Record<string, string>> | undefined {
+    return this.#spec.authority.budget?.snapshot();
+  }
+
+  async tool<T>(
+    tool: string,
+    args: unknown,
+    run: () => Promise<T> | T,
+    options: ToolOptions = {},
+  ): Promise<T> {
+    const callId = await this.toolCall(tool, args);
+    let result: T;
+    try {
+      this.authorize(options.capability ?? "tool.call", options.target ?? tool);
+      result = await run();
+    } catch (error) {
+      const failure = ArcpError.from(error);
+      await this.toolResult(callId, { error: failure.toPayload() });
+      // An expired lease ends the job once the agent has been told (spec 1.1 §9.5).
+      if (failure.code === "LEASE_EXPIRED") this.abort(failure);
+      throw failure;
+    }
+    const length = encodedLength(result);
+    await this.toolResult(
+      callId,
+      typeof length === "string" ? { result: String(result) } : { result: result ?? null },
+    );
+    return result;
+  }
+
+  fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    const url = String(input);
+    const method = init.method ?? "GET";
+    return this.tool("net.fetch", { url, method }, () => {
+      const target = this.authorize("net.fetch", url);
+      const headers = new Headers(init.headers);
+      // W3C trace context travels with the request (spec §11).
+      headers.set("traceparent", `00-${this.traceId}-${newSpanId()}-01`);
+      return this.#spec.fetch(target, { ...init, headers, signal: init.signal ?? this.signal });
+    }, { capability: "net.fetch", target: url });
+  }
+
+  useModel(model: string): void {
+    this.authorize("model.use", model);
   }
 
   progress(current: number, options: ProgressOptions = {}): Promise<void> {

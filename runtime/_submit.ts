@@ -10,6 +10,8 @@ import { parseTraceId } from "../protocol/trace.ts";
 import type { RuntimeCore } from "./_core.ts";
 import { submissionFingerprint } from "./_digest.ts";
 import { acceptedPayload, RuntimeJob } from "./_job.ts";
+import { JobAuthority } from "./_authority.ts";
+import { validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
 import { observe } from "./_subscription.ts";
 
@@ -23,7 +25,7 @@ async function replayIdempotent(
   const live = core.jobs.get(jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) return false;
-  const accepted = acceptedPayload(record, requestId);
+  const accepted = acceptedPayload(record, requestId, live?.budgetWire());
   await session.send(encodeMessage("job.accepted", accepted, {
     session_id: session.id,
     job_id: jobId,
@@ -51,6 +53,9 @@ export async function submitJob(
 ): Promise<void> {
   const { payload } = message;
   const { definition, ref } = core.registry.resolve(payload.agent);
+  const { lease } = validateLease(payload.lease_request ?? {}, { field: "lease_request" });
+  const expiresAt = payload.lease_constraints?.expires_at;
+  if (expiresAt !== undefined) validateExpiresAt(expiresAt, core.now());
   const traceId = message.trace_id === undefined ? newTraceId() : parseTraceId(message.trace_id);
   const jobId = newJobId();
   const createdAt = new Date().toISOString();
@@ -79,13 +84,21 @@ export async function submitJob(
     definition,
     agent: ref,
     input: payload.input ?? null,
-    lease: payload.lease_request ?? {},
+    lease,
     leaseConstraints: payload.lease_constraints,
     traceId,
     maxRuntimeSec: payload.max_runtime_sec,
     cancelGraceMs: core.cancelGraceMs,
     createdAt,
     idempotencyKey: key,
+    authority: new JobAuthority({
+      lease,
+      constraints: payload.lease_constraints,
+      now: core.now,
+      expiryGraceMs: core.expiryGraceMs,
+      requireModelLease: core.requireModelLease,
+    }),
+    fetch: core.fetch,
     onSettled: (settled) => core.settled(settled),
   });
   // Durable before it is announced: a restart must find every accepted job.

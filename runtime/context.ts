@@ -85,6 +85,61 @@ export interface AgentContext {
    * kinds should use their typed emitter.
    */
   emit(kind: string, body: Record<string, unknown>): Promise<void>;
+  /**
+   * Checks one authority-bearing operation against the lease, synchronously,
+   * before it is dispatched (spec 1.1 §9.3): expiry first, then the budget
+   * (for `tool.call`, `fs.*`, `net.fetch`, `agent.delegate`), then the
+   * capability's patterns against the canonicalised target.
+   *
+   * @returns The canonical target to act on (never the raw one).
+   * @throws {ArcpError} `LEASE_EXPIRED`, `BUDGET_EXHAUSTED` or `PERMISSION_DENIED`.
+   */
+  authorize(capability: string, target: string): string;
+  /**
+   * Runs a tool through the runtime (spec §8.2, §9.3): emits `tool_call`,
+   * authorises it (`tool.call` on the tool name unless `options` say
+   * otherwise), runs `run`, and emits `tool_result` with its result or
+   * error. A refusal becomes a `tool_result` error and is thrown; the job
+   * goes on, except that `LEASE_EXPIRED` also ends it (spec 1.1 §9.5).
+   *
+   * @throws {ArcpError} the refusal, or what `run` threw as an `ArcpError`.
+   */
+  tool<T>(
+    tool: string,
+    args: unknown,
+    run: () => Promise<T> | T,
+    options?: ToolOptions,
+  ): Promise<T>;
+  /**
+   * `fetch` through the lease (`net.fetch`, spec §9.2), as a `net.fetch` tool
+   * call, with the job's W3C `traceparent` header (spec §11) and its signal.
+   *
+   * @throws {ArcpError} `PERMISSION_DENIED`, `LEASE_EXPIRED`, `BUDGET_EXHAUSTED`.
+   */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * Checks that the job may invoke `model` (spec 1.1 §9.7) before the agent
+   * calls it.
+   *
+   * @throws {ArcpError} `PERMISSION_DENIED`, `LEASE_EXPIRED`.
+   */
+  useModel(model: string): void;
+  /** Remaining budget per currency (exact decimals), when the lease has `cost.budget`. */
+  readonly budget: Readonly<Record<string, string>> | undefined;
+}
+
+/** Options of {@linkcode AgentContext.tool}. */
+export interface ToolOptions {
+  /**
+   * The capability the call needs.
+   * @default {"tool.call"}
+   */
+  capability?: string;
+  /**
+   * The target checked against the capability's patterns.
+   * @default {the tool name}
+   */
+  target?: string;
 }
 
 /**

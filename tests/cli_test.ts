@@ -58,6 +58,8 @@ Deno.test("cli serve --demo and submit: the files agent counts what `wc` counts,
       "--token",
       "cli-token",
       "--json",
+      "--lease",
+      JSON.stringify({ "fs.read": [`${await Deno.realPath(root)}/**`] }),
       "files",
       JSON.stringify({ root }),
     ]);

@@ -119,8 +119,11 @@ Deno.test(
     assert.deepEqual([...payload.capabilities!.features as string[]].sort(), [
       "ack",
       "agent_versions",
+      "cost.budget",
       "heartbeat",
+      "lease_expires_at",
       "list_jobs",
+      "model.use",
       "progress",
       "subscribe",
     ]);

@@ -76,8 +76,11 @@ export async function welcomeDescribesTheSession(kind: TransportKind): Promise<v
   assert.deepEqual([...client.features].sort(), [
     "ack",
     "agent_versions",
+    "cost.budget",
     "heartbeat",
+    "lease_expires_at",
     "list_jobs",
+    "model.use",
     "progress",
     "subscribe",
   ]);
