@@ -182,6 +182,7 @@ const CLIENT_FEATURES: readonly Feature[] = [
   "model.use",
   "agent_versions",
   "progress",
+  "result_chunk",
 ];
 
 function opener(

@@ -172,6 +172,18 @@ export interface RuntimeOptions {
    * @default {globalThis.fetch}
    */
   fetch?: typeof fetch;
+  /**
+   * Bytes per `result_chunk` of a streamed result (spec 1.1 §8.4); at most
+   * 1 MiB (spec 1.1 §14).
+   * @default {65536}
+   */
+  resultChunkBytes?: number;
+  /**
+   * Cap on a streamed result's total size in bytes; beyond it the job ends
+   * with `INTERNAL_ERROR` (spec 1.1 §14).
+   * @default {268435456}
+   */
+  maxResultBytes?: number;
   /** Where diagnostics go; silent by default. */
   logger?: Pick<Console, "debug" | "warn" | "error">;
 }
@@ -192,6 +204,7 @@ const FEATURES: readonly Feature[] = [
   "model.use",
   "agent_versions",
   "progress",
+  "result_chunk",
 ];
 
 /**
@@ -263,6 +276,8 @@ export class Runtime {
       expiryGraceMs: options.leaseExpiryGraceMs ?? 1000,
       requireModelLease: options.requireModelLease ?? false,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      resultChunkBytes: options.resultChunkBytes ?? 64 << 10,
+      maxResultBytes: options.maxResultBytes ?? 256 << 20,
       ready: () => this.#ready ??= this.#recover(),
       attached: (session) => this.#cancelExpiry(session.id),
       detached: (session) => this.#detached(session),

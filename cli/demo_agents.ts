@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ArcpError } from "../protocol/errors.ts";
 import type { AgentContext, AgentDefinition } from "../runtime/context.ts";
 import { filesAgent } from "./files_agent.ts";
 
@@ -48,13 +49,54 @@ async function sleep(input: { ms: number }, ctx: AgentContext): Promise<{ slept_
   return { slept_ms: ms };
 }
 
+/** Calls the tool `noop` per cost and reports each cost, until the budget is exhausted (spec 1.1 §9.6). */
+async function spend(
+  input: { costs: number[]; currency: string },
+  ctx: AgentContext,
+): Promise<{ spent: number }> {
+  // Summed in millionths, so the demo's own total has no float drift either.
+  let spentMicros = 0;
+  for (const cost of input?.costs ?? []) {
+    try {
+      await ctx.tool("noop", { cost }, () => null);
+    } catch (error) {
+      if (error instanceof ArcpError && error.code === "BUDGET_EXHAUSTED") break;
+      throw error;
+    }
+    await ctx.metric("cost.demo", cost, { unit: input.currency });
+    spentMicros += Math.round(cost * 1e6);
+  }
+  return { spent: spentMicros / 1e6 };
+}
+
+/** Streams a result of exactly `bytes` bytes of text, in several chunks (spec 1.1 §8.4). */
+async function report(input: { bytes: number }, ctx: AgentContext): Promise<string> {
+  const total = Math.max(0, Math.floor(Number(input?.bytes ?? 0)));
+  const writer = ctx.resultStream({ encoding: "utf8" }).getWriter();
+  let written = 0;
+  for (let line = 1; written < total; line++) {
+    const text = `ARCP demo report, line ${line}\n`.slice(0, total - written);
+    await writer.write(text);
+    written += text.length;
+  }
+  await writer.close();
+  return `Report of ${total} bytes`;
+}
+
+/** Fetches `url` through the lease (`net.fetch`) and returns the HTTP status. */
+async function fetchAgent(input: { url: string }, ctx: AgentContext): Promise<{ status: number }> {
+  const response = await ctx.fetch(input?.url);
+  await response.body?.cancel();
+  return { status: response.status };
+}
+
 function fail(input: { message?: string }): Promise<never> {
   return Promise.reject(new Error(input?.message ?? "The fail agent failed, as asked"));
 }
 
 /**
  * The demo agents: `echo` (1.0.0 and 2.0.0, default 2.0.0), `count`,
- * `sleep`, `fail` and `files`.
+ * `sleep`, `fail`, `files`, `spend`, `report` and `fetch`.
  *
  * @returns Their definitions, ready for `new Runtime({ agents })`.
  * @example
@@ -62,7 +104,9 @@ function fail(input: { message?: string }): Promise<never> {
  * import { demoAgents } from "@arcp/arcp/cli";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(demoAgents().map((a) => a.name), ["echo", "echo", "count", "sleep", "fail", "files"]);
+ * assert.deepEqual(demoAgents().map((a) => a.name), [
+ *   "echo", "echo", "count", "sleep", "fail", "files", "spend", "report", "fetch",
+ * ]);
  * ```
  */
 export function demoAgents(): AgentDefinition[] {
@@ -73,5 +117,8 @@ export function demoAgents(): AgentDefinition[] {
     { name: "sleep", handler: sleep },
     { name: "fail", handler: fail },
     { name: "files", handler: filesAgent },
+    { name: "spend", handler: spend },
+    { name: "report", handler: report },
+    { name: "fetch", handler: fetchAgent },
   ];
 }

@@ -7,6 +7,7 @@
 import { ArcpError } from "../protocol/errors.ts";
 import type { JobEvent } from "../protocol/events.ts";
 import type { JobErrorPayload, JobResultPayload } from "../protocol/messages.ts";
+import { ChunkAssembler } from "./_chunks.ts";
 
 export class JobStream {
   readonly events: ReadableStream<JobEvent>;
@@ -20,6 +21,7 @@ export class JobStream {
   #open = true;
   #ending: (() => void) | undefined;
   #done = false;
+  readonly #chunks = new ChunkAssembler();
 
   /**
    * @param highWaterMark Events that may wait unread and still count as
@@ -48,6 +50,17 @@ export class JobStream {
     this.result.catch(() => {});
   }
 
+  /** The assembled bytes of a streamed result (spec 1.1 §8.4), once the job succeeded. */
+  async resultBytes(): Promise<Uint8Array> {
+    const payload = await this.result;
+    if (payload.result_id === undefined) {
+      throw new TypeError(
+        "Cannot read a streamed result: this job's result is inline (see result.result)",
+      );
+    }
+    return this.#chunks.bytes();
+  }
+
   /** Whether the terminal event (or a connection loss) has been seen. */
   get done(): boolean {
     return this.#done;
@@ -59,6 +72,8 @@ export class JobStream {
   }
 
   push(event: JobEvent): void {
+    // Chunks are assembled as they arrive, whether or not anyone reads the events.
+    if (event.payload.kind === "result_chunk") this.#chunks.add(event.payload.body);
     if (!this.#open) return;
     this.#queue.push(event);
     if (this.#waiting) this.#deliver();
@@ -67,7 +82,14 @@ export class JobStream {
   succeed(payload: JobResultPayload): void {
     if (this.#done) return;
     this.#done = true;
-    this.#settle.resolve(payload);
+    const problem = payload.result_id === undefined ? undefined : this.#chunks.check(payload);
+    if (problem === undefined) this.#settle.resolve(payload);
+    else {this.#settle.reject(
+        new ArcpError(
+          "INTERNAL_ERROR",
+          `Streamed result ${payload.result_id} is unusable: ${problem}`,
+        ),
+      );}
     this.#end(() => this.#controller.close());
   }
 

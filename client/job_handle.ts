@@ -80,6 +80,29 @@ export abstract class JobView implements AsyncIterable<JobEvent> {
     this.#stream = stream;
   }
 
+  /**
+   * The bytes of a streamed result (spec 1.1 §8.4), reassembled from its
+   * `result_chunk` events in order and checked complete against
+   * `result_size`.
+   *
+   * @returns The whole result.
+   * @throws {ArcpError} the job's error, or `INTERNAL_ERROR` when chunks are
+   *   missing, out of order or of the wrong total size.
+   * @throws {TypeError} when the result was inline, not streamed.
+   */
+  resultBytes(): Promise<Uint8Array> {
+    return this.#stream.resultBytes();
+  }
+
+  /**
+   * A streamed result decoded as UTF-8 text; see {@linkcode JobView.resultBytes}.
+   *
+   * @returns The whole result as a string.
+   */
+  async resultText(): Promise<string> {
+    return new TextDecoder().decode(await this.resultBytes());
+  }
+
   /** Whether the job has ended (or the connection was lost for good). */
   get done(): boolean {
     return this.#stream.done;

@@ -39,6 +39,10 @@ export interface RuntimeCore {
   requireModelLease: boolean;
   /** What agents' `ctx.fetch` calls once authorised. */
   fetch: typeof fetch;
+  /** Bytes per `result_chunk`, at most 1 MiB (spec 1.1 §8.4, §14). */
+  resultChunkBytes: number;
+  /** Cap on a streamed result's total size in bytes; beyond it the job fails with INTERNAL_ERROR. */
+  maxResultBytes: number;
   /** Resolves once restart recovery is done; frames wait for it. */
   ready(): Promise<void>;
   /** Called when a session gains a connection: it must not expire. */

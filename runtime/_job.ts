@@ -11,6 +11,7 @@ import {
   type FinalStatus,
   type JobAcceptedPayload,
   type JobErrorPayload,
+  type JobResultPayload,
   type JobStatus,
   type Lease,
   type LeaseConstraints,
@@ -25,6 +26,7 @@ import type {
 } from "./context.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { JobAuthority } from "./_authority.ts";
+import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
 import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
 
@@ -46,6 +48,10 @@ export interface JobSpec {
   authority: JobAuthority;
   /** What `ctx.fetch` calls after authorising. */
   fetch: typeof fetch;
+  /** Bytes per `result_chunk` (spec 1.1 §8.4). */
+  resultChunkBytes: number;
+  /** Cap on a streamed result's total size. */
+  maxResultBytes: number;
   /** Called with the terminal envelope once it has been queued. */
   onSettled(job: RuntimeJob, terminal: TerminalEnvelope): void;
 }
@@ -110,6 +116,7 @@ export class RuntimeJob implements AgentContext {
   #timers: ReturnType<typeof setTimeout>[] = [];
   readonly #subscriptions = new Set<Subscription>();
   #terminal: TerminalEnvelope | undefined;
+  #resultStream: { resultId: string; stream: ResultStream } | undefined;
   readonly #settled = Promise.withResolvers<void>();
 
   constructor(spec: JobSpec) {
@@ -200,6 +207,24 @@ export class RuntimeJob implements AgentContext {
 
   #succeed(result: unknown): void {
     if (this.terminal) return;
+    const streamed = this.#resultStream;
+    if (streamed !== undefined) {
+      if (!streamed.stream.finished) {
+        return this.#fail(
+          new ArcpError("INTERNAL_ERROR", "The agent returned before closing its result stream"),
+        );
+      }
+      // A streamed result is never mixed with an inline one (spec 1.1 §8.4).
+      const payload: JobResultPayload = {
+        final_status: "success",
+        result_id: streamed.resultId,
+        result_size: streamed.stream.size,
+      };
+      if (typeof result === "string") payload.summary = result;
+      this.#status = "success";
+      this.#clearTimers();
+      return this.#emitTerminal("job.result", payload, 0);
+    }
     const length = encodedLength(result);
     if (typeof length === "string") {
       return this.#fail(
@@ -407,6 +432,24 @@ export class RuntimeJob implements AgentContext {
       headers.set("traceparent", `00-${this.traceId}-${newSpanId()}-01`);
       return this.#spec.fetch(target, { ...init, headers, signal: init.signal ?? this.signal });
     }, { capability: "net.fetch", target: url });
+  }
+
+  resultStream(
+    options: { encoding?: "utf8" | "base64" } = {},
+  ): WritableStream<Uint8Array | string> {
+    if (this.#resultStream !== undefined) {
+      throw new TypeError("Cannot open a second result stream: a job has one result");
+    }
+    const resultId = newId("res");
+    const stream = new ResultStream({
+      resultId,
+      encoding: options.encoding ?? "base64",
+      chunkBytes: Math.min(this.#spec.resultChunkBytes, MAX_CHUNK_BYTES),
+      maxBytes: this.#spec.maxResultBytes,
+      emit: (body) => this.emit("result_chunk", body),
+    });
+    this.#resultStream = { resultId, stream };
+    return stream.writable;
   }
 
   useModel(model: string): void {

@@ -99,16 +99,20 @@ export async function submitJob(
       requireModelLease: core.requireModelLease,
     }),
     fetch: core.fetch,
+    resultChunkBytes: core.resultChunkBytes,
+    maxResultBytes: core.maxResultBytes,
     onSettled: (settled) => core.settled(settled),
   });
   // Durable before it is announced: a restart must find every accepted job.
   await core.store.putJob({ ...job.record(), status: "running" });
   session.jobs.set(jobId, job);
   core.jobs.set(jobId, job);
-  await session.send(encodeMessage("job.accepted", acceptedPayload(job.record(), message.id), {
-    session_id: session.id,
-    job_id: jobId,
-    trace_id: traceId,
-  }));
+  await session.send(
+    encodeMessage("job.accepted", acceptedPayload(job.record(), message.id, job.budgetWire()), {
+      session_id: session.id,
+      job_id: jobId,
+      trace_id: traceId,
+    }),
+  );
   job.start();
 }

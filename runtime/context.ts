@@ -124,6 +124,18 @@ export interface AgentContext {
    * @throws {ArcpError} `PERMISSION_DENIED`, `LEASE_EXPIRED`.
    */
   useModel(model: string): void;
+  /**
+   * Streams the job's result instead of returning it inline (spec 1.1 §8.4):
+   * what is written (bytes, or text as UTF-8) goes out as ordered
+   * `result_chunk` events, and `job.result` then carries `result_id` and
+   * `result_size`. Close the writer before returning; a string the agent
+   * returns becomes the result's `summary`. One per job.
+   *
+   * @param options `encoding` of the chunks' data: `base64` (default, any
+   *   bytes) or `utf8` (text; chunks never split a character).
+   * @throws {TypeError} when called twice.
+   */
+  resultStream(options?: { encoding?: "utf8" | "base64" }): WritableStream<Uint8Array | string>;
   /** Remaining budget per currency (exact decimals), when the lease has `cost.budget`. */
   readonly budget: Readonly<Record<string, string>> | undefined;
 }

@@ -125,6 +125,7 @@ Deno.test(
       "list_jobs",
       "model.use",
       "progress",
+      "result_chunk",
       "subscribe",
     ]);
     assert.equal(client.sessionId, "sess_peer");

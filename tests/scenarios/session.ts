@@ -82,6 +82,7 @@ export async function welcomeDescribesTheSession(kind: TransportKind): Promise<v
     "list_jobs",
     "model.use",
     "progress",
+    "result_chunk",
     "subscribe",
   ]);
   assert.deepEqual(client.agents.find((a) => a.name === "echo"), {
