@@ -90,13 +90,22 @@ async function fetchAgent(input: { url: string }, ctx: AgentContext): Promise<{ 
   return { status: response.status };
 }
 
+/** Delegates to `agent` with `lease_request` (spec §10) and returns the child's result. */
+async function delegate(
+  input: { agent: string; input?: unknown; lease_request?: Record<string, string[]> },
+  ctx: AgentContext,
+): Promise<unknown> {
+  const child = await ctx.delegate(input?.agent, input?.input ?? null, input?.lease_request ?? {});
+  return child.result;
+}
+
 function fail(input: { message?: string }): Promise<never> {
   return Promise.reject(new Error(input?.message ?? "The fail agent failed, as asked"));
 }
 
 /**
  * The demo agents: `echo` (1.0.0 and 2.0.0, default 2.0.0), `count`,
- * `sleep`, `fail`, `files`, `spend`, `report` and `fetch`.
+ * `sleep`, `fail`, `files`, `spend`, `report`, `fetch` and `delegate`.
  *
  * @returns Their definitions, ready for `new Runtime({ agents })`.
  * @example
@@ -105,7 +114,7 @@ function fail(input: { message?: string }): Promise<never> {
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(demoAgents().map((a) => a.name), [
- *   "echo", "echo", "count", "sleep", "fail", "files", "spend", "report", "fetch",
+ *   "echo", "echo", "count", "sleep", "fail", "files", "spend", "report", "fetch", "delegate",
  * ]);
  * ```
  */
@@ -120,5 +129,6 @@ export function demoAgents(): AgentDefinition[] {
     { name: "spend", handler: spend },
     { name: "report", handler: report },
     { name: "fetch", handler: fetchAgent },
+    { name: "delegate", handler: delegate },
   ];
 }

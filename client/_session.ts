@@ -383,8 +383,9 @@ export class Session {
           this.#accepted.set(message.payload.job_id, this.streamFor(message.payload.job_id));
           return pending.resolve(message);
         }
-        // Its submit was abandoned (the signal aborted): stop the job.
-        if (!this.#streams.has(message.payload.job_id)) {
+        // Its submit was abandoned (the signal aborted): stop the job. A job
+        // delegated by one of ours (parent_job_id) was never submitted here.
+        if (message.payload.parent_job_id == null && !this.#streams.has(message.payload.job_id)) {
           this.#write(encodeMessage("job.cancel", { reason: "submit abandoned" }, {
             session_id: this.sessionId,
             job_id: message.payload.job_id,

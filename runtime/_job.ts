@@ -27,6 +27,7 @@ import type {
 import type { RuntimeSession } from "./_session.ts";
 import type { JobAuthority } from "./_authority.ts";
 import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
+import { type DelegateRequest, delegateTarget } from "./_delegate.ts";
 import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
 
@@ -52,6 +53,10 @@ export interface JobSpec {
   resultChunkBytes: number;
   /** Cap on a streamed result's total size. */
   maxResultBytes: number;
+  /** The delegating job, for a delegated one (spec §10). */
+  parentJobId: string | null;
+  /** Starts a child job for `ctx.delegate`. */
+  delegate(parent: RuntimeJob, request: DelegateRequest): Promise<RuntimeJob>;
   /** Called with the terminal envelope once it has been queued. */
   onSettled(job: RuntimeJob, terminal: TerminalEnvelope): void;
 }
@@ -72,7 +77,7 @@ function encodedLength(value: unknown): number | string {
 /** The `job.accepted` payload of a job (spec §7.1), answering request `requestId`. */
 export function acceptedPayload(
   record: JobRecord,
-  requestId: string,
+  requestId: string | undefined,
   budget?: Record<string, number>,
 ): JobAcceptedPayload {
   const payload: JobAcceptedPayload = {
@@ -84,7 +89,7 @@ export function acceptedPayload(
   if (budget !== undefined) payload.budget = budget;
   payload.accepted_at = record.created_at;
   payload.trace_id = record.trace_id;
-  payload.request_id = requestId;
+  if (requestId !== undefined) payload.request_id = requestId;
   return payload;
 }
 
@@ -116,6 +121,7 @@ export class RuntimeJob implements AgentContext {
   #timers: ReturnType<typeof setTimeout>[] = [];
   readonly #subscriptions = new Set<Subscription>();
   #terminal: TerminalEnvelope | undefined;
+  readonly #children = new Set<RuntimeJob>();
   #resultStream: { resultId: string; stream: ResultStream } | undefined;
   readonly #settled = Promise.withResolvers<void>();
 
@@ -253,6 +259,10 @@ export class RuntimeJob implements AgentContext {
     void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true);
     this.#lastEventSeq = envelope.event_seq!;
     this.#terminal = envelope as TerminalEnvelope;
+    // Children do not outlive their parent (spec §10; 1.1 §9.8.2).
+    for (const child of this.#children) {
+      child.abort(new ArcpError("CANCELLED", `Parent job ${this.jobId} ended`));
+    }
     this.#deliver(envelope, size + ENVELOPE_OVERHEAD);
     this.#subscriptions.clear();
     this.#spec.onSettled(this, this.#terminal);
@@ -281,7 +291,7 @@ export class RuntimeJob implements AgentContext {
       agent: this.agent,
       status: this.#status,
       lease: this.lease,
-      parent_job_id: null,
+      parent_job_id: this.#spec.parentJobId,
       trace_id: this.traceId,
       created_at: this.createdAt,
       last_event_seq: this.#lastEventSeq,
@@ -450,6 +460,60 @@ export class RuntimeJob implements AgentContext {
     });
     this.#resultStream = { resultId, stream };
     return stream.writable;
+  }
+
+  /** The remaining budget, as exact decimals, for a child's subset check. */
+  budgetSnapshot(): Record<string, string> | undefined {
+    return this.#spec.authority.budget?.snapshot();
+  }
+
+  /** Moves `value` of `currency` out of this job's budget (to a child's). */
+  spendBudget(currency: string, value: string): void {
+    this.#spec.authority.budget?.spend(currency, value);
+  }
+
+  async delegate(
+    agent: string,
+    input: unknown,
+    leaseRequest: Lease,
+    constraints?: LeaseConstraints,
+  ): Promise<JobResultPayload> {
+    const delegateId = newId("del");
+    await this.emit("delegate", {
+      delegate_id: delegateId,
+      agent,
+      input: input ?? null,
+      lease_request: leaseRequest,
+    });
+    let child: RuntimeJob;
+    try {
+      this.authorize("agent.delegate", delegateTarget(agent));
+      child = await this.#spec.delegate(this, {
+        agent,
+        input,
+        leaseRequest,
+        constraints,
+        delegateId,
+      });
+    } catch (error) {
+      // Refusals reach the parent as a tool_result, never the session (spec 1.0 §10.2).
+      const failure = ArcpError.from(error);
+      await this.toolResult(delegateId, { error: failure.toPayload() });
+      if (failure.code === "LEASE_EXPIRED") this.abort(failure);
+      throw failure;
+    }
+    this.#children.add(child);
+    await child.settled;
+    this.#children.delete(child);
+    const terminal = child.record().terminal!;
+    if (terminal.type === "job.result") {
+      const payload = terminal.payload as JobResultPayload;
+      await this.toolResult(delegateId, { result: { job_id: child.jobId, ...payload } });
+      return payload;
+    }
+    const failure = ArcpError.fromPayload(terminal.payload as JobErrorPayload);
+    await this.toolResult(delegateId, { error: failure.toPayload() });
+    throw failure;
   }
 
   useModel(model: string): void {

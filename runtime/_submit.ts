@@ -10,9 +10,12 @@ import { parseTraceId } from "../protocol/trace.ts";
 import type { RuntimeCore } from "./_core.ts";
 import { submissionFingerprint } from "./_digest.ts";
 import { acceptedPayload, RuntimeJob } from "./_job.ts";
+import { delegateJob } from "./_delegate.ts";
 import { JobAuthority } from "./_authority.ts";
 import { validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
+import type { AgentDefinition } from "./context.ts";
+import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
 import { observe } from "./_subscription.ts";
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
@@ -78,9 +81,8 @@ export async function submitJob(
       if (await replayIdempotent(core, session, existing.job_id, message.id)) return;
     }
   }
-  const job = new RuntimeJob({
+  await startJob(core, session, {
     id: jobId,
-    session,
     definition,
     agent: ref,
     input: payload.input ?? null,
@@ -88,12 +90,44 @@ export async function submitJob(
     leaseConstraints: payload.lease_constraints,
     traceId,
     maxRuntimeSec: payload.max_runtime_sec,
-    cancelGraceMs: core.cancelGraceMs,
     createdAt,
     idempotencyKey: key,
+    requestId: message.id,
+  });
+}
+
+/** What a new job is made of, from a submit or a delegation. */
+export interface NewJob {
+  id: string;
+  definition: AgentDefinition;
+  agent: string;
+  input: unknown;
+  lease: Lease;
+  leaseConstraints: LeaseConstraints | undefined;
+  traceId: string;
+  maxRuntimeSec: number | undefined;
+  createdAt: string;
+  idempotencyKey: string | undefined;
+  /** The `job.submit` being answered; absent for a delegated job. */
+  requestId?: string;
+  /** Set for a delegated job (spec §10). */
+  parent?: { job: RuntimeJob; delegateId: string; budget?: Record<string, string> };
+}
+
+/** Stores, announces (`job.accepted`) and starts a job in `session`. */
+export async function startJob(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  spec: NewJob,
+): Promise<RuntimeJob> {
+  const job = new RuntimeJob({
+    ...spec,
+    session,
+    cancelGraceMs: core.cancelGraceMs,
+    parentJobId: spec.parent?.job.jobId ?? null,
     authority: new JobAuthority({
-      lease,
-      constraints: payload.lease_constraints,
+      lease: spec.lease,
+      constraints: spec.leaseConstraints,
       now: core.now,
       expiryGraceMs: core.expiryGraceMs,
       requireModelLease: core.requireModelLease,
@@ -102,17 +136,22 @@ export async function submitJob(
     resultChunkBytes: core.resultChunkBytes,
     maxResultBytes: core.maxResultBytes,
     onSettled: (settled) => core.settled(settled),
+    delegate: (parent, request) => delegateJob(core, parent, request),
   });
   // Durable before it is announced: a restart must find every accepted job.
   await core.store.putJob({ ...job.record(), status: "running" });
-  session.jobs.set(jobId, job);
-  core.jobs.set(jobId, job);
-  await session.send(
-    encodeMessage("job.accepted", acceptedPayload(job.record(), message.id, job.budgetWire()), {
-      session_id: session.id,
-      job_id: jobId,
-      trace_id: traceId,
-    }),
-  );
+  session.jobs.set(job.jobId, job);
+  core.jobs.set(job.jobId, job);
+  const accepted = acceptedPayload(job.record(), spec.requestId, job.budgetWire());
+  if (spec.parent !== undefined) {
+    accepted.parent_job_id = spec.parent.job.jobId;
+    accepted.delegate_id = spec.parent.delegateId;
+  }
+  await session.send(encodeMessage("job.accepted", accepted, {
+    session_id: session.id,
+    job_id: job.jobId,
+    trace_id: job.traceId,
+  }));
   job.start();
+  return job;
 }

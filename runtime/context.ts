@@ -7,7 +7,7 @@
  */
 
 import type { ArtifactRefBody, ToolResultBody } from "../protocol/events.ts";
-import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
+import type { JobResultPayload, Lease, LeaseConstraints } from "../protocol/messages.ts";
 import type { Principal } from "./auth.ts";
 
 /** Optional fields of a `progress` event (spec 1.1 §8.2.1). */
@@ -136,6 +136,25 @@ export interface AgentContext {
    * @throws {TypeError} when called twice.
    */
   resultStream(options?: { encoding?: "utf8" | "base64" }): WritableStream<Uint8Array | string>;
+  /**
+   * Delegates to a sub-agent (spec §10): emits the `delegate` event and
+   * starts a child job in the same session (announced by a `job.accepted`
+   * with `parent_job_id` and `delegate_id`), whose lease must be a subset of
+   * this job's (spec 1.1 §9.4). The child inherits this job's trace and
+   * expiry; its `cost.budget` is carved from this job's remaining budget.
+   * It is cancelled if this job ends first. The outcome is also reported as
+   * a `tool_result` whose `call_id` is the `delegate_id`.
+   *
+   * @returns The child's `job.result` payload.
+   * @throws {ArcpError} `LEASE_SUBSET_VIOLATION`, `PERMISSION_DENIED`
+   *   (`agent.delegate`), `AGENT_NOT_AVAILABLE`, or the child's own error.
+   */
+  delegate(
+    agent: string,
+    input: unknown,
+    leaseRequest: Lease,
+    constraints?: LeaseConstraints,
+  ): Promise<JobResultPayload>;
   /** Remaining budget per currency (exact decimals), when the lease has `cost.budget`. */
   readonly budget: Readonly<Record<string, string>> | undefined;
 }

@@ -1,0 +1,89 @@
+// This module is browser compatible.
+// Delegation (spec §10, 1.1 §9.4): a running job starts a child job in its
+// own session, with a lease that must be a subset of its own, inheriting its
+// trace and expiry, with a budget carved from what the parent has left.
+
+import { parseAgentRef } from "../protocol/agent_ref.ts";
+import { ArcpError } from "../protocol/errors.ts";
+import { newJobId } from "../protocol/ids.ts";
+import {
+  effectiveExpiry,
+  isLeaseSubset,
+  validateExpiresAt,
+  validateLease,
+} from "../protocol/lease.ts";
+import { parseAmount } from "../protocol/budget.ts";
+import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
+import type { RuntimeCore } from "./_core.ts";
+import type { RuntimeJob } from "./_job.ts";
+import { startJob } from "./_submit.ts";
+
+/** What `ctx.delegate` asks for. */
+export interface DelegateRequest {
+  agent: string;
+  input: unknown;
+  leaseRequest: Lease;
+  constraints: LeaseConstraints | undefined;
+  delegateId: string;
+}
+
+/**
+ * Validates a delegation and starts the child job.
+ *
+ * @throws {ArcpError} `LEASE_SUBSET_VIOLATION` for a lease, budget or expiry
+ *   wider than the parent's; `AGENT_NOT_AVAILABLE`,
+ *   `AGENT_VERSION_NOT_AVAILABLE`, `INVALID_REQUEST`.
+ */
+export async function delegateJob(
+  core: RuntimeCore,
+  parent: RuntimeJob,
+  request: DelegateRequest,
+): Promise<RuntimeJob> {
+  const { definition, ref } = core.registry.resolve(request.agent);
+  const { lease } = validateLease(request.leaseRequest, { field: "lease_request" });
+  if (request.constraints?.expires_at !== undefined) {
+    validateExpiresAt(request.constraints.expires_at, core.now());
+  }
+  const budget = parent.budgetSnapshot();
+  const subset = isLeaseSubset(lease, parent.lease, {
+    ...(budget === undefined ? {} : { parentRemaining: budget }),
+    ...(request.constraints === undefined ? {} : { childConstraints: request.constraints }),
+    ...(parent.leaseConstraints === undefined
+      ? {}
+      : { parentConstraints: parent.leaseConstraints }),
+  });
+  if (!subset.ok) {
+    throw new ArcpError(
+      "LEASE_SUBSET_VIOLATION",
+      `Delegation to "${request.agent}" widens the lease: ${subset.reason}`,
+      {
+        details: { capability: subset.capability, pattern: subset.pattern },
+      },
+    );
+  }
+  // Carved out: what the child may spend, the parent no longer can.
+  for (const amount of lease["cost.budget"] ?? []) {
+    const { currency, value } = parseAmount(amount);
+    parent.spendBudget(currency, value);
+  }
+  const expiresAt = effectiveExpiry(request.constraints, parent.leaseConstraints);
+  return await startJob(core, parent.ownerSession, {
+    id: newJobId(),
+    definition,
+    agent: ref,
+    input: request.input ?? null,
+    lease,
+    leaseConstraints: expiresAt === undefined ? undefined : { expires_at: expiresAt },
+    // Delegated jobs inherit the parent's trace (spec 1.0 §10.3).
+    traceId: parent.traceId,
+    maxRuntimeSec: undefined,
+    createdAt: new Date().toISOString(),
+    idempotencyKey: undefined,
+    parent: { job: parent, delegateId: request.delegateId },
+  });
+}
+
+/** The name an `agent.delegate` pattern is matched against: the agent without its version. */
+export function delegateTarget(agent: string): string {
+  return parseAgentRef(agent).name;
+}
