@@ -27,6 +27,7 @@ import type {
 import type { RuntimeSession } from "./_session.ts";
 import type { JobAuthority } from "./_authority.ts";
 import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
+import { BudgetCounters } from "../protocol/budget.ts";
 import { type DelegateRequest, delegateTarget } from "./_delegate.ts";
 import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
@@ -62,6 +63,9 @@ export interface JobSpec {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Statuses `ctx.fetch` follows, each hop authorised against the lease. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
 /** Bytes an envelope adds around its payload, for buffer accounting. */
 const ENVELOPE_OVERHEAD = 200;
 
@@ -78,8 +82,11 @@ function encodedLength(value: unknown): number | string {
 export function acceptedPayload(
   record: JobRecord,
   requestId: string | undefined,
-  budget?: Record<string, number>,
 ): JobAcceptedPayload {
+  // The counters as initialised at acceptance (spec 1.1 §7.1), the same for a repeated key.
+  const budget = record.lease["cost.budget"] === undefined
+    ? undefined
+    : new BudgetCounters(record.lease).toWire();
   const payload: JobAcceptedPayload = {
     job_id: record.job_id,
     agent: record.agent,
@@ -299,6 +306,8 @@ export class RuntimeJob implements AgentContext {
     if (this.leaseConstraints !== undefined) record.lease_constraints = this.leaseConstraints;
     if (this.#spec.idempotencyKey !== undefined) record.idempotency_key = this.#spec.idempotencyKey;
     if (this.#terminal !== undefined) record.terminal = this.#terminal;
+    const budget = this.budgetWire();
+    if (budget !== undefined) record.budget = budget;
     return record;
   }
 
@@ -398,7 +407,14 @@ export class RuntimeJob implements AgentContext {
   }
 
   authorize(capability: string, target: string): string {
-    return this.#spec.authority.check(capability, target);
+    try {
+      return this.#spec.authority.check(capability, target);
+    } catch (error) {
+      // Attempting anything after expiry ends the job, however the agent
+      // handles the error (spec 1.1 §9.5).
+      if (error instanceof ArcpError && error.code === "LEASE_EXPIRED") this.abort(error);
+      throw error;
+    }
   }
 
   /** The remaining budget per currency as exact decimal strings, when the lease has `cost.budget`. */
@@ -421,7 +437,6 @@ export class RuntimeJob implements AgentContext {
       const failure = ArcpError.from(error);
       await this.toolResult(callId, { error: failure.toPayload() });
       // An expired lease ends the job once the agent has been told (spec 1.1 §9.5).
-      if (failure.code === "LEASE_EXPIRED") this.abort(failure);
       throw failure;
     }
     const length = encodedLength(result);
@@ -435,12 +450,37 @@ export class RuntimeJob implements AgentContext {
   fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
     const url = String(input);
     const method = init.method ?? "GET";
-    return this.tool("net.fetch", { url, method }, () => {
-      const target = this.authorize("net.fetch", url);
-      const headers = new Headers(init.headers);
-      // W3C trace context travels with the request (spec §11).
-      headers.set("traceparent", `00-${this.traceId}-${newSpanId()}-01`);
-      return this.#spec.fetch(target, { ...init, headers, signal: init.signal ?? this.signal });
+    return this.tool("net.fetch", { url, method }, async () => {
+      let target = this.authorize("net.fetch", url);
+      let request: RequestInit = {
+        ...init,
+        signal: init.signal ?? this.signal,
+        redirect: "manual",
+      };
+      // Redirects are followed here, each hop through the lease: a leased URL
+      // must not be a way to reach an unleased one.
+      for (let hop = 0;; hop++) {
+        const headers = new Headers(request.headers);
+        // W3C trace context travels with the request (spec §11).
+        headers.set("traceparent", `00-${this.traceId}-${newSpanId()}-01`);
+        const response = await this.#spec.fetch(target, { ...request, headers });
+        const location = response.headers.get("location");
+        if (!REDIRECTS.has(response.status) || location === null || init.redirect === "manual") {
+          return response;
+        }
+        if (init.redirect === "error" || hop === MAX_REDIRECTS) {
+          await response.body?.cancel();
+          throw new TypeError(`Fetch of ${url} failed: too many redirects, or redirects refused`);
+        }
+        await response.body?.cancel();
+        target = this.authorize("net.fetch", new URL(location, target).href);
+        if (
+          response.status === 303 ||
+          (response.status < 307 && request.method?.toUpperCase() === "POST")
+        ) {
+          request = { ...request, method: "GET", body: null };
+        }
+      }
     }, { capability: "net.fetch", target: url });
   }
 
@@ -499,7 +539,6 @@ export class RuntimeJob implements AgentContext {
       // Refusals reach the parent as a tool_result, never the session (spec 1.0 §10.2).
       const failure = ArcpError.from(error);
       await this.toolResult(delegateId, { error: failure.toPayload() });
-      if (failure.code === "LEASE_EXPIRED") this.abort(failure);
       throw failure;
     }
     this.#children.add(child);

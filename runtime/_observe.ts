@@ -121,8 +121,7 @@ export async function subscribe(
   };
   if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
   // The current counters, for an observer's budget gauge (spec 1.1 §7.6).
-  const budget = live?.budgetWire();
-  if (budget !== undefined) payload.budget = budget;
+  if (record.budget !== undefined) payload.budget = record.budget;
   await session.send(
     encodeMessage("job.subscribed", payload, { session_id: session.id, job_id: jobId }),
   );

@@ -28,7 +28,7 @@ async function replayIdempotent(
   const live = core.jobs.get(jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) return false;
-  const accepted = acceptedPayload(record, requestId, live?.budgetWire());
+  const accepted = acceptedPayload(record, requestId);
   await session.send(encodeMessage("job.accepted", accepted, {
     session_id: session.id,
     job_id: jobId,
@@ -142,7 +142,7 @@ export async function startJob(
   await core.store.putJob({ ...job.record(), status: "running" });
   session.jobs.set(job.jobId, job);
   core.jobs.set(job.jobId, job);
-  const accepted = acceptedPayload(job.record(), spec.requestId, job.budgetWire());
+  const accepted = acceptedPayload(job.record(), spec.requestId);
   if (spec.parent !== undefined) {
     accepted.parent_job_id = spec.parent.job.jobId;
     accepted.delegate_id = spec.parent.delegateId;

@@ -34,6 +34,7 @@ function copyJob(record: JobRecord): JobRecord {
   if (record.lease_constraints !== undefined) {
     copy.lease_constraints = { ...record.lease_constraints };
   }
+  if (record.budget !== undefined) copy.budget = { ...record.budget };
   return copy;
 }
 

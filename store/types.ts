@@ -110,6 +110,8 @@ export interface JobRecord {
   last_event_seq: number;
   /** The idempotency key it was submitted with, if any. */
   idempotency_key?: string;
+  /** Remaining budget per currency as of the last write (spec 1.1 §9.6). */
+  budget?: Record<string, number>;
   /** The terminal envelope, once the job has ended. */
   terminal?: TerminalEnvelope;
 }

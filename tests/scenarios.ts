@@ -75,6 +75,18 @@ import {
   subscribingToAFinishedJobReplaysItAndEnds,
   unsubscribingStopsTheEvents,
 } from "./scenarios/observe.ts";
+import {
+  budgetsAreSpentByCostMetricsAndEnforced,
+  costMetricsAreExactAndOnlyValidOnesDecrement,
+  eachCurrencyIsItsOwnCounter,
+  expiredLeasesEndTheJobWithLeaseExpired,
+  expiryIsCheckedByEveryOperation,
+  fetchGoesThroughTheLeaseWithTraceparent,
+  leaseRequestsAreValidatedAtSubmission,
+  modelUseFollowsTheLeaseAndThePolicy,
+  subscribersSeeARunningJobsBudget,
+  toolCallsAndAuthorizeFollowTheLease,
+} from "./scenarios/authority.ts";
 
 export type { Scenario } from "./scenarios/_shared.ts";
 export * from "./scenarios/session.ts";
@@ -84,6 +96,7 @@ export * from "./scenarios/client_api.ts";
 export * from "./scenarios/resume.ts";
 export * from "./scenarios/flow.ts";
 export * from "./scenarios/observe.ts";
+export * from "./scenarios/authority.ts";
 
 /** Every scenario, named by the behaviour it proves. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -336,5 +349,54 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: "subscribe or a repeated key just after a job ends settles the handle",
     run: aJobEndingWhileItsRecordIsWrittenStillSettlesObservers,
+  },
+  // Leases, budgets, expiry and models (spec §9, §11)
+  {
+    name:
+      "invalid lease_request or expires_at is an INVALID_REQUEST session.error, no job; a valid lease, constraints and budget are echoed",
+    run: leaseRequestsAreValidatedAtSubmission,
+  },
+  {
+    name:
+      "ctx.tool emits tool_call/tool_result; calls outside the lease are PERMISSION_DENIED results the agent survives; authorize returns canonical targets",
+    run: toolCallsAndAuthorizeFollowTheLease,
+  },
+  {
+    name:
+      "ctx.fetch reaches only leased URLs, with the job's traceparent; denied URLs never leave the runtime",
+    run: fetchGoesThroughTheLeaseWithTraceparent,
+  },
+  {
+    name:
+      "seq-budget-enforcement: cost metrics decrement the budget exactly, remaining metrics follow, then BUDGET_EXHAUSTED tool_results",
+    run: budgetsAreSpentByCostMetricsAndEnforced,
+  },
+  {
+    name:
+      "cost metrics add up without float drift; negative, unbudgeted or non-cost metrics decrement nothing; zero is exhausted",
+    run: costMetricsAreExactAndOnlyValidOnesDecrement,
+  },
+  {
+    name: "each cost.budget currency is its own counter and exhausting one stops the job's tools",
+    run: eachCurrencyIsItsOwnCounter,
+  },
+  {
+    name:
+      "job.subscribed to a running job carries its lease, constraints and budget as spent so far",
+    run: subscribersSeeARunningJobsBudget,
+  },
+  {
+    name:
+      "seq-lease-expiration: past expires_at plus grace, by the injected clock, a tool call is a LEASE_EXPIRED tool_result and the job a LEASE_EXPIRED job.error",
+    run: expiredLeasesEndTheJobWithLeaseExpired,
+  },
+  {
+    name: "an expired lease refuses every operation with LEASE_EXPIRED: authorize, useModel, fetch",
+    run: expiryIsCheckedByEveryOperation,
+  },
+  {
+    name:
+      "model.use patterns allow or deny models; without model.use any model is allowed unless requireModelLease",
+    run: modelUseFollowsTheLeaseAndThePolicy,
   },
 ];
