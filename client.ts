@@ -23,7 +23,6 @@ import { newId } from "./protocol/ids.ts";
 import type {
   AgentInfo,
   Envelope,
-  Feature,
   JobAcceptedPayload,
   JobSubscribedPayload,
   Lease,
@@ -35,6 +34,7 @@ import type {
 } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
+import { IMPLEMENTED_FEATURES } from "./protocol/_features.ts";
 import type { Transport } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
@@ -171,20 +171,6 @@ export interface CloseOptions {
   signal?: AbortSignal;
 }
 
-/** Features this client implements and asks for in `session.hello`. */
-const CLIENT_FEATURES: readonly Feature[] = [
-  "heartbeat",
-  "ack",
-  "list_jobs",
-  "subscribe",
-  "lease_expires_at",
-  "cost.budget",
-  "model.use",
-  "agent_versions",
-  "progress",
-  "result_chunk",
-];
-
 function opener(
   target: ConnectTarget,
   options: ConnectOptions,
@@ -240,7 +226,7 @@ export async function connect(
       auth: options.token === undefined
         ? { scheme: "bearer" }
         : { scheme: "bearer", token: options.token },
-      capabilities: { encodings: ["json"], features: [...CLIENT_FEATURES] },
+      capabilities: { encodings: ["json"], features: [...IMPLEMENTED_FEATURES] },
     };
     if (resume !== undefined) payload.resume = { ...resume };
     return encodeMessage("session.hello", payload);

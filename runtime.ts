@@ -19,9 +19,9 @@
  */
 
 import { ArcpError } from "./protocol/errors.ts";
-import type { Feature } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
+import { IMPLEMENTED_FEATURES } from "./protocol/_features.ts";
 import { MemoryStore } from "./store/memory.ts";
 import type { JobRecord, RuntimeStore } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
@@ -194,19 +194,6 @@ export interface AcceptOptions {
   signal?: AbortSignal;
 }
 
-const FEATURES: readonly Feature[] = [
-  "heartbeat",
-  "ack",
-  "list_jobs",
-  "subscribe",
-  "lease_expires_at",
-  "cost.budget",
-  "model.use",
-  "agent_versions",
-  "progress",
-  "result_chunk",
-];
-
 /**
  * An ARCP runtime. Sessions and their jobs outlive connections: a dropped
  * transport or `session.close` never stops a running job (spec §6.7).
@@ -257,7 +244,7 @@ export class Runtime {
       authenticate: options.authenticate,
       store: options.store ?? new MemoryStore(),
       sessions: new Map<string, RuntimeSession>(),
-      features: FEATURES,
+      features: IMPLEMENTED_FEATURES,
       jobs: new Map<string, RuntimeJob>(),
       resumeWindowSec: options.resumeWindowSec ?? 600,
       heartbeatIntervalSec: options.heartbeatIntervalSec ?? 30,
