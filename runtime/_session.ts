@@ -74,7 +74,8 @@ export class RuntimeSession {
   #acking = false;
   #lagNotified = false;
   #queue: Envelope[] = [];
-  #flushing: Promise<void> | undefined;
+  #flushing: Promise<void> = RESOLVED;
+  #flushActive = false;
   #drained: PromiseWithResolvers<void> | undefined;
   #ackWaiters: Array<{ seq: number; resolve(): void }> = [];
 
@@ -243,7 +244,7 @@ export class RuntimeSession {
 
   /** Resolves once everything queued so far has been stored and written. */
   async flushed(): Promise<void> {
-    while (this.#flushing !== undefined) await this.#flushing;
+    while (this.#flushActive) await this.#flushing;
   }
 
   #free(through: number): void {
@@ -273,7 +274,12 @@ export class RuntimeSession {
 
   #enqueue(envelope: Envelope): Promise<void> {
     this.#queue.push(envelope);
-    this.#flushing ??= this.#flush();
+    // The flag, not the promise, says whether a flush runs: a flush with
+    // nothing to await finishes before `#flush()` even returns its promise.
+    if (!this.#flushActive) {
+      this.#flushActive = true;
+      this.#flushing = this.#flush();
+    }
     if (this.#queue.length < HIGH_WATER_MARK) return RESOLVED;
     this.#drained ??= Promise.withResolvers();
     return this.#drained.promise;
@@ -319,7 +325,7 @@ export class RuntimeSession {
         }
       }
     } finally {
-      this.#flushing = undefined;
+      this.#flushActive = false;
       this.#drained?.resolve();
       this.#drained = undefined;
     }

@@ -94,7 +94,11 @@ export function webSocketTransport(
   let writeController: WritableStreamDefaultController | undefined;
 
   socket.addEventListener("open", () => opened.resolve());
+  // Deno still dispatches messages after close() until the closing handshake
+  // ends; once the readable is closed or cancelled they are dropped.
+  let readableDone = false;
   socket.addEventListener("message", (event) => {
+    if (readableDone) return;
     const { data } = event as MessageEvent;
     readController.enqueue(
       typeof data === "string"
@@ -106,9 +110,10 @@ export function webSocketTransport(
     const error = closedError(event);
     opened.reject(error);
     closed.reject(error);
-    try {
+    if (!readableDone) {
+      readableDone = true;
       readController.close();
-    } catch { /* already closed or cancelled by the reader */ }
+    }
     writeController?.error(error);
   });
   opened.promise.catch(() => {});
@@ -125,9 +130,13 @@ export function webSocketTransport(
     start(controller) {
       readController = controller;
       // A socket that already closed will fire no close event for us.
-      if (socket.readyState > OPEN) controller.close();
+      if (socket.readyState > OPEN) {
+        readableDone = true;
+        controller.close();
+      }
     },
     cancel() {
+      readableDone = true;
       socket.close(1000);
     },
   }, { highWaterMark: 0 });
