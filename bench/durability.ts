@@ -242,7 +242,8 @@ async function runThroughput(store: RuntimeStore, n: number): Promise<number> {
     const start = performance.now();
     const job = await client.submit("logs", { n });
     let received = 0;
-    for await (const _ of job) received++;
+    // Only the agent's logs: the runtime may add `status` events (back pressure).
+    for await (const event of job) if (event.payload.kind === "log") received++;
     await job.result;
     const end = performance.now();
     if (received !== n) throw new Error(`Expected ${n} events, got ${received}`);
@@ -301,7 +302,10 @@ async function main(): Promise<void> {
     }
 
     console.log();
-    console.log(`1 (cont.). Resume replay of ${count(large)} events; progress:`);
+    console.log(
+      `1 (cont.). Resume replay of ${count(large)} events; RSS before ${mib(sampleRss())}; ` +
+        "progress:",
+    );
     replays.push([large, await runReplay(large)]);
 
     console.log();

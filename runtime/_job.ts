@@ -542,7 +542,16 @@ export class RuntimeJob implements AgentContext {
       throw failure;
     }
     this.#children.add(child);
-    await child.settled;
+    // A cancelled parent stops waiting at once; its end cancels the child.
+    const stopped = Promise.withResolvers<void>();
+    const onAbort = () => stopped.resolve();
+    this.signal.addEventListener("abort", onAbort, { once: true });
+    await Promise.race([child.settled, stopped.promise]);
+    this.signal.removeEventListener("abort", onAbort);
+    if (!child.terminal) {
+      child.abort(new ArcpError("CANCELLED", `Parent job ${this.jobId} was stopped`));
+      throw this.signal.reason;
+    }
     this.#children.delete(child);
     const terminal = child.record().terminal!;
     if (terminal.type === "job.result") {
