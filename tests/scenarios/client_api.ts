@@ -89,7 +89,7 @@ export async function submitWithAnAbortedSignalRejectsWithItsReason(
   assert.equal((await (await client.submit("plain", 5)).result).result, 5);
 }
 
-/** Known bug, see the report: an already-aborted signal still sends the submit. */
+/** An already-aborted signal sends no submit. */
 export async function submitWithAnAbortedSignalStartsNoJob(kind: TransportKind): Promise<void> {
   let started = 0;
   await using h = await startHarness(kind, {
@@ -119,7 +119,7 @@ export async function idempotentSubmitsReturnTheSameJob(kind: TransportKind): Pr
   assert.equal(started, 1);
 }
 
-/** Known bug, see the report: a result JSON cannot carry breaks the connection. */
+/** A result JSON cannot carry ends that job, not the connection. */
 export async function unserialisableResultsEndTheJobNotTheSession(
   kind: TransportKind,
 ): Promise<void> {

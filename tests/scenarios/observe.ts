@@ -515,9 +515,9 @@ export async function clientSubscriptionsStreamEventsAndResult(kind: TransportKi
   assert.deepEqual((await second.result).result, { n: 6 });
 }
 
-// Known bugs ------------------------------------------------------------------------------
+// Cancel authority and just-ended jobs ---------------------------------------------------
 
-/** Known bug, see the report: a policy-allowed subscriber from another principal gets JOB_NOT_FOUND. */
+/** A policy-allowed subscriber from another principal gets PERMISSION_DENIED on cancel, not JOB_NOT_FOUND. */
 export async function aSubscriberOfAnotherPrincipalCannotCancel(
   kind: TransportKind,
 ): Promise<void> {
@@ -552,7 +552,7 @@ class SlowSettlingStore extends RecordingStore {
   }
 }
 
-/** Known bug, see the report: a job whose end is still being stored is answered without its outcome. */
+/** A job whose end is still being stored is answered with its outcome all the same. */
 export async function aJobEndingWhileItsRecordIsWrittenStillSettlesObservers(
   kind: TransportKind,
 ): Promise<void> {

@@ -382,7 +382,7 @@ export async function aSubmitPendingAtADropStartsOneJob(kind: TransportKind): Pr
   assert.equal(reconnecting.connections, 2);
 }
 
-/** Known bug, see the report: the handle misses events that arrived before its job.accepted. */
+/** The handle gets the events that arrived before its job.accepted. */
 export async function aSubmitResentAfterItsJobEndedStillStreamsItsEvents(
   kind: TransportKind,
 ): Promise<void> {
@@ -447,7 +447,7 @@ function featuresOf(welcome: Frame): string[] {
   return [...(payloadOf(welcome).capabilities as { features: string[] }).features].sort();
 }
 
-/** Known bug, see the report: `session.resume` turns every feature on, `ack` included. */
+/** `session.resume` keeps the features the session negotiated, rather than turning every one on. */
 export async function sessionResumeKeepsTheNegotiatedFeatures(kind: TransportKind): Promise<void> {
   const agent = pausingAgent();
   await using h = await startHarness(kind, {
@@ -469,7 +469,7 @@ export async function sessionResumeKeepsTheNegotiatedFeatures(kind: TransportKin
   assert.deepEqual(progressOf(await second.until(isTerminal)), range(2, 200));
 }
 
-/** Known bug, see the report: resuming after the window refuses, and deletes, a session whose job still runs. */
+/** A session whose job still runs stays resumable after its window. */
 export async function aSessionWithARunningJobStaysResumablePastItsWindow(
   kind: TransportKind,
 ): Promise<void> {
