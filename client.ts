@@ -34,7 +34,7 @@ import type {
 } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
-import { IMPLEMENTED_FEATURES } from "./protocol/_features.ts";
+import { CLIENT_FEATURES } from "./protocol/_features.ts";
 import type { Transport } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
@@ -226,7 +226,7 @@ export async function connect(
       auth: options.token === undefined
         ? { scheme: "bearer" }
         : { scheme: "bearer", token: options.token },
-      capabilities: { encodings: ["json"], features: [...IMPLEMENTED_FEATURES] },
+      capabilities: { encodings: ["json"], features: [...CLIENT_FEATURES] },
     };
     if (resume !== undefined) payload.resume = { ...resume };
     return encodeMessage("session.hello", payload);
@@ -347,7 +347,11 @@ export class Client {
     >;
     const jobId = accepted.payload.job_id;
     const stream = this.#session.claimStream(jobId);
-    return new JobHandle(accepted.payload, stream, (cancel) => this.#cancel(jobId, cancel));
+    return new JobHandle(
+      accepted.payload,
+      stream,
+      (cancel) => this.#session.jobDone(jobId) ? Promise.resolve() : this.#cancel(jobId, cancel),
+    );
   }
 
   /**
@@ -405,6 +409,51 @@ export class Client {
   }
 
   /**
+   * Cancels a job by id (spec §7.4): sends `job.cancel` and resolves when the
+   * runtime acknowledges with `job.cancelled`; the job then ends with
+   * `CANCELLED`. Only the session that submitted the job may cancel it, so
+   * this is for a job submitted earlier in this session, e.g. by a process
+   * that resumed the session through a shared `resumeStore` (spec §7.7). A job
+   * submitted through this client can also be cancelled with
+   * {@linkcode JobHandle.cancel}.
+   *
+   * @param jobId The job to cancel.
+   * @param options Reason and abort signal.
+   * @throws {ArcpError} `JOB_NOT_FOUND` when the principal has no such job,
+   *   `PERMISSION_DENIED` when another session submitted it,
+   *   `INVALID_REQUEST` when it has already ended.
+   * @throws {ConnectionClosedError} when the connection is closed.
+   * @example Cancel a running job by its id
+   * ```ts
+   * import { connect } from "@arcp/arcp/client";
+   * import { Runtime, staticTokens } from "@arcp/arcp/runtime";
+   * import { memoryTransportPair } from "@arcp/arcp/transports/memory";
+   * import assert from "node:assert/strict";
+   *
+   * await using runtime = new Runtime({
+   *   authenticate: staticTokens({ t: "alice" }),
+   *   agents: [{
+   *     name: "wait",
+   *     handler: (_input, ctx) =>
+   *       new Promise((_resolve, reject) => {
+   *         ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+   *       }),
+   *   }],
+   * });
+   * const [clientSide, runtimeSide] = memoryTransportPair();
+   * runtime.accept(runtimeSide);
+   * await using client = await connect(clientSide, { token: "t" });
+   * const { jobId, result } = await client.submit("wait");
+   *
+   * await client.cancel(jobId, { reason: "no longer needed" });
+   * await assert.rejects(result, { code: "CANCELLED" });
+   * ```
+   */
+  cancel(jobId: string, options: CancelOptions = {}): Promise<void> {
+    return this.#cancel(jobId, options);
+  }
+
+  /**
    * Acknowledges every event up to `seq` (spec 1.1 §6.5); needed only with
    * `autoAck: false`.
    *
@@ -432,7 +481,7 @@ export class Client {
   }
 
   async #cancel(jobId: string, options: CancelOptions): Promise<void> {
-    if (this.#session.jobDone(jobId)) return;
+    const followed = !this.#session.jobDone(jobId);
     const payload = options.reason === undefined ? {} : { reason: options.reason };
     const envelope = encodeMessage("job.cancel", payload, {
       session_id: this.sessionId,
@@ -442,7 +491,7 @@ export class Client {
       await this.#session.request(envelope, options.signal);
     } catch (error) {
       // A cancel that lost the race with the job's own end has nothing to report.
-      if (!(error instanceof ArcpError) || !this.#session.jobDone(jobId)) throw error;
+      if (!(error instanceof ArcpError) || !followed || !this.#session.jobDone(jobId)) throw error;
     }
   }
 

@@ -23,11 +23,13 @@ import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
 import { IMPLEMENTED_FEATURES } from "./protocol/_features.ts";
 import { MemoryStore } from "./store/memory.ts";
-import type { JobRecord, RuntimeStore } from "./store/types.ts";
+import type { CredentialRecord, JobRecord, RuntimeStore } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
 import { type WebSocketLike, webSocketTransport } from "./transports/websocket.ts";
 import type { Authenticator, Principal } from "./runtime/auth.ts";
-import type { AgentDefinition } from "./runtime/context.ts";
+import type { AgentDefinition, LeasePolicy } from "./runtime/context.ts";
+import type { CredentialProvisioner, RevocationRetry } from "./runtime/credentials.ts";
+import { CredentialLedger } from "./runtime/_credentials.ts";
 import { RuntimeConnection, type RuntimeCore } from "./runtime/_connection.ts";
 import type { SubscribeAudit } from "./runtime/context.ts";
 import type { RuntimeJob } from "./runtime/_job.ts";
@@ -47,11 +49,23 @@ export type {
   AgentContext,
   AgentDefinition,
   AgentHandler,
+  LeasePolicy,
+  LeasePolicyRequest,
   MetricOptions,
   ProgressOptions,
   SubscribeAudit,
   ToolOptions,
 } from "./runtime/context.ts";
+
+export {
+  credentialConstraints,
+  type CredentialHandle,
+  type CredentialProvisioner,
+  type CredentialRequest,
+  type IssuedCredential,
+  type RevocationRetry,
+} from "./runtime/credentials.ts";
+export type { CredentialRecord } from "./store/types.ts";
 
 /**
  * Upgrades an HTTP request to a WebSocket; `Deno.upgradeWebSocket` has this
@@ -184,6 +198,29 @@ export interface RuntimeOptions {
    * @default {268435456}
    */
   maxResultBytes?: number;
+  /**
+   * Mints a short-lived credential per job at an upstream and revokes it when
+   * the job ends (spec 1.1 §9.8). Configuring one advertises the
+   * `provisioned_credentials` feature; outstanding credentials are kept in
+   * the store's ledger and revoked after a restart too.
+   */
+  provisioner?: CredentialProvisioner;
+  /** Backoff of failed revocations (spec 1.1 §14). */
+  revocationRetry?: RevocationRetry;
+  /**
+   * Told of a credential still live after every revocation attempt: an
+   * operator must act (spec 1.1 §14). It is also logged, and retried at the
+   * next start; see {@linkcode Runtime.outstandingCredentials}.
+   */
+  onUnrevocable?: (record: CredentialRecord) => void;
+  /** May narrow each requested lease, never widen it (spec 1.1 §9.2). */
+  leasePolicy?: LeasePolicy;
+  /**
+   * Ends a job with `LEASE_EXPIRED` as soon as its lease expires (plus the
+   * grace), rather than at its next lease-checked operation (spec 1.1 §9.5).
+   * @default {false}
+   */
+  terminateOnLeaseExpiry?: boolean;
   /** Where diagnostics go; silent by default. */
   logger?: Pick<Console, "debug" | "warn" | "error">;
 }
@@ -237,14 +274,20 @@ export class Runtime {
    */
   constructor(options: RuntimeOptions = {}) {
     for (const agent of options.agents ?? []) this.#registry.register(agent);
+    const store = options.store ?? new MemoryStore();
+    const logger = options.logger ?? SILENT;
+    const provisioner = options.provisioner;
     this.#core = {
       name: options.name ?? SDK_NAME,
       version: options.version ?? SDK_VERSION,
       registry: this.#registry,
       authenticate: options.authenticate,
-      store: options.store ?? new MemoryStore(),
+      store,
       sessions: new Map<string, RuntimeSession>(),
-      features: IMPLEMENTED_FEATURES,
+      // Advertised only when revocation is guaranteed (spec 1.1 §14).
+      features: provisioner === undefined
+        ? IMPLEMENTED_FEATURES
+        : [...IMPLEMENTED_FEATURES, "provisioned_credentials"],
       jobs: new Map<string, RuntimeJob>(),
       resumeWindowSec: options.resumeWindowSec ?? 600,
       heartbeatIntervalSec: options.heartbeatIntervalSec ?? 30,
@@ -258,18 +301,31 @@ export class Runtime {
       },
       subscribePolicy: options.subscribePolicy ?? (() => false),
       auditSubscribe: options.onSubscribe ?? (() => {}),
-      logger: options.logger ?? SILENT,
+      logger,
       now: options.now ?? Date.now,
       expiryGraceMs: options.leaseExpiryGraceMs ?? 1000,
       requireModelLease: options.requireModelLease ?? false,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       resultChunkBytes: options.resultChunkBytes ?? 64 << 10,
       maxResultBytes: options.maxResultBytes ?? 256 << 20,
+      credentials: provisioner === undefined ? undefined : new CredentialLedger({
+        provisioner,
+        store,
+        logger,
+        retry: options.revocationRetry ?? {},
+        onUnrevocable: options.onUnrevocable ?? (() => {}),
+      }),
+      leasePolicy: options.leasePolicy,
+      terminateOnExpiry: options.terminateOnLeaseExpiry ?? false,
       ready: () => this.#ready ??= this.#recover(),
       attached: (session) => this.#cancelExpiry(session.id),
       detached: (session) => this.#detached(session),
       settled: (job) => this.#settled(job),
     };
+    // Outstanding credentials are revoked at start, not at the first connection.
+    if (provisioner !== undefined) {
+      this.#core.ready().catch((error) => logger.error("arcp runtime: recovery failed", error));
+    }
     this.#upgrade = options.upgradeWebSocket;
     this.#path = options.path ?? "/arcp";
     this.#maxFrameBytes = options.maxFrameBytes;
@@ -340,9 +396,12 @@ export class Runtime {
       const expiresAt = Date.parse(record.detached_at!) + record.resume_window_sec * 1000;
       this.#scheduleExpiry(record.session_id, expiresAt - now.getTime());
     }
+    // Every job in the ledger ended (above, or before the restart): revoke.
+    await this.#core.credentials?.recover();
   }
 
   #settled(job: RuntimeJob): void {
+    this.#revokeCredentials(job);
     // Forgotten as live only once stored, so listings never see it running again.
     const stored = this.#core.store.putJob(job.record()).finally(() => {
       this.#core.jobs.delete(job.jobId);
@@ -352,6 +411,14 @@ export class Runtime {
       this.#core.logger.error(`arcp runtime: cannot store the end of job ${job.jobId}`, error);
     });
     this.#storing.add(stored);
+  }
+
+  /** Revokes a finished job's credentials and, at once, those of its live children (spec 1.1 §9.8.2). */
+  #revokeCredentials(job: RuntimeJob): void {
+    const ledger = this.#core.credentials;
+    if (ledger === undefined) return;
+    ledger.release(job.jobId, job.principal.id, job.takeCredentials());
+    for (const child of job.children) this.#revokeCredentials(child);
   }
 
   #detached(session: RuntimeSession): void {
@@ -407,9 +474,30 @@ export class Runtime {
     await Promise.all(sessions.map((session) => session.flushed()));
     // The store may be closed right after this resolves: let every write land.
     await Promise.all(this.#storing);
+    // One revocation attempt each; what fails stays in the ledger for the next start.
+    await this.#core.credentials?.close();
     for (const connection of this.#connections) connection.close();
     for (const timer of this.#expiries.values()) clearTimeout(timer);
     this.#expiries.clear();
+  }
+
+  /**
+   * The credential ledger (spec 1.1 §14): provisioned credentials not yet
+   * revoked at their upstream, those of running jobs included. Entries in
+   * state `unrevocable` ran out of retries and need an operator.
+   *
+   * @returns The entries in id order; empty without a provisioner.
+   * @example
+   * ```ts
+   * import { Runtime } from "@arcp/arcp/runtime";
+   * import assert from "node:assert/strict";
+   *
+   * await using runtime = new Runtime();
+   * assert.deepEqual(await runtime.outstandingCredentials(), []);
+   * ```
+   */
+  async outstandingCredentials(): Promise<CredentialRecord[]> {
+    return await this.#core.credentials?.outstanding() ?? [];
   }
 
   /** Same as {@linkcode Runtime.close}, for `await using`. */

@@ -8,6 +8,7 @@
 import { ArcpError } from "../protocol/errors.ts";
 import { globToRegExp } from "../protocol/glob.ts";
 import type { AgentContext } from "../runtime/context.ts";
+import { denoFs } from "../runtime/fs_deno.ts";
 
 /** Input of the `files` agent. */
 export interface FilesInput {
@@ -90,9 +91,11 @@ function extensionOf(path: string): string {
 
 /**
  * The `files` agent (exact contract of `cli.ts serve --demo`): reads each
- * file through the lease (`fs.read`, so a `tool_call`/`tool_result` pair per
- * read), emits a `progress` event per file, and returns the per-extension
- * counts. Submit it with an `fs.read` lease covering `root`.
+ * file through the lease with the Deno file adapter (`fs.read`, so a
+ * `tool_call`/`tool_result` pair per read), emits a `progress` event per
+ * file, and returns the per-extension counts. Submit it with an `fs.read`
+ * lease covering `root`. Listing the tree is not a leased operation: only
+ * file contents are.
  *
  * @param input Root, pattern and excluded directory names.
  * @param ctx The job context.
@@ -135,26 +138,23 @@ export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<
     denied: [],
   };
   await ctx.status("walking", `${paths.length} files match ${pattern}`);
+  const fs = denoFs(ctx);
   for (const [index, path] of paths.entries()) {
     ctx.signal.throwIfAborted();
     const file = `${root}/${path}`;
-    let counts: Omit<Counts, "files"> & { binary?: true };
+    let bytes: Uint8Array;
     try {
       // Through the lease (spec §9.3): fs.read must cover the file; a refusal
       // is a tool_result error and the walk goes on.
-      counts = await ctx.tool("fs.read", { path: file }, async () => {
-        const bytes = await Deno.readFile(file);
-        return bytes.includes(0)
-          ? { lines: 0, words: 0, bytes: bytes.length, binary: true as const }
-          : countText(bytes);
-      }, { capability: "fs.read", target: file });
+      bytes = await fs.readFile(file);
     } catch {
       report.denied.push(path);
       await ctx.progress(index + 1, { total: paths.length, units: "files", message: path });
       continue;
     }
-    if (counts.binary) report.skipped.push(path);
+    if (bytes.includes(0)) report.skipped.push(path);
     else {
+      const counts = countText(bytes);
       const extension = extensionOf(path);
       const bucket = report.by_extension[extension] ??= { files: 0, lines: 0, words: 0, bytes: 0 };
       for (const target of [bucket, report]) {

@@ -6,7 +6,7 @@
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { JobEvent } from "../protocol/events.ts";
-import type { JobErrorPayload, JobResultPayload } from "../protocol/messages.ts";
+import type { Credential, JobErrorPayload, JobResultPayload } from "../protocol/messages.ts";
 import { ChunkAssembler } from "./_chunks.ts";
 
 export class JobStream {
@@ -22,6 +22,8 @@ export class JobStream {
   #ending: (() => void) | undefined;
   #done = false;
   readonly #chunks = new ChunkAssembler();
+  /** Live credentials (spec 1.1 §9.8): rotated by status events, dropped when the job ends. */
+  #credentials: Credential[] = [];
 
   /**
    * @param highWaterMark Events that may wait unread and still count as
@@ -61,6 +63,15 @@ export class JobStream {
     return this.#chunks.bytes();
   }
 
+  /** The job's credentials as of the latest rotation; empty once it ended (spec 1.1 §9.8.2). */
+  get credentials(): readonly Credential[] {
+    return this.#credentials;
+  }
+
+  set credentials(credentials: readonly Credential[]) {
+    if (!this.#done) this.#credentials = credentials.map((credential) => ({ ...credential }));
+  }
+
   /** Whether the terminal event (or a connection loss) has been seen. */
   get done(): boolean {
     return this.#done;
@@ -74,6 +85,7 @@ export class JobStream {
   push(event: JobEvent): void {
     // Chunks are assembled as they arrive, whether or not anyone reads the events.
     if (event.payload.kind === "result_chunk") this.#chunks.add(event.payload.body);
+    else if (event.payload.kind === "status") this.#rotate(event.payload.body);
     if (!this.#open) return;
     this.#queue.push(event);
     if (this.#waiting) this.#deliver();
@@ -82,6 +94,7 @@ export class JobStream {
   succeed(payload: JobResultPayload): void {
     if (this.#done) return;
     this.#done = true;
+    this.#credentials = [];
     const problem = payload.result_id === undefined ? undefined : this.#chunks.check(payload);
     if (problem === undefined) this.#settle.resolve(payload);
     else {this.#settle.reject(
@@ -96,6 +109,7 @@ export class JobStream {
   fail(payload: JobErrorPayload): void {
     if (this.#done) return;
     this.#done = true;
+    this.#credentials = [];
     this.#settle.reject(ArcpError.fromPayload(payload));
     this.#end(() => this.#controller.close());
   }
@@ -104,11 +118,21 @@ export class JobStream {
   abandon(error: Error): void {
     if (this.#done) return;
     this.#done = true;
+    this.#credentials = [];
     this.#settle.reject(error);
     if (this.#open) {
       this.#open = false;
       this.#controller.error(error);
     }
+  }
+
+  /** Applies a `credential_rotated` status; `id` is accepted for `credential_id`. */
+  #rotate(body: Record<string, unknown>): void {
+    if (body.phase !== "credential_rotated" || typeof body.value !== "string") return;
+    const id = body.credential_id ?? body.id;
+    const value = body.value;
+    // Replaced, not mutated: a caller's earlier copy keeps the value it had.
+    this.#credentials = this.#credentials.map((c) => c.id === id ? { ...c, value } : c);
   }
 
   #deliver(): void {

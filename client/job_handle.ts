@@ -8,6 +8,7 @@
 
 import type { JobEvent } from "../protocol/events.ts";
 import type {
+  Credential,
   JobAcceptedPayload,
   JobResultPayload,
   JobSubscribedPayload,
@@ -67,9 +68,11 @@ export abstract class JobView implements AsyncIterable<JobEvent> {
       lease?: Lease;
       lease_constraints?: LeaseConstraints;
       trace_id?: string;
+      credentials?: Credential[];
     },
     stream: JobStream,
   ) {
+    stream.credentials = fields.credentials ?? [];
     this.jobId = fields.job_id;
     this.agent = fields.agent ?? "";
     this.lease = fields.lease ?? {};
@@ -101,6 +104,16 @@ export abstract class JobView implements AsyncIterable<JobEvent> {
    */
   async resultText(): Promise<string> {
     return new TextDecoder().decode(await this.resultBytes());
+  }
+
+  /**
+   * The job's provisioned credentials (spec 1.1 §9.8), sent only to its
+   * submitter: values follow `credential_rotated` status events, and the
+   * list empties when the job ends, so nothing outlives the job. Secrets:
+   * never log or persist them.
+   */
+  get credentials(): readonly Credential[] {
+    return this.#stream.credentials;
   }
 
   /** Whether the job has ended (or the connection was lost for good). */
@@ -135,7 +148,7 @@ export abstract class JobView implements AsyncIterable<JobEvent> {
  * ```
  */
 export class JobHandle extends JobView {
-  /** The whole `job.accepted` payload. */
+  /** The whole `job.accepted` payload, except `credentials` (see {@linkcode JobView.credentials}). */
   readonly accepted: JobAcceptedPayload;
   readonly #cancel: (options: CancelOptions) => Promise<void>;
 
@@ -152,7 +165,8 @@ export class JobHandle extends JobView {
     cancel: (options: CancelOptions) => Promise<void>,
   ) {
     super(accepted, stream);
-    this.accepted = accepted;
+    const { credentials: _held, ...rest } = accepted;
+    this.accepted = rest;
     this.#cancel = cancel;
   }
 
@@ -181,7 +195,7 @@ export class JobHandle extends JobView {
  * ```
  */
 export class JobSubscription extends JobView {
-  /** The `job.subscribed` payload: the observer's authority descriptor. */
+  /** The `job.subscribed` payload (the observer's authority descriptor), except `credentials`. */
   readonly subscribed: JobSubscribedPayload;
   readonly #unsubscribe: () => Promise<void>;
 
@@ -198,7 +212,8 @@ export class JobSubscription extends JobView {
     unsubscribe: () => Promise<void>,
   ) {
     super(subscribed, stream);
-    this.subscribed = subscribed;
+    const { credentials: _held, ...rest } = subscribed;
+    this.subscribed = rest;
     this.#unsubscribe = unsubscribe;
   }
 

@@ -1,7 +1,7 @@
 // This module is browser compatible.
 // The 1.1 features both sides of this SDK implement (spec 1.1 §6.2): what the
-// client asks for and the runtime offers. `provisioned_credentials` is offered
-// only by a runtime configured to provision them (spec 1.1 §14).
+// runtime offers, and with `provisioned_credentials` what the client asks for.
+// A runtime offers `provisioned_credentials` only with a provisioner (spec 1.1 §14).
 
 import type { Feature } from "./messages.ts";
 
@@ -16,4 +16,10 @@ export const IMPLEMENTED_FEATURES: readonly Feature[] = [
   "progress",
   "result_chunk",
   "agent_versions",
+];
+
+/** What the client asks for: everything, credentials included. */
+export const CLIENT_FEATURES: readonly Feature[] = [
+  ...IMPLEMENTED_FEATURES,
+  "provisioned_credentials",
 ];

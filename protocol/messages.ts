@@ -224,6 +224,8 @@ export interface JobSummary {
   trace_id?: string;
   /** Highest `event_seq` sent for this job so far (spec §8.3). */
   last_event_seq: number;
+  /** A running job's credentials; only ever listed for its submitter (spec 1.1 §14). */
+  credentials?: Credential[];
 }
 
 /** `session.jobs` payload (spec 1.1 §6.6). */
@@ -252,6 +254,21 @@ export interface JobSubmitPayload {
   max_runtime_sec?: number;
 }
 
+/**
+ * What a provisioned credential's upstream enforces (spec 1.1 §9.8.1, §9.8.3):
+ * informational; absence of a key does not mean the lease lacks it.
+ */
+export interface CredentialConstraints {
+  /** Spend caps as `currency:decimal`, sized to the job's remaining budget. */
+  "cost.budget"?: string[];
+  /** Allowed model-name globs. */
+  "model.use"?: string[];
+  /** ISO-8601 UTC expiry, at or before the lease's. */
+  expires_at?: string;
+  /** Other upstream-specific restrictions. */
+  [key: string]: unknown;
+}
+
 /** A provisioned credential (spec 1.1 §9.8.1). */
 export interface Credential {
   /** Stable identifier for the credential within the job. */
@@ -265,7 +282,7 @@ export interface Credential {
   /** Advisory hint for the API protocol to speak at `endpoint`, e.g. `openai`. */
   profile?: string;
   /** Read-only echo of the lease restrictions baked into the credential. */
-  constraints?: Record<string, unknown>;
+  constraints?: CredentialConstraints;
 }
 
 /** `job.accepted` payload (spec §7.1, §10.1). */

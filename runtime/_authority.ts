@@ -40,6 +40,28 @@ export class JobAuthority {
       isExpired(expiresAt, this.#options.now(), this.#options.expiryGraceMs);
   }
 
+  /** When the lease counts as expired, grace included, in ms since the epoch; `undefined` for none. */
+  get expiryMs(): number | undefined {
+    const expiresAt = this.#options.constraints?.expires_at;
+    return expiresAt === undefined
+      ? undefined
+      : Date.parse(expiresAt) + this.#options.expiryGraceMs;
+  }
+
+  /** The clock leases expire by. */
+  nowMs(): number {
+    return this.#options.now();
+  }
+
+  /** The `LEASE_EXPIRED` error once the lease has expired, else `undefined`. */
+  expiredError(): ArcpError | undefined {
+    if (!this.expired) return undefined;
+    return new ArcpError(
+      "LEASE_EXPIRED",
+      `Lease expired at ${this.#options.constraints!.expires_at}`,
+    );
+  }
+
   /**
    * Decides one operation: returns the canonical target it may act on.
    *
@@ -47,12 +69,8 @@ export class JobAuthority {
    *   retryable), or `PERMISSION_DENIED`.
    */
   check(capability: string, target: string): string {
-    if (this.expired) {
-      throw new ArcpError(
-        "LEASE_EXPIRED",
-        `Lease expired at ${this.#options.constraints!.expires_at}`,
-      );
-    }
+    const expired = this.expiredError();
+    if (expired !== undefined) throw expired;
     if (BUDGETED.has(capability) && this.budget?.exhausted()) {
       const spent = this.budget.currencies.filter((currency) =>
         Number(this.budget!.remaining(currency)) <= 0

@@ -7,6 +7,8 @@ import type { JobRecord, RuntimeStore } from "../store/types.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { SubscribeAudit } from "./context.ts";
 import type { RuntimeJob } from "./_job.ts";
+import type { CredentialLedger } from "./_credentials.ts";
+import type { LeasePolicy } from "./context.ts";
 import type { AgentRegistry } from "./_registry.ts";
 import type { RuntimeSession, SessionLimits } from "./_session.ts";
 
@@ -43,6 +45,12 @@ export interface RuntimeCore {
   resultChunkBytes: number;
   /** Cap on a streamed result's total size in bytes; beyond it the job fails with INTERNAL_ERROR. */
   maxResultBytes: number;
+  /** Issues and revokes provisioned credentials (spec 1.1 §9.8); absent without a provisioner. */
+  credentials: CredentialLedger | undefined;
+  /** May narrow each requested lease (spec 1.1 §9.2); never widen it. */
+  leasePolicy: LeasePolicy | undefined;
+  /** Whether jobs end as soon as their lease expires (spec 1.1 §9.5). */
+  terminateOnExpiry: boolean;
   /** Resolves once restart recovery is done; frames wait for it. */
   ready(): Promise<void>;
   /** Called when a session gains a connection: it must not expire. */

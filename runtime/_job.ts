@@ -7,6 +7,7 @@ import type { ToolResultBody } from "../protocol/events.ts";
 import { newId, newMessageId, newSpanId } from "../protocol/ids.ts";
 import { isoTimestamp } from "../protocol/_time.ts";
 import {
+  type Credential,
   type Envelope,
   type FinalStatus,
   type JobAcceptedPayload,
@@ -60,6 +61,12 @@ export interface JobSpec {
   delegate(parent: RuntimeJob, request: DelegateRequest): Promise<RuntimeJob>;
   /** Called with the terminal envelope once it has been queued. */
   onSettled(job: RuntimeJob, terminal: TerminalEnvelope): void;
+  /** Provisioned credentials (spec 1.1 §9.8), issued before acceptance. */
+  credentials: Credential[];
+  /** Asks the upstream for a credential's new value; absent without a provisioner. */
+  rotateCredential: ((credential: Credential, job: RuntimeJob) => Promise<string>) | undefined;
+  /** Whether the job is ended as soon as its lease expires, not at its next operation. */
+  terminateOnExpiry: boolean;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -78,10 +85,14 @@ function encodedLength(value: unknown): number | string {
   }
 }
 
-/** The `job.accepted` payload of a job (spec §7.1), answering request `requestId`. */
+/**
+ * The `job.accepted` payload of a job (spec §7.1), answering request
+ * `requestId`, with its live credentials when the session may see them.
+ */
 export function acceptedPayload(
   record: JobRecord,
   requestId: string | undefined,
+  credentials: readonly Credential[] = [],
 ): JobAcceptedPayload {
   // The counters as initialised at acceptance (spec 1.1 §7.1), the same for a repeated key.
   const budget = record.lease["cost.budget"] === undefined
@@ -94,6 +105,7 @@ export function acceptedPayload(
   };
   if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
   if (budget !== undefined) payload.budget = budget;
+  if (credentials.length > 0) payload.credentials = credentials.map((c) => ({ ...c }));
   payload.accepted_at = record.created_at;
   payload.trace_id = record.trace_id;
   if (requestId !== undefined) payload.request_id = requestId;
@@ -182,6 +194,7 @@ export class RuntimeJob implements AgentContext {
         this.abort(new ArcpError("TIMEOUT", `Job exceeded max_runtime_sec of ${maxRuntimeSec}s`));
       }, maxRuntimeSec * 1000));
     }
+    if (this.#spec.terminateOnExpiry) this.#watchExpiry();
     let running: Promise<unknown>;
     try {
       running = Promise.resolve(this.#spec.definition.handler(this.#spec.input as never, this));
@@ -211,6 +224,20 @@ export class RuntimeJob implements AgentContext {
     if (!this.#abort.signal.aborted) this.#abort.abort(reason);
     if (graceMs <= 0) this.#fail(this.#abort.signal.reason as ArcpError);
     else this.#timers.push(setTimeout(() => this.#fail(reason), graceMs));
+  }
+
+  /**
+   * Ends the job when its lease expires, without waiting for its next
+   * operation (spec 1.1 §9.5 allows proactive termination). Timers may fire
+   * early against an injected clock, so each firing re-checks it.
+   */
+  #watchExpiry(): void {
+    const expiry = this.#spec.authority.expiryMs;
+    if (expiry === undefined || this.terminal) return;
+    const error = this.#spec.authority.expiredError();
+    if (error !== undefined) return this.abort(error);
+    const delay = Math.min(expiry - this.#spec.authority.nowMs(), 2 ** 31 - 1);
+    this.#timers.push(setTimeout(() => this.#watchExpiry(), Math.max(delay, 10)));
   }
 
   #clearTimers(): void {
@@ -274,6 +301,38 @@ export class RuntimeJob implements AgentContext {
     this.#subscriptions.clear();
     this.#spec.onSettled(this, this.#terminal);
     this.#settled.resolve();
+  }
+
+  /** Live child jobs (spec §10): they end when this job does. */
+  get children(): ReadonlySet<RuntimeJob> {
+    return this.#children;
+  }
+
+  /** Hands the job's credentials over for revocation; it has none afterwards. */
+  takeCredentials(): Credential[] {
+    return this.#spec.credentials.splice(0);
+  }
+
+  get credentials(): readonly Credential[] {
+    return this.#spec.credentials.map((credential) => ({ ...credential }));
+  }
+
+  async rotateCredential(id: string): Promise<Credential> {
+    const credential = this.#spec.credentials.find((c) => c.id === id);
+    if (credential === undefined) {
+      throw new ArcpError("INVALID_REQUEST", `Job ${this.jobId} has no credential "${id}"`);
+    }
+    const rotate = this.#spec.rotateCredential;
+    if (rotate === undefined) {
+      throw new ArcpError("INVALID_REQUEST", "This runtime does not provision credentials");
+    }
+    credential.value = await rotate(credential, this);
+    await this.emit("status", {
+      phase: "credential_rotated",
+      credential_id: id,
+      value: credential.value,
+    });
+    return { ...credential };
   }
 
   /** Adds an observer from another session (spec 1.1 §7.6). */

@@ -4,11 +4,17 @@
 
 import { encodeMessage, type Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
-import type { JobSubscribedPayload, JobSummary, SessionJobsPayload } from "../protocol/messages.ts";
+import type {
+  Credential,
+  JobSubscribedPayload,
+  JobSummary,
+  SessionJobsPayload,
+} from "../protocol/messages.ts";
 import type { JobQuery, JobRecord } from "../store/types.ts";
 import type { RuntimeCore } from "./_core.ts";
 import type { RuntimeSession } from "./_session.ts";
 import { observe } from "./_subscription.ts";
+import { visibleCredentials } from "./_credentials.ts";
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -28,7 +34,7 @@ function current(core: RuntimeCore, record: JobRecord): JobRecord {
   return core.jobs.get(record.job_id)?.record() ?? record;
 }
 
-function summary(record: JobRecord): JobSummary {
+function summary(record: JobRecord, credentials: readonly Credential[]): JobSummary {
   const job: JobSummary = {
     job_id: record.job_id,
     agent: record.agent,
@@ -40,6 +46,7 @@ function summary(record: JobRecord): JobSummary {
     last_event_seq: record.last_event_seq,
   };
   if (record.lease_constraints !== undefined) job.lease_constraints = record.lease_constraints;
+  if (credentials.length > 0) job.credentials = credentials.map((c) => ({ ...c }));
   return job;
 }
 
@@ -64,7 +71,12 @@ export async function listJobs(
   const { jobs, more } = await core.store.listJobs(query);
   return {
     request_id: message.id,
-    jobs: jobs.map((record) => summary(current(core, record))),
+    jobs: jobs.map((record) =>
+      summary(
+        current(core, record),
+        visibleCredentials(session, core.jobs.get(record.job_id)),
+      )
+    ),
     next_cursor: more && jobs.length > 0 ? jobs[jobs.length - 1]!.job_id : null,
   };
 }
@@ -106,7 +118,12 @@ export async function subscribe(
   const already = session.subscriptions.has(jobId) || (running && live.ownerSession === session);
   if (already) history = false;
   // Registered first, so live events emitted from here on are held, not lost.
-  const subscription = already ? undefined : observe(session, jobId, running ? live : undefined);
+  const subscription = already ? undefined : observe(
+    session,
+    jobId,
+    running ? live : undefined,
+    record.principal,
+  );
   const subscribedFrom = running ? live.lastEventSeq : record.last_event_seq;
   const payload: JobSubscribedPayload = {
     job_id: jobId,
@@ -122,6 +139,9 @@ export async function subscribe(
   if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
   // The current counters, for an observer's budget gauge (spec 1.1 §7.6).
   if (record.budget !== undefined) payload.budget = record.budget;
+  // Credentials follow the submitter only (spec 1.1 §7.6, §14).
+  const credentials = visibleCredentials(session, live);
+  if (credentials.length > 0) payload.credentials = credentials.map((c) => ({ ...c }));
   await session.send(
     encodeMessage("job.subscribed", payload, { session_id: session.id, job_id: jobId }),
   );

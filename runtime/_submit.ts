@@ -12,10 +12,11 @@ import { submissionFingerprint } from "./_digest.ts";
 import { acceptedPayload, RuntimeJob } from "./_job.ts";
 import { delegateJob } from "./_delegate.ts";
 import { JobAuthority } from "./_authority.ts";
-import { validateExpiresAt, validateLease } from "../protocol/lease.ts";
+import { isLeaseSubset, validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { AgentDefinition } from "./context.ts";
 import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
+import { visibleCredentials } from "./_credentials.ts";
 import { observe } from "./_subscription.ts";
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
@@ -28,7 +29,7 @@ async function replayIdempotent(
   const live = core.jobs.get(jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) return false;
-  const accepted = acceptedPayload(record, requestId);
+  const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
   await session.send(encodeMessage("job.accepted", accepted, {
     session_id: session.id,
     job_id: jobId,
@@ -37,11 +38,11 @@ async function replayIdempotent(
   if (live !== undefined && !live.terminal) {
     // Running: this session now sees its events, unless it already does.
     if (live.ownerSession !== session && !session.subscriptions.has(jobId)) {
-      observe(session, jobId, live).goLive();
+      observe(session, jobId, live, record.principal).goLive();
     }
   } else if (record.terminal !== undefined) {
     // Ended: replay the terminal event so the new handle settles (spec 1.0 §7.2).
-    const replay = observe(session, jobId, undefined);
+    const replay = observe(session, jobId, undefined, record.principal);
     replay.goLive();
     replay.forward(record.terminal, 0);
   }
@@ -114,35 +115,93 @@ export interface NewJob {
   parent?: { job: RuntimeJob; delegateId: string; budget?: Record<string, string> };
 }
 
+/**
+ * The lease a job runs with: the runtime's policy may narrow the request,
+ * never widen it (spec 1.1 §9.2).
+ *
+ * @throws {ArcpError} the policy's own refusal, or `INTERNAL_ERROR` for a
+ *   policy that widened the lease.
+ */
+async function effectiveLease(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  spec: NewJob,
+): Promise<Lease> {
+  if (core.leasePolicy === undefined) return spec.lease;
+  const decided = await core.leasePolicy({
+    principal: session.principal,
+    agent: spec.agent,
+    lease: structuredClone(spec.lease),
+    leaseConstraints: spec.leaseConstraints,
+    parentJobId: spec.parent?.job.jobId ?? null,
+  });
+  const { lease } = validateLease(decided, { field: "lease" });
+  const subset = isLeaseSubset(lease, spec.lease);
+  if (!subset.ok) {
+    throw new ArcpError(
+      "INTERNAL_ERROR",
+      `The runtime's lease policy widened the requested lease: ${subset.reason}`,
+    );
+  }
+  return lease;
+}
+
 /** Stores, announces (`job.accepted`) and starts a job in `session`. */
 export async function startJob(
   core: RuntimeCore,
   session: RuntimeSession,
   spec: NewJob,
 ): Promise<RuntimeJob> {
+  const lease = await effectiveLease(core, session, spec);
+  const authority = new JobAuthority({
+    lease,
+    constraints: spec.leaseConstraints,
+    now: core.now,
+    expiryGraceMs: core.expiryGraceMs,
+    requireModelLease: core.requireModelLease,
+  });
+  // Issued before the job is stored or announced (spec 1.1 §9.8.2): a
+  // failure refuses the job, and the ledger already holds the id to revoke.
+  const credential = await core.credentials?.issue({
+    jobId: spec.id,
+    principal: session.principal.id,
+    agent: spec.agent,
+    lease,
+    leaseConstraints: spec.leaseConstraints,
+    budget: authority.budget?.snapshot(),
+    parentJobId: spec.parent?.job.jobId ?? null,
+  });
+  const credentials = credential === undefined ? [] : [credential];
+  const ledger = core.credentials;
   const job = new RuntimeJob({
     ...spec,
+    lease,
     session,
     cancelGraceMs: core.cancelGraceMs,
     parentJobId: spec.parent?.job.jobId ?? null,
-    authority: new JobAuthority({
-      lease: spec.lease,
-      constraints: spec.leaseConstraints,
-      now: core.now,
-      expiryGraceMs: core.expiryGraceMs,
-      requireModelLease: core.requireModelLease,
-    }),
+    authority,
     fetch: core.fetch,
     resultChunkBytes: core.resultChunkBytes,
     maxResultBytes: core.maxResultBytes,
     onSettled: (settled) => core.settled(settled),
     delegate: (parent, request) => delegateJob(core, parent, request),
+    credentials,
+    rotateCredential: ledger === undefined
+      ? undefined
+      : (credential, job) =>
+        ledger.rotate({ credentialId: credential.id, jobId: job.jobId }, [credential.value]),
+    terminateOnExpiry: core.terminateOnExpiry,
   });
-  // Durable before it is announced: a restart must find every accepted job.
-  await core.store.putJob({ ...job.record(), status: "running" });
+  try {
+    // Durable before it is announced: a restart must find every accepted job.
+    await core.store.putJob({ ...job.record(), status: "running" });
+  } catch (error) {
+    ledger?.release(job.jobId, session.principal.id, credentials);
+    throw error;
+  }
   session.jobs.set(job.jobId, job);
   core.jobs.set(job.jobId, job);
-  const accepted = acceptedPayload(job.record(), spec.requestId);
+  const accepted = acceptedPayload(job.record(), spec.requestId, visibleCredentials(session, job));
   if (spec.parent !== undefined) {
     accepted.parent_job_id = spec.parent.job.jobId;
     accepted.delegate_id = spec.parent.delegateId;

@@ -6,17 +6,38 @@ import { newMessageId } from "../protocol/ids.ts";
 import type { Envelope } from "../protocol/messages.ts";
 import type { RuntimeSession } from "./_session.ts";
 
+/** Whether an event hands over a credential's value (spec 1.1 §9.8.2). */
+function isCredentialRotation(envelope: Envelope): boolean {
+  const payload = envelope.payload as { kind?: unknown; body?: { phase?: unknown } };
+  return envelope.type === "job.event" && payload.kind === "status" &&
+    payload.body?.phase === "credential_rotated";
+}
+
+/** The rotation event without the value, for observers other than the submitter (spec 1.1 §14). */
+function withoutValue(payload: Record<string, unknown>): Record<string, unknown> {
+  const { value: _secret, ...body } = payload.body as Record<string, unknown>;
+  return { ...payload, body };
+}
+
 export class Subscription {
   readonly session: RuntimeSession;
   readonly jobId: string;
   readonly #onEnd: (subscription: Subscription) => void;
+  /** Whether the subscriber is another principal than the submitter: it never sees credential values. */
+  readonly #redact: boolean;
   /** Live events that arrived while history was being replayed. */
   #pending: Array<[Envelope & { job_id: string }, number]> | undefined = [];
   #ended = false;
 
-  constructor(session: RuntimeSession, jobId: string, onEnd: (subscription: Subscription) => void) {
+  constructor(
+    session: RuntimeSession,
+    jobId: string,
+    owner: string,
+    onEnd: (subscription: Subscription) => void,
+  ) {
     this.session = session;
     this.jobId = jobId;
+    this.#redact = session.principal.id !== owner;
     this.#onEnd = onEnd;
   }
 
@@ -48,7 +69,9 @@ export class Subscription {
       session_id: this.session.id,
       job_id: envelope.job_id,
       event_seq: 0,
-      payload: envelope.payload,
+      payload: this.#redact && isCredentialRotation(envelope)
+        ? withoutValue(envelope.payload as Record<string, unknown>)
+        : envelope.payload,
     };
     if (envelope.trace_id !== undefined) copy.trace_id = envelope.trace_id;
     try {
@@ -68,13 +91,17 @@ export class Subscription {
   }
 }
 
-/** A subscription of `session` to `jobId` that unregisters itself from both ends when it ends. */
+/**
+ * A subscription of `session` to `jobId` (submitted by principal `owner`)
+ * that unregisters itself from both ends when it ends.
+ */
 export function observe(
   session: RuntimeSession,
   jobId: string,
   live: { subscribe(s: Subscription): void; unsubscribe(s: Subscription): void } | undefined,
+  owner: string,
 ): Subscription {
-  const subscription = new Subscription(session, jobId, (ended) => {
+  const subscription = new Subscription(session, jobId, owner, (ended) => {
     live?.unsubscribe(ended);
     if (session.subscriptions.get(jobId) === ended) session.subscriptions.delete(jobId);
   });

@@ -7,7 +7,12 @@
  */
 
 import type { ArtifactRefBody, ToolResultBody } from "../protocol/events.ts";
-import type { JobResultPayload, Lease, LeaseConstraints } from "../protocol/messages.ts";
+import type {
+  Credential,
+  JobResultPayload,
+  Lease,
+  LeaseConstraints,
+} from "../protocol/messages.ts";
 import type { Principal } from "./auth.ts";
 
 /** Optional fields of a `progress` event (spec 1.1 §8.2.1). */
@@ -157,6 +162,22 @@ export interface AgentContext {
   ): Promise<JobResultPayload>;
   /** Remaining budget per currency (exact decimals), when the lease has `cost.budget`. */
   readonly budget: Readonly<Record<string, string>> | undefined;
+  /**
+   * The job's provisioned credentials (spec 1.1 §9.8): empty unless the
+   * runtime has a provisioner. Present each only to its `endpoint`; they are
+   * revoked when the job ends.
+   */
+  readonly credentials: readonly Credential[];
+  /**
+   * Rotates a credential (spec 1.1 §9.8.2): the upstream invalidates the old
+   * value, and a `status {phase: "credential_rotated"}` event carries the id
+   * and new value to the submitter (other observers see it without the value).
+   *
+   * @returns The credential with its new value.
+   * @throws {ArcpError} `INVALID_REQUEST` for an unknown id or a provisioner
+   *   that cannot rotate; `INTERNAL_ERROR` when the upstream fails.
+   */
+  rotateCredential(id: string): Promise<Credential>;
 }
 
 /** Options of {@linkcode AgentContext.tool}. */
@@ -195,6 +216,37 @@ export interface AgentDefinition {
   /** The agent function. */
   handler: AgentHandler<never, unknown>;
 }
+
+/** What a {@linkcode LeasePolicy} decides on: one job's requested lease. */
+export interface LeasePolicyRequest {
+  /** Who asks: the submitting principal. */
+  principal: Principal;
+  /** The resolved agent, `name@version` or the bare name. */
+  agent: string;
+  /** The lease as requested (validated; for a delegation, already within the parent's). */
+  lease: Lease;
+  /** The requested lease constraints. */
+  leaseConstraints: LeaseConstraints | undefined;
+  /** The delegating job, for a delegation (spec §10). */
+  parentJobId: string | null;
+}
+
+/**
+ * A runtime's lease policy (spec 1.1 §9.2): returns the effective lease for
+ * a request, which may drop capabilities, patterns or budget but never add
+ * any; `job.accepted` echoes the result. A result that is not a subset of
+ * the request is refused (the submission fails with `INTERNAL_ERROR`).
+ * Throw an `ArcpError` (`PERMISSION_DENIED`) to refuse the job outright.
+ *
+ * @example Keep every job off the network
+ * ```ts
+ * import type { LeasePolicy } from "@arcp/arcp/runtime";
+ *
+ * export const offline: LeasePolicy = ({ lease }) =>
+ *   Object.fromEntries(Object.entries(lease).filter(([capability]) => capability !== "net.fetch"));
+ * ```
+ */
+export type LeasePolicy = (request: LeasePolicyRequest) => Lease | Promise<Lease>;
 
 /** One `job.subscribe` decision, for the audit hook (spec 1.1 §14). */
 export interface SubscribeAudit {

@@ -92,13 +92,14 @@ export const LOG_META = "log_meta";
 export const SESSIONS = "sessions";
 export const JOBS = "jobs";
 export const IDEMPOTENCY = "idempotency";
+export const CREDENTIALS = "credentials";
 /** Index of `jobs` on `[principal, job_id]`. */
 export const JOBS_BY_PRINCIPAL = "by_principal";
 /** Index of `jobs` on `[status, job_id]`. */
 export const JOBS_BY_STATUS = "by_status";
 
 /** The schema version {@linkcode createSchema} builds. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Creates the object stores and indexes the store needs, if missing. */
 export function createSchema(db: IDBDatabaseLike): void {
@@ -115,6 +116,8 @@ export function createSchema(db: IDBDatabaseLike): void {
   if (!names.contains(IDEMPOTENCY)) {
     db.createObjectStore(IDEMPOTENCY, { keyPath: ["principal", "key"] });
   }
+  // Added in version 2.
+  if (!names.contains(CREDENTIALS)) db.createObjectStore(CREDENTIALS, { keyPath: "credential_id" });
 }
 
 /** Settles with a request's result or error. */

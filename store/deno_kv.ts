@@ -1,14 +1,14 @@
 /**
- * A {@linkcode RuntimeStore} on Deno KV: event logs, sessions, jobs and
- * idempotency keys survive restarts and are shared by every process that
+ * A {@linkcode RuntimeStore} on Deno KV: event logs, sessions, jobs,
+ * idempotency keys and the credential ledger survive restarts and are shared by every process that
  * opens the same database.
  *
  * Key layout, under the store's prefix:
  * `["log", sessionId, seq]` (one event), `["log_meta", sessionId]` (the log's
  * `{ first, last }`), `["session", sessionId]`, `["job", jobId]`,
  * `["job_by_principal", principal, jobId]` and `["job_unfinished", jobId]`
- * (copies of the job record, written in the same commit) and
- * `["idem", principal, key]`.
+ * (copies of the job record, written in the same commit),
+ * `["idem", principal, key]` and `["credential", credentialId]`.
  *
  * @example Open a store, append and read back
  * ```ts
@@ -29,6 +29,7 @@
  */
 
 import type {
+  CredentialRecord,
   IdempotencyRecord,
   JobQuery,
   JobRecord,
@@ -379,6 +380,38 @@ export class DenoKvStore implements RuntimeStore {
       if (binding !== null && binding.expires_at > now) return { result: binding };
       return { op: this.#kv.atomic().set(key, record), result: undefined };
     });
+  }
+
+  /**
+   * Creates or replaces a credential ledger entry.
+   *
+   * @param record The entry.
+   */
+  async putCredential(record: CredentialRecord): Promise<void> {
+    const key = this.#key("credential", record.credential_id);
+    measure(key, record, `credential "${record.credential_id}"`);
+    await commit(this.#kv.atomic().set(key, record), `credential "${record.credential_id}"`);
+  }
+
+  /**
+   * Removes a credential from the ledger.
+   *
+   * @param credentialId The credential.
+   */
+  async deleteCredential(credentialId: string): Promise<void> {
+    await this.#kv.atomic().delete(this.#key("credential", credentialId)).commit();
+  }
+
+  /**
+   * Streams the credential ledger.
+   *
+   * @returns The entries in id order.
+   */
+  async *listCredentials(): AsyncIterable<CredentialRecord> {
+    const prefix = this.#key("credential");
+    for await (const entry of this.#kv.list({ prefix }, { batchSize: READ_BATCH })) {
+      yield entry.value as CredentialRecord;
+    }
   }
 
   /** Closes the KV if {@linkcode openDenoKvStore} opened it; a given KV stays open. */

@@ -21,6 +21,7 @@
  */
 
 import type {
+  CredentialRecord,
   IdempotencyRecord,
   JobQuery,
   JobRecord,
@@ -34,6 +35,7 @@ import { jobMatches } from "./_query.ts";
 import { firstNewEvent } from "./_log.ts";
 import {
   createSchema,
+  CREDENTIALS,
   EVENTS,
   type IDBDatabaseLike,
   type IDBFactoryLike,
@@ -370,6 +372,40 @@ export class IndexedDbStore implements RuntimeStore {
       if (existing !== undefined && existing.expires_at > now) return existing;
       await request(store.put(record));
       return undefined;
+    });
+  }
+
+  /**
+   * Creates or replaces a credential ledger entry.
+   *
+   * @param record The entry.
+   */
+  async putCredential(record: CredentialRecord): Promise<void> {
+    await transact(this.#db, [CREDENTIALS], "readwrite", async (tx) => {
+      await request(tx.objectStore(CREDENTIALS).put(record));
+    });
+  }
+
+  /**
+   * Removes a credential from the ledger.
+   *
+   * @param credentialId The credential.
+   */
+  async deleteCredential(credentialId: string): Promise<void> {
+    await transact(this.#db, [CREDENTIALS], "readwrite", async (tx) => {
+      await request(tx.objectStore(CREDENTIALS).delete(credentialId));
+    });
+  }
+
+  /**
+   * Streams the credential ledger.
+   *
+   * @returns The entries in id order.
+   */
+  listCredentials(): AsyncIterable<CredentialRecord> {
+    return this.#batches<CredentialRecord>(CREDENTIALS, (last) => {
+      const range = last === undefined ? null : this.#range.lowerBound(last.credential_id, true);
+      return (tx) => tx.objectStore(CREDENTIALS).getAll(range, BATCH);
     });
   }
 

@@ -7,6 +7,7 @@
  */
 
 import type {
+  CredentialRecord,
   IdempotencyRecord,
   JobQuery,
   JobRecord,
@@ -45,8 +46,8 @@ interface SessionLog {
 }
 
 /**
- * Keeps every session's event log, sessions, jobs and idempotency keys in
- * memory. Nothing survives the process; use the Deno KV or IndexedDB store
+ * Keeps every session's event log, sessions, jobs, idempotency keys and the
+ * credential ledger in memory. Nothing survives the process; use the Deno KV or IndexedDB store
  * for that.
  *
  * @example Append and read back
@@ -70,6 +71,7 @@ export class MemoryStore implements RuntimeStore {
   #sessions = new Map<string, SessionRecord>();
   #jobs = new Map<string, JobRecord>();
   #keys = new Map<string, IdempotencyRecord>();
+  #credentials = new Map<string, CredentialRecord>();
 
   #log(sessionId: string): SessionLog {
     let log = this.#logs.get(sessionId);
@@ -201,5 +203,24 @@ export class MemoryStore implements RuntimeStore {
     }
     this.#keys.set(id, { ...record });
     return Promise.resolve(undefined);
+  }
+
+  /** Creates or replaces a credential ledger entry. */
+  putCredential(record: CredentialRecord): Promise<void> {
+    this.#credentials.set(record.credential_id, { ...record });
+    return Promise.resolve();
+  }
+
+  /** Removes a credential from the ledger. */
+  deleteCredential(credentialId: string): Promise<void> {
+    this.#credentials.delete(credentialId);
+    return Promise.resolve();
+  }
+
+  /** Every credential in the ledger, in id order. */
+  async *listCredentials(): AsyncIterable<CredentialRecord> {
+    const records = [...this.#credentials.values()]
+      .sort((a, b) => (a.credential_id < b.credential_id ? -1 : 1));
+    for (const record of records) yield { ...record };
   }
 }

@@ -148,6 +148,32 @@ export interface IdempotencyRecord {
   expires_at: string;
 }
 
+/**
+ * A provisioned credential that may still be live at its upstream (spec 1.1
+ * §9.8.2, §14): written before the credential is requested, deleted once it
+ * is revoked. Holds no secret: revocation goes by `credential_id`.
+ */
+export interface CredentialRecord {
+  /** The credential id (`cred_` + ULID), unique across jobs. */
+  credential_id: string;
+  /** The job it was issued for. */
+  job_id: string;
+  /** The submitting principal's id, for operators. */
+  principal: string;
+  /** ISO-8601 UTC time the runtime asked for it. */
+  issued_at: string;
+  /**
+   * `issued` while the job may use it; `revoking` once the job ended and
+   * revocation is being retried; `unrevocable` once retries ran out (an
+   * operator must act; a restart tries again).
+   */
+  state: "issued" | "revoking" | "unrevocable";
+  /** Failed revocation attempts so far. */
+  attempts: number;
+  /** The latest revocation failure, with any credential value redacted. */
+  last_error?: string;
+}
+
 /** Everything a runtime stores. */
 export interface RuntimeStore extends EventStore {
   /** Creates or replaces a session record. */
@@ -177,4 +203,10 @@ export interface RuntimeStore extends EventStore {
     record: IdempotencyRecord,
     now: string,
   ): Promise<IdempotencyRecord | undefined>;
+  /** Creates or replaces a credential ledger entry. */
+  putCredential(record: CredentialRecord): Promise<void>;
+  /** Removes a credential from the ledger once it is revoked; a missing one is no error. */
+  deleteCredential(credentialId: string): Promise<void>;
+  /** Every credential in the ledger, in `credential_id` order. */
+  listCredentials(): AsyncIterable<CredentialRecord>;
 }

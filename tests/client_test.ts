@@ -125,6 +125,7 @@ Deno.test(
       "list_jobs",
       "model.use",
       "progress",
+      "provisioned_credentials",
       "result_chunk",
       "subscribe",
     ]);

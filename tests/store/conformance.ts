@@ -493,6 +493,32 @@ export function runtimeStoreCases(): StoreCase<RuntimeStore>[] {
     assert.deepEqual(await store.bounds("s"), { first: 1, last: 0 });
   });
 
+  test("keeps the credential ledger: put, replace, list in id order, delete", async (store) => {
+    const entry = (id: string, job: string) => ({
+      credential_id: id,
+      job_id: job,
+      principal: "alice",
+      issued_at: NOW,
+      state: "issued" as const,
+      attempts: 0,
+    });
+    assert.deepEqual(await collect(store.listCredentials()), []);
+    await store.putCredential(entry("cred_2", "job_2"));
+    await store.putCredential(entry("cred_1", "job_1"));
+    const failing = { ...entry("cred_2", "job_2"), state: "revoking" as const, attempts: 3 };
+    await store.putCredential({ ...failing, last_error: "upstream said 503" });
+    assert.deepEqual(await collect(store.listCredentials()), [
+      entry("cred_1", "job_1"),
+      { ...failing, last_error: "upstream said 503" },
+    ]);
+    await store.deleteCredential("cred_1");
+    await store.deleteCredential("cred_unknown");
+    assert.deepEqual(
+      (await collect(store.listCredentials())).map((record) => record.credential_id),
+      ["cred_2"],
+    );
+  });
+
   test("streams 20,000 events in order", async (store) => {
     for (let from = 1; from <= 20_000; from += 2_000) {
       await store.append("s", events(from, from + 1_999));
