@@ -73,6 +73,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** Statuses `ctx.fetch` follows, each hop authorised against the lease. */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 20;
+/** Longest wait between two looks at the lease clock, for proactive expiry. */
+const EXPIRY_RECHECK_MS = 1000;
 /** Bytes an envelope adds around its payload, for buffer accounting. */
 const ENVELOPE_OVERHEAD = 200;
 
@@ -138,6 +140,7 @@ export class RuntimeJob implements AgentContext {
   #status: JobStatus = "pending";
   #lastEventSeq = 0;
   #timers: ReturnType<typeof setTimeout>[] = [];
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #subscriptions = new Set<Subscription>();
   #terminal: TerminalEnvelope | undefined;
   readonly #children = new Set<RuntimeJob>();
@@ -228,21 +231,22 @@ export class RuntimeJob implements AgentContext {
 
   /**
    * Ends the job when its lease expires, without waiting for its next
-   * operation (spec 1.1 §9.5 allows proactive termination). Timers may fire
-   * early against an injected clock, so each firing re-checks it.
+   * operation (spec 1.1 §9.5 allows proactive termination). The clock may
+   * be injected or jump, so it is re-read at least every second.
    */
   #watchExpiry(): void {
     const expiry = this.#spec.authority.expiryMs;
     if (expiry === undefined || this.terminal) return;
     const error = this.#spec.authority.expiredError();
     if (error !== undefined) return this.abort(error);
-    const delay = Math.min(expiry - this.#spec.authority.nowMs(), 2 ** 31 - 1);
-    this.#timers.push(setTimeout(() => this.#watchExpiry(), Math.max(delay, 10)));
+    const delay = Math.min(expiry - this.#spec.authority.nowMs(), EXPIRY_RECHECK_MS);
+    this.#expiryTimer = setTimeout(() => this.#watchExpiry(), Math.max(delay, 10));
   }
 
   #clearTimers(): void {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers = [];
+    clearTimeout(this.#expiryTimer);
   }
 
   #succeed(result: unknown): void {

@@ -12,26 +12,49 @@ export interface Served {
   kill(): Promise<void>;
 }
 
-/** Starts `cli.ts serve --demo` on a free port, its state in a fresh Deno KV file. */
-export async function startServe(token: string, kvPath?: string): Promise<Served> {
+/**
+ * Starts `cli.ts serve --demo` on a free port, its state in a fresh Deno KV
+ * file, with `extraArgs` after the others.
+ */
+export async function startServe(
+  token: string,
+  kvPath?: string,
+  extraArgs: string[] = [],
+): Promise<Served> {
   const ownDir = kvPath === undefined
     ? await Deno.makeTempDir({ prefix: "arcp-cli-test-" })
     : undefined;
   const path = kvPath ?? `${ownDir}/runtime.kv`;
+  const served = await startListening([
+    cli,
+    "serve",
+    "--demo",
+    "--port",
+    "0",
+    "--token",
+    `${token}=tester`,
+    "--kv-path",
+    path,
+    ...extraArgs,
+  ]);
+  if (ownDir === undefined) return served;
+  return {
+    ...served,
+    async stop() {
+      const stopped = await served.stop();
+      await Deno.remove(ownDir, { recursive: true });
+      return stopped;
+    },
+  };
+}
+
+/**
+ * Runs `deno run -A ...args` and waits for it to print
+ * `listening on ws://...`: a runtime process a test can stop or kill.
+ */
+export async function startListening(args: string[]): Promise<Served> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      cli,
-      "serve",
-      "--demo",
-      "--port",
-      "0",
-      "--token",
-      `${token}=tester`,
-      "--kv-path",
-      path,
-    ],
+    args: ["run", "-A", ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -41,7 +64,7 @@ export async function startServe(token: string, kvPath?: string): Promise<Served
   let url: string | undefined;
   while (url === undefined) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited early: ${output}`);
+    if (done) throw new Error(`${args[0]} exited early: ${output}`);
     output += value;
     url = /listening on (ws:\/\/\S+)/.exec(output)?.[1];
   }
@@ -57,7 +80,6 @@ export async function startServe(token: string, kvPath?: string): Promise<Served
     async stop() {
       child.kill("SIGTERM");
       const [status] = await Promise.all([child.status, rest, child.stderr.cancel()]);
-      if (ownDir !== undefined) await Deno.remove(ownDir, { recursive: true });
       return { code: status.code, output };
     },
     async kill() {
@@ -75,4 +97,48 @@ export async function runCli(
     env: { NO_COLOR: "1" },
   }).output();
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** A `cli.ts` process running in the background. */
+export interface RunningCli {
+  /** Resolves with the output so far once it matches `pattern`; rejects if the process ends first. */
+  waitFor(pattern: RegExp): Promise<string>;
+  /** Resolves when the process exits. */
+  finished: Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Sends the process a signal. */
+  kill(signal: Deno.Signal): void;
+}
+
+export function spawnCli(args: string[]): RunningCli {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let stdout = "";
+  let changed = Promise.withResolvers<boolean>();
+  const read = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      stdout += chunk;
+      changed.resolve(true);
+      changed = Promise.withResolvers<boolean>();
+    }
+    changed.resolve(false);
+  })();
+  const stderr = new Response(child.stderr).text();
+  return {
+    async waitFor(pattern) {
+      while (!pattern.test(stdout)) {
+        if (!await changed.promise) throw new Error(`exited before ${pattern}: ${stdout}`);
+      }
+      return stdout;
+    },
+    kill: (signal) => child.kill(signal),
+    finished: Promise.all([child.status, read, stderr]).then(([status, , err]) => ({
+      code: status.code,
+      stdout,
+      stderr: err,
+    })),
+  };
 }
