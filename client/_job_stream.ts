@@ -77,6 +77,11 @@ export class JobStream {
     return this.#done;
   }
 
+  /** The first event queued but not yet read by the consumer, if any. */
+  get firstUnreadSeq(): number | undefined {
+    return this.#queue[this.#head]?.event_seq;
+  }
+
   /** The first event this stream holds back from acknowledgement, if any. */
   get firstUnprocessedSeq(): number | undefined {
     return this.#queue[this.#head + this.#highWaterMark]?.event_seq;

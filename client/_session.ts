@@ -299,19 +299,41 @@ export class Session {
         const first = stream.firstUnprocessedSeq;
         if (first !== undefined && first - 1 < processed) processed = first - 1;
       }
+      // With saved state, what a restarted process resumes from must still be in the log.
+      if (this.#options.resumeStore !== undefined) processed = Math.min(processed, this.#readSeq());
       this.ack(processed);
     }
     this.#saveState();
   }
 
+  /**
+   * The highest seq through which every event reached the application (or
+   * needs no reader): what another process may resume from. Events held in
+   * a stream's queue or for a job not yet known die with this process.
+   */
+  #readSeq(): number {
+    let read = this.#lastSeq;
+    for (const stream of this.#streams.values()) {
+      const first = stream.firstUnreadSeq;
+      if (first !== undefined && first - 1 < read) read = first - 1;
+    }
+    for (const held of this.#orphans.values()) {
+      const first = held[0]?.event_seq;
+      if (first !== undefined && first - 1 < read) read = first - 1;
+    }
+    return read;
+  }
+
   #saveState(): void {
     const store = this.#options.resumeStore;
-    if (store === undefined || this.#savedSeq === this.#lastSeq && this.#link !== undefined) return;
-    this.#savedSeq = this.#lastSeq;
+    if (store === undefined) return;
+    const read = this.#readSeq();
+    if (this.#savedSeq === read && this.#link !== undefined) return;
+    this.#savedSeq = read;
     store.save(this.#options.resumeKey, {
       session_id: this.sessionId,
       resume_token: this.#token,
-      last_event_seq: this.#lastSeq,
+      last_event_seq: read,
     }).catch((error) => this.#options.logger.warn("arcp client: cannot save resume state", error));
   }
 
