@@ -1,12 +1,36 @@
 /**
- * The `arcp` command line: `serve` a runtime, `submit` a job, print the
- * `version`. Run with `deno run -A cli.ts <command> --help` for each
- * command's options.
+ * The `arcp` command line: `serve` a runtime; `submit` a job and follow it;
+ * list `jobs`; `watch` a job another client submitted; `cancel` a job; print
+ * the `version`. `arcp <command> --help` explains each command's options.
  *
- * @example Start a runtime with the demo agents
+ * Install it as `arcp` (Deno KV, the default store of `serve` and the file of
+ * `--session`, needs `--unstable-kv`):
+ *
  * ```sh
- * deno run -A cli.ts serve --demo --token s3cret=alice
- * deno run -A cli.ts submit --token s3cret count '{"n": 5, "delay_ms": 100}'
+ * deno install -g -A --unstable-kv -n arcp jsr:@arcp/arcp/cli
+ * ```
+ *
+ * Every command prints JSON with `--json`, one document per line. The client
+ * commands connect to `--url` (default `$ARCP_URL`, else
+ * `ws://127.0.0.1:7777/arcp`) with `--token` (default `$ARCP_TOKEN`).
+ *
+ * Exit codes, a stable contract for scripts:
+ *
+ * | code | meaning                                                                 |
+ * | ---- | ----------------------------------------------------------------------- |
+ * | 0    | success; a followed job ended with `job.result`                         |
+ * | 1    | the job ended in error, or the runtime refused the request (code printed) |
+ * | 2    | usage error: unknown command, bad flag or argument                      |
+ * | 3    | cannot connect, authentication failed, or the connection was lost      |
+ *
+ * @example Start a runtime with the demo agents, run jobs and follow them
+ * ```sh
+ * arcp serve --demo --token s3cret=alice
+ * arcp submit --token s3cret count '{"n": 5, "delay_ms": 100}'
+ * arcp submit --token s3cret --detach --session alice.kv sleep '{"ms": 60000}'
+ * arcp jobs --token s3cret --status running
+ * arcp watch --token s3cret JOB_ID
+ * arcp cancel --token s3cret --session alice.kv JOB_ID
  * ```
  *
  * @module
@@ -14,8 +38,12 @@
 
 import { PROTOCOL_VERSION } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
+import { EXIT, EXIT_CODES_USAGE } from "./cli/_client.ts";
+import { cancel } from "./cli/cancel.ts";
+import { jobs } from "./cli/jobs.ts";
 import { serve } from "./cli/serve.ts";
 import { submit } from "./cli/submit.ts";
+import { watch } from "./cli/watch.ts";
 
 export { demoAgents } from "./cli/demo_agents.ts";
 export { type Counts, type FilesInput, type FilesReport } from "./cli/files_agent.ts";
@@ -25,10 +53,35 @@ const USAGE = `Usage: cli.ts <command> [options]
 Commands:
   serve     start a runtime (see serve --help)
   submit    submit one job and stream it (see submit --help)
-  version   print the SDK and protocol versions`;
+  jobs      list jobs, with filters (see jobs --help)
+  watch     follow a job until it ends (see watch --help)
+  cancel    cancel a job (see cancel --help)
+  version   print the SDK and protocol versions (--json for JSON)
+
+Install as "arcp": deno install -g -A --unstable-kv -n arcp jsr:@arcp/arcp/cli
+Every command takes --help, and --json for JSON lines.
+${EXIT_CODES_USAGE}`;
+
+function version(args: string[]): number {
+  if (args.length === 1 && args[0] === "--json") {
+    console.log(JSON.stringify({
+      name: SDK_NAME,
+      version: SDK_VERSION,
+      protocol: PROTOCOL_VERSION,
+      accepts: ["1.0"],
+    }));
+  } else if (args.length === 0) {
+    console.log(`${SDK_NAME} ${SDK_VERSION} (ARCP ${PROTOCOL_VERSION}; accepts 1.0)`);
+  } else {
+    throw new TypeError(`Unexpected argument "${args[0]}": version takes only --json`);
+  }
+  return EXIT.success;
+}
 
 /**
- * Runs the CLI with `args` (as in `Deno.args`) and resolves to the exit code.
+ * Runs the CLI with `args` (as in `Deno.args`) and resolves to the exit code:
+ * 0 success, 1 the job ended in error or the runtime refused the request, 2
+ * usage error, 3 no session (cannot connect, bad token, connection lost).
  *
  * @param args Command and options.
  * @returns The process exit code.
@@ -48,23 +101,30 @@ export async function main(args: string[]): Promise<number> {
         return await serve(rest);
       case "submit":
         return await submit(rest);
+      case "jobs":
+        return await jobs(rest);
+      case "watch":
+        return await watch(rest);
+      case "cancel":
+        return await cancel(rest);
       case "version":
-        console.log(`${SDK_NAME} ${SDK_VERSION} (ARCP ${PROTOCOL_VERSION}; accepts 1.0)`);
-        return 0;
+      case "--version":
+      case "-V":
+        return version(rest);
       case undefined:
       case "help":
       case "--help":
       case "-h":
         console.log(USAGE);
-        return command === undefined ? 2 : 0;
+        return command === undefined ? EXIT.usage : EXIT.success;
       default:
         console.error(`Unknown command "${command}"\n\n${USAGE}`);
-        return 2;
+        return EXIT.usage;
     }
   } catch (error) {
     if (error instanceof TypeError) {
       console.error(error.message);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }

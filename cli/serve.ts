@@ -6,9 +6,10 @@
 
 import { parseArgs } from "node:util";
 import { Runtime } from "../runtime.ts";
-import { staticTokens } from "../runtime/auth.ts";
 import { newResumeToken } from "../protocol/ids.ts";
+import { authenticator, JWT_OPTIONS, JWT_USAGE, wantsJwt } from "./_auth.ts";
 import { demoAgents } from "./demo_agents.ts";
+import { loadDashboard } from "./dashboard.ts";
 import { openDenoKvStore } from "../store/deno_kv.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { RuntimeStore } from "../store/types.ts";
@@ -16,19 +17,28 @@ import type { RuntimeStore } from "../store/types.ts";
 export const SERVE_USAGE =
   `Usage: cli.ts serve [--host 127.0.0.1] [--port 7777] [--token TOKEN=PRINCIPAL]...
                     [--store kv|memory] [--kv-path PATH] [--resume-window SEC]
-                    [--heartbeat SEC] [--demo]
+                    [--heartbeat SEC] [--demo] [--dashboard] [--json]
+                    [--jwt-secret SECRET | --jwt-jwks URL] [--jwt-issuer ISS]...
+                    [--jwt-audience AUD]... [--jwt-clock-tolerance SEC]
+                    [--jwt-principal-claim CLAIM]
 
 Starts an ARCP runtime serving WebSockets at ws://HOST:PORT/arcp.
   --host HOST              interface to listen on (default 127.0.0.1)
   --port PORT              port, 0 for any free one (default 7777)
   --token TOKEN=PRINCIPAL  accept bearer TOKEN as PRINCIPAL; repeatable. Without
-                           any, one random token is generated and printed
+                           any (and no JWT key), one random token is generated and
+                           printed. Tokens are looked up first, then tried as JWTs
+${JWT_USAGE}
   --store kv|memory        where sessions, jobs and event logs are kept (default kv:
                            a Deno KV file, so sessions survive a restart)
   --kv-path PATH           the Deno KV file (default arcp-runtime.kv)
   --resume-window SEC      seconds a session stays resumable (default 600)
   --heartbeat SEC          heartbeat interval in seconds (default 30)
-  --demo                   register the demo agents: echo, count, sleep, fail, files
+  --demo                   register the demo agents: echo, count, sleep, fail, files,
+                           spend, report, fetch, delegate
+  --dashboard              also serve the jobs dashboard at http://HOST:PORT/
+  --json                   print what would be lines of text as JSON lines:
+                           {"type":"listening","url":…}, {"type":"stopped"}
 Stops cleanly on SIGINT or SIGTERM.`;
 
 function parseTokens(values: string[]): Record<string, string> {
@@ -63,6 +73,9 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
       "resume-window": { type: "string", default: "600" },
       heartbeat: { type: "string", default: "30" },
       demo: { type: "boolean", default: false },
+      dashboard: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      ...JWT_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -87,12 +100,22 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
   };
   const resumeWindowSec = seconds("resume-window");
   const heartbeatIntervalSec = seconds("heartbeat");
+  // Built first: a page that cannot be bundled stops serve before it opens anything.
+  const dashboard = values.dashboard ? await loadDashboard() : undefined;
+  // Lines of text, or with --json the same facts as JSON lines.
+  const say = (text: string, json: Record<string, unknown>) =>
+    console.log(values.json ? JSON.stringify(json) : text);
   let tokens = parseTokens(values.token);
-  if (Object.keys(tokens).length === 0) {
+  if (Object.keys(tokens).length === 0 && !wantsJwt(values)) {
     const token = newResumeToken().slice(3);
     tokens = { [token]: "default" };
-    console.log(`generated bearer token: ${token}`);
+    say(`generated bearer token: ${token}`, { type: "generated_token", token });
   }
+  // Debug lines go to stdout with console; JSON lines must be alone there.
+  const logger = values.json
+    ? { debug: console.error, warn: console.warn, error: console.error }
+    : console;
+  const authenticate = authenticator(tokens, values, logger);
   const store: RuntimeStore = values.store === "kv"
     ? await openDenoKvStore(values["kv-path"])
     : new MemoryStore();
@@ -100,10 +123,10 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     store,
     resumeWindowSec,
     heartbeatIntervalSec,
-    authenticate: staticTokens(tokens),
+    authenticate,
     agents: values.demo ? demoAgents() : [],
     upgradeWebSocket: Deno.upgradeWebSocket,
-    logger: console,
+    logger,
   });
   const stop = Promise.withResolvers<void>();
   const onSignal = () => stop.resolve();
@@ -114,9 +137,13 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     hostname: values.host,
     port,
     onListen: ({ hostname, port }) => {
-      console.log(`arcp runtime listening on ws://${hostname}:${port}/arcp`);
+      const url = `ws://${hostname}:${port}/arcp`;
+      say(`arcp runtime listening on ${url}`, { type: "listening", url });
+      if (dashboard === undefined) return;
+      const page = `http://${hostname}:${port}/`;
+      say(`dashboard at ${page}`, { type: "dashboard", url: page });
     },
-  }, runtime.fetch);
+  }, dashboard?.(runtime.fetch) ?? runtime.fetch);
   try {
     await stop.promise;
   } finally {
@@ -126,7 +153,7 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     await runtime.close();
     await server.shutdown();
     await store.close?.();
-    console.log("arcp runtime stopped");
+    say("arcp runtime stopped", { type: "stopped" });
   }
   return 0;
 }

@@ -42,6 +42,7 @@ import {
   aSubmitPendingAtADropStartsOneJob,
   aSubmitResentAfterItsJobEndedStillStreamsItsEvents,
   cancelAuthoritySurvivesResume,
+  cancelByIdFromANewClientThatResumedTheSession,
   reconnectingClientsDeliverEveryEventOnce,
   resumeByFlatHelloFieldsReplaysTheRest,
   resumeByHelloBlockReplaysTheRest,
@@ -240,6 +241,11 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: "a job submitted before a drop can be cancelled from the resumed connection",
     run: cancelAuthoritySurvivesResume,
+  },
+  {
+    name:
+      "client.cancel(jobId) cancels from a new client that resumed the submitting session, and only there",
+    run: cancelByIdFromANewClientThatResumedTheSession,
   },
   {
     name: "a reconnecting client delivers 2,000 events exactly once, in order, across two drops",

@@ -21,6 +21,7 @@ import {
   abortableAgent,
   assertSessionWorks,
   gatedAgent,
+  isArcpError,
   isTerminal,
   pausingAgent,
   type PausingInput,
@@ -441,6 +442,34 @@ export async function savedResumeStateResumesTheSessionInANewClient(
   assert.deepEqual(progressOf(replayed), [1, 2, 3]);
   assert.deepEqual(payloadOf(replayed.at(-1)!).result, { finished: true });
   assert.equal((await resumeStore.load("k"))?.resume_token, second.client.welcome.resume_token);
+}
+
+/** `client.cancel(jobId)` works from the submitting session, resumed by a new client, and only there. */
+export async function cancelByIdFromANewClientThatResumedTheSession(
+  kind: TransportKind,
+): Promise<void> {
+  const cancellable = abortableAgent("cancellable");
+  await using h = await startHarness(kind, { agents: [cancellable.definition] });
+  const resumeStore = new MemoryResumeStateStore();
+  const first = await h.reconnecting({ resumeStore, resumeKey: "k" });
+  const { jobId } = await first.client.submit("cancellable");
+  await cancellable.started.promise;
+  await first.client.close();
+
+  const stranger = await h.connect();
+  await assert.rejects(stranger.cancel(jobId), isArcpError("PERMISSION_DENIED"));
+  await assert.rejects(stranger.cancel("job_unknown"), isArcpError("JOB_NOT_FOUND"));
+
+  const second = await h.reconnecting({ resumeStore, resumeKey: "k" });
+  assert.equal(second.client.sessionId, first.client.sessionId);
+  await second.client.cancel(jobId, { reason: "from a new client" });
+  const terminal = await h.store.terminalOf(jobId);
+  assert.deepEqual(
+    [terminal.type, (terminal.payload as { code: string }).code],
+    ["job.error", "CANCELLED"],
+  );
+  assert.equal((await cancellable.reason.promise as Error).message, "from a new client");
+  await assert.rejects(second.client.cancel(jobId), isArcpError("INVALID_REQUEST"));
 }
 
 function featuresOf(welcome: Frame): string[] {
