@@ -32,7 +32,7 @@ import {
   type SessionResumePayload,
   type SessionWelcomePayload,
 } from "./messages.ts";
-import { payloadSchemas } from "./_schemas.ts";
+import { parseContext, payloadSchemas } from "./_schemas.ts";
 
 /** Payload type of every message type this SDK knows, of both spec versions. */
 export interface MessagePayloads {
@@ -161,7 +161,7 @@ export function decodeMessage(frame: unknown): Message | undefined {
     if (type.startsWith("x-")) return undefined;
     throw invalid(`Unknown message type "${type}"`, { type });
   }
-  const parsed = schema.safeParse(payload);
+  const parsed = schema.safeParse(payload, parseContext);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = ["payload", ...issue.path.map(String)].join(".");

@@ -6,6 +6,7 @@ import { type Client, connect, type ConnectOptions } from "../client.ts";
 import { type AgentDefinition, Runtime, type RuntimeOptions, staticTokens } from "../runtime.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { StoredEvent } from "../store/types.ts";
+import { serveBun } from "../transports/bun.ts";
 import { memoryTransportPair } from "../transports/memory.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import { webSocketTransport } from "../transports/websocket.ts";
@@ -59,6 +60,19 @@ export class RecordingStore extends MemoryStore {
 
   override async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
     await super.append(sessionId, events);
+    this.#record(events);
+  }
+
+  override async compareAndAppend(
+    sessionId: string,
+    events: readonly StoredEvent[],
+  ): Promise<number> {
+    const stored = await super.compareAndAppend(sessionId, events);
+    this.#record(events.slice(0, stored));
+    return stored;
+  }
+
+  #record(events: readonly StoredEvent[]): void {
     for (const event of events) {
       if (this.#ids.has(event.id)) continue;
       this.#ids.add(event.id);
@@ -479,16 +493,68 @@ function frameQueue(socket: WebSocket): Read {
   };
 }
 
-async function webSocketHarness(options: HarnessOptions): Promise<Harness> {
-  const store = options.store ?? new RecordingStore();
-  const serverSockets: Promise<void>[] = [];
-  let onUpgrade: ((closed: Promise<void>) => void)[] = [];
+/** The subset of `Bun.serve` that {@linkcode serveHttp} uses. */
+interface BunHttpServe {
+  serve(options: { hostname: string; port: number; fetch(request: Request): Response }): {
+    port: number;
+    stop(closeActiveConnections?: boolean): Promise<void>;
+  };
+}
+
+/**
+ * An HTTP server on 127.0.0.1 and a free port, served by `Deno.serve` or
+ * `Bun.serve`, whichever runs the tests.
+ */
+export async function serveHttp(
+  handler: (request: Request) => Response,
+): Promise<{ port: number } & AsyncDisposable> {
+  const bun = (globalThis as { Bun?: BunHttpServe }).Bun;
+  if (bun !== undefined) {
+    const server = bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handler });
+    return { port: server.port, [Symbol.asyncDispose]: () => server.stop(true) };
+  }
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
+    handler,
+  );
+  const { port } = await listening.promise;
+  return { port, [Symbol.asyncDispose]: () => server.shutdown() };
+}
+
+/** A harness runtime listening for WebSockets on 127.0.0.1. */
+interface ServedRuntime {
+  runtime: Runtime;
+  url: string;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serves a harness runtime with the server of the JS runtime running the
+ * tests: `Deno.serve` with `runtime.fetch`, or `Bun.serve` through
+ * transports/bun.ts. `connected` is told of each connection, in order, with
+ * a promise of its server side's end.
+ */
+async function serveRuntime(
+  options: HarnessOptions,
+  store: RecordingStore,
+  connected: (ended: Promise<void>) => void,
+): Promise<ServedRuntime> {
+  if ("Bun" in globalThis) {
+    const runtime = newRuntime(options, store);
+    const server = serveBun({
+      accept(transport) {
+        const ended = runtime.accept(transport);
+        connected(ended);
+        return ended;
+      },
+    }, options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes });
+    return { runtime, url: server.url, shutdown: () => server.stop() };
+  }
   const runtime = newRuntime(options, store, {
     upgradeWebSocket(request) {
       const upgraded = Deno.upgradeWebSocket(request);
-      const closed = socketClosed(upgraded.socket);
-      serverSockets.push(closed);
-      onUpgrade.shift()?.(closed);
+      connected(socketClosed(upgraded.socket));
       return upgraded;
     },
   });
@@ -498,7 +564,17 @@ async function webSocketHarness(options: HarnessOptions): Promise<Harness> {
     runtime.fetch,
   );
   const { port } = await listening.promise;
-  const url = `ws://127.0.0.1:${port}/arcp`;
+  return { runtime, url: `ws://127.0.0.1:${port}/arcp`, shutdown: () => server.shutdown() };
+}
+
+async function webSocketHarness(options: HarnessOptions): Promise<Harness> {
+  const store = options.store ?? new RecordingStore();
+  const serverSockets: Promise<void>[] = [];
+  let onUpgrade: ((closed: Promise<void>) => void)[] = [];
+  const { runtime, url, shutdown } = await serveRuntime(options, store, (closed) => {
+    serverSockets.push(closed);
+    onUpgrade.shift()?.(closed);
+  });
   const owned = new Disposables();
   const clientSockets: WebSocket[] = [];
   const open = async (): Promise<[WebSocket, Promise<void>]> => {
@@ -565,7 +641,7 @@ async function webSocketHarness(options: HarnessOptions): Promise<Harness> {
       for (const socket of clientSockets) socket.close();
       await within(Promise.all(clientSockets.map(socketClosed)), "client sockets to close");
       await within(Promise.all(serverSockets), "server sockets to close");
-      await server.shutdown();
+      await shutdown();
     },
     [Symbol.asyncDispose]() {
       return this.dispose();

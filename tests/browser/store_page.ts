@@ -1,18 +1,13 @@
 // Browser entry of indexeddb_chromium_test.ts: runs the runtime store
 // conformance cases against the page's real IndexedDB, each case on a fresh
-// database that is deleted afterwards, and publishes the results as
-// `globalThis.__results` (one `{ name, ok, error, ms }` per case), then sets
-// `globalThis.__done`. A failure outside the cases lands in `__fatal`.
+// database that is deleted afterwards, and publishes the results (one
+// `{ name, ok, error, ms }` per case) with _page.ts.
 // Bundled with `node:assert/strict` mapped to ./assert.ts; no Deno API here.
 
-import {
-  type IDBDatabaseLike,
-  type IDBFactoryLike,
-  IndexedDbStore,
-  openIndexedDbStore,
-} from "../../store/indexeddb.ts";
+import { type IDBDatabaseLike, IndexedDbStore, openIndexedDbStore } from "../../store/indexeddb.ts";
 import type { RuntimeStore } from "../../store/types.ts";
 import { runtimeStoreCases } from "../store/conformance.ts";
+import { deleteDatabase, describe, type Factory, pageIndexedDB, publish } from "./_page.ts";
 
 /** What the page publishes for one case. */
 export interface CaseResult {
@@ -22,49 +17,8 @@ export interface CaseResult {
   ms: number;
 }
 
-interface PageGlobals {
-  __results?: CaseResult[];
-  __done?: boolean;
-  __fatal?: string;
-}
-
 /** How long one case may take before it counts as hung. */
 const CASE_TIMEOUT_MS = 20_000;
-
-interface RequestLike {
-  result: unknown;
-  error: unknown;
-  onsuccess: (() => void) | null;
-  onerror: (() => void) | null;
-  onblocked?: (() => void) | null;
-  onupgradeneeded?: (() => void) | null;
-}
-
-interface Factory extends IDBFactoryLike {
-  deleteDatabase(name: string): RequestLike;
-}
-
-const page = globalThis as unknown as PageGlobals & { indexedDB?: Factory };
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    // V8's stack starts with "Name: message"; keep the message where it does not.
-    const stack = error.stack ?? "";
-    return stack.includes(error.message) ? stack : `${error.name}: ${error.message}\n${stack}`;
-  }
-  return String(error);
-}
-
-function deleteDatabase(factory: Factory, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request = factory.deleteDatabase(name);
-    request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error);
-    // Blocked: a connection is still open, so the store did not close it.
-    request.onblocked = () =>
-      reject(new Error(`deleting database "${name}" is blocked: a connection was left open`));
-  });
-}
 
 /** Opens `name` with the store's schema, as a page that owns its database would. */
 function openOwnDatabase(factory: Factory, name: string): Promise<IDBDatabaseLike> {
@@ -113,8 +67,7 @@ const VARIANTS: Variant[] = [
 ];
 
 async function run(): Promise<CaseResult[]> {
-  const factory = page.indexedDB;
-  if (factory === undefined) throw new Error("no global indexedDB in this page");
+  const factory = pageIndexedDB();
   const results: CaseResult[] = [];
   let n = 0;
   for (const variant of VARIANTS) {
@@ -146,13 +99,4 @@ async function run(): Promise<CaseResult[]> {
   return results;
 }
 
-run().then(
-  (results) => {
-    page.__results = results;
-  },
-  (error) => {
-    page.__fatal = describe(error);
-  },
-).finally(() => {
-  page.__done = true;
-});
+publish(run);

@@ -114,6 +114,43 @@ Deno.test("decodeMessage() names the payload field that fails its schema", () =>
   );
 });
 
+Deno.test("decodeMessage() says in English what the failing payload field expected", () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["job.submit", { agent: 5 }, "payload.agent: Invalid input: expected string, received number"],
+    [
+      "job.submit",
+      { agent: "a", max_runtime_sec: -1 },
+      "payload.max_runtime_sec: Too small: expected number to be >0",
+    ],
+    [
+      "job.submit",
+      { agent: "a", idempotency_key: "" },
+      "payload.idempotency_key: Too small: expected string to have >=1 characters",
+    ],
+    [
+      "session.ack",
+      { last_processed_seq: 1.5 },
+      "payload.last_processed_seq: Invalid input: expected int, received number",
+    ],
+    [
+      "session.list_jobs",
+      { filter: { status: ["nope"] } },
+      'payload.filter.status.0: Invalid option: expected one of "pending"|"running"|"success"|' +
+      '"error"|"cancelled"|"timed_out"',
+    ],
+    [
+      "job.result",
+      { final_status: "error" },
+      'payload.final_status: Invalid input: expected "success"',
+    ],
+  ];
+  for (const [type, payload, message] of cases) {
+    assert.throws(() => decodeMessage({ arcp: "1.1", id: "m", type, payload }), {
+      message: `Invalid ${type}: ${message}`,
+    });
+  }
+});
+
 Deno.test("decodeMessage() rejects unknown message types, naming the type", () => {
   for (const type of ["session.nope", "job.nope", "tool.invoke", "session.open"]) {
     assertInvalid(submit({ type, payload: {} }), new RegExp(`Unknown message type "${type}"`), {

@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { ArcpError } from "../../protocol/errors.ts";
 import type { AgentContext, AgentDefinition } from "../../runtime.ts";
 import type { Frame } from "../../transports/types.ts";
-import { type RawConnection, startHarness, TOKEN, type TransportKind } from "../_helpers.ts";
+import {
+  type RawConnection,
+  serveHttp,
+  startHarness,
+  TOKEN,
+  type TransportKind,
+} from "../_helpers.ts";
 import { isArcpError, isTerminal, payloadOf } from "./_shared.ts";
 
 /** Every 1.1 feature a lease can use, for raw hellos. */
@@ -404,21 +410,20 @@ async function recordingServer(): Promise<
   { port: number; requests: Recorded[] } & AsyncDisposable
 > {
   const requests: Recorded[] = [];
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
-    (request) => {
-      const url = new URL(request.url);
-      requests.push({
-        path: url.pathname + url.search,
-        traceparent: request.headers.get("traceparent"),
-        custom: request.headers.get("x-custom"),
-      });
-      return new Response(`served ${url.pathname}`, { headers: { "x-served": "yes" } });
-    },
-  );
-  const { port } = await listening.promise;
-  return { port, requests, [Symbol.asyncDispose]: () => server.shutdown() };
+  const server = await serveHttp((request) => {
+    const url = new URL(request.url);
+    requests.push({
+      path: url.pathname + url.search,
+      traceparent: request.headers.get("traceparent"),
+      custom: request.headers.get("x-custom"),
+    });
+    return new Response(`served ${url.pathname}`, { headers: { "x-served": "yes" } });
+  });
+  return {
+    port: server.port,
+    requests,
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+  };
 }
 
 interface FetchInput {

@@ -1,0 +1,116 @@
+// This module is browser compatible.
+// The socket side of transports/bun.ts. Bun's server sockets push events
+// (open, message, drain, close) to one handler object instead of dispatching
+// them on the socket, and report backpressure through send()'s return value;
+// this maps one such socket onto a Transport. It touches no Bun API, so it is
+// tested with a scripted socket under any runtime.
+
+import { ConnectionClosedError } from "../protocol/errors.ts";
+import { type Frame, MalformedFrame, parseFrame, type Transport } from "./types.ts";
+
+/** The subset of Bun's `ServerWebSocket` a transport uses. */
+export interface ServerSocketLike {
+  /** Connection state: 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /**
+   * Sends one text frame. Returns the bytes sent, -1 when the frame was
+   * queued behind backpressure, 0 when it was dropped.
+   */
+  send(data: string): number;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+}
+
+/** A transport over a server socket, and the socket events it must be told of. */
+export interface SocketTransport {
+  readonly transport: Transport;
+  /** A message arrived. */
+  received(message: string | Uint8Array): void;
+  /** The socket's send buffer drained after a send returned -1. */
+  drained(): void;
+  /** The socket closed. */
+  closed(code: number, reason: string): void;
+}
+
+const OPEN = 1;
+/** Close code when a frame could not be sent: later frames would arrive with a gap. */
+const INTERNAL_ERROR = 1011;
+
+/**
+ * Wraps an open server socket. A write whose send returned -1 completes only
+ * once the socket drains, so the writer (the session) waits for the network;
+ * a send that returned 0 lost the frame, so the write fails and the socket is
+ * closed: the peer resumes and gets the frame replayed rather than a gap.
+ */
+export function serverSocketTransport(
+  socket: ServerSocketLike,
+  maxFrameBytes: number,
+): SocketTransport {
+  let readController!: ReadableStreamDefaultController<Frame | MalformedFrame>;
+  let writeController!: WritableStreamDefaultController;
+  let readableDone = false;
+  let drain: PromiseWithResolvers<void> | undefined;
+  let closedError: ConnectionClosedError | undefined;
+
+  const readable = new ReadableStream<Frame | MalformedFrame>({
+    start(controller) {
+      readController = controller;
+    },
+    cancel() {
+      readableDone = true;
+      socket.close(1000);
+    },
+  }, { highWaterMark: 0 });
+
+  const writable = new WritableStream<Frame>({
+    start(controller) {
+      writeController = controller;
+    },
+    write(frame) {
+      if (closedError !== undefined) throw closedError;
+      if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
+      const sent = socket.send(JSON.stringify(frame));
+      if (sent === 0) {
+        socket.close(INTERNAL_ERROR, "A frame could not be sent");
+        throw new ConnectionClosedError("WebSocket dropped a frame: the connection is closed");
+      }
+      if (sent > 0) return;
+      drain = Promise.withResolvers<void>();
+      return drain.promise;
+    },
+    close() {
+      socket.close(1000);
+    },
+    abort() {
+      socket.close(1000);
+    },
+  }, new CountQueuingStrategy({ highWaterMark: 64 }));
+
+  return {
+    transport: { readable, writable },
+    received(message) {
+      if (readableDone) return;
+      readController.enqueue(
+        typeof message === "string"
+          ? parseFrame(message, maxFrameBytes)
+          : new MalformedFrame("Binary frames are not ARCP: send JSON text frames"),
+      );
+    },
+    drained() {
+      drain?.resolve();
+      drain = undefined;
+    },
+    closed(code, reason) {
+      closedError = new ConnectionClosedError(
+        `WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`,
+      );
+      drain?.reject(closedError);
+      drain = undefined;
+      if (!readableDone) {
+        readableDone = true;
+        readController.close();
+      }
+      writeController.error(closedError);
+    },
+  };
+}
