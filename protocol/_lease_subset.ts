@@ -120,8 +120,28 @@ function budgetViolation(
       return fail(`it exceeds the parent's remaining ${currency}:${formatUnits(remaining)}`);
     }
   }
+  // A currency the parent budgets and the child does not would be unbounded for the child.
+  const budgeted = new Set(child.map((pattern) => parseAmountUnits(pattern)!.currency));
+  for (const currency of limits.keys()) {
+    if (!budgeted.has(currency)) {
+      return {
+        ok: false,
+        capability: "cost.budget",
+        pattern: child.join(","),
+        reason:
+          `it leaves out "${currency}", which the parent budgets: spending it would be unbounded`,
+      };
+    }
+  }
   return undefined;
 }
+
+/**
+ * Capabilities whose absence grants more, not less: a lease without
+ * `cost.budget` spends without limit (spec 1.1 §9.6), and one without
+ * `model.use` may use any model (spec 1.1 §9.7).
+ */
+const LIMITING_CAPABILITIES = ["cost.budget", "model.use"] as const;
 
 /**
  * Decides whether `child` is a subset of `parent` for delegation (spec 1.0
@@ -131,7 +151,10 @@ function budgetViolation(
  * currency (or name one the parent does not budget), the child's
  * `expires_at` may not be later than the parent's, and a capability absent
  * from the parent cannot be delegated. Capabilities absent from the child
- * are fine. Vendor and unknown namespaces are covered only by an identical
+ * are fine, except the limiting ones: a parent's `cost.budget` (each of its
+ * currencies) and `model.use` must be restated, since their absence would
+ * lift the limit (spec 1.1 §9.6, §9.7); the child may add them where the
+ * parent has none. Vendor and unknown namespaces are covered only by an identical
  * parent pattern. Containment that cannot be proven is a violation.
  *
  * @param child The delegated lease.
@@ -146,7 +169,10 @@ function budgetViolation(
  * import assert from "node:assert/strict";
  *
  * const parent = { "fs.read": ["/workspace/**"], "cost.budget": ["USD:5.00"] };
- * assert.deepEqual(isLeaseSubset({ "fs.read": ["/workspace/src/*"] }, parent), { ok: true });
+ * const narrower = { "fs.read": ["/workspace/src/*"], "cost.budget": ["USD:1.00"] };
+ * assert.deepEqual(isLeaseSubset(narrower, parent), { ok: true });
+ * // Leaving cost.budget out would lift the parent's limit.
+ * assert.equal(isLeaseSubset({ "fs.read": ["/workspace/src/*"] }, parent).ok, false);
  * const result = isLeaseSubset({ "cost.budget": ["USD:2.50"] }, parent, {
  *   parentRemaining: { USD: "2.00" },
  * });
@@ -167,6 +193,9 @@ export function isLeaseSubset(
   validateLease(parent, { field: "parent lease" });
   for (const [capability, patterns] of Object.entries(child)) {
     if (!Object.hasOwn(parent, capability)) {
+      // A limit the parent lacks only narrows: an unbudgeted parent may
+      // delegate a budget, one free to use any model a model list.
+      if ((LIMITING_CAPABILITIES as readonly string[]).includes(capability)) continue;
       return {
         ok: false,
         capability,
@@ -206,6 +235,17 @@ export function isLeaseSubset(
             : `no parent pattern covers it: ${reasons.join("; ")}`,
         };
       }
+    }
+  }
+  for (const capability of LIMITING_CAPABILITIES) {
+    if (Object.hasOwn(parent, capability) && !Object.hasOwn(child, capability)) {
+      return {
+        ok: false,
+        capability,
+        pattern: "",
+        reason: `the parent lease limits "${capability}" and the delegated lease does not, ` +
+          `which would lift the limit`,
+      };
     }
   }
   const childAt = context.childConstraints?.expires_at;

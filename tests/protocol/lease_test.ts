@@ -495,6 +495,11 @@ const PARENT: Lease = {
   "x-acme.gpu": ["a100/*"],
   "db.query": ["reports.*"],
 };
+/** The limiting capabilities of {@linkcode PARENT}, narrowed. */
+const PARENT_LIMITS: Lease = {
+  "model.use": ["tier-fast/*"],
+  "cost.budget": ["USD:1", "credits:1"],
+};
 
 Deno.test("isLeaseSubset() accepts delegations that narrow the parent", () => {
   const children: Lease[] = [
@@ -512,10 +517,32 @@ Deno.test("isLeaseSubset() accepts delegations that narrow the parent", () => {
     { "x-acme.gpu": ["a100/*"] },
     { "db.query": ["reports.*"] },
   ];
-  for (const child of children) {
+  for (const narrower of children) {
+    // The parent's limits are restated: dropping them would lift them.
+    const child = { ...PARENT_LIMITS, ...narrower };
     assert.deepEqual(isLeaseSubset(child, PARENT), { ok: true }, JSON.stringify(child));
     assertLeaseSubset(child, PARENT);
   }
+});
+
+Deno.test("isLeaseSubset() refuses a delegation that drops a limit of the parent", () => {
+  const table: [Lease, string, RegExp][] = [
+    [{}, "cost.budget", /limits "cost.budget"/],
+    [{ "fs.read": ["/workspace/src/**"], "model.use": ["tier-fast/x"] }, "cost.budget", /lift/],
+    [{ "cost.budget": ["USD:1", "credits:1"] }, "model.use", /limits "model.use"/],
+    [{ ...PARENT_LIMITS, "cost.budget": ["USD:1"] }, "cost.budget", /leaves out "credits"/],
+  ];
+  for (const [child, capability, reason] of table) {
+    const result = isLeaseSubset(child, PARENT);
+    assert.equal(result.ok, false, JSON.stringify(child));
+    if (!result.ok) {
+      assert.equal(result.capability, capability);
+      assert.match(result.reason, reason);
+    }
+  }
+  // A parent without limits delegates a lease with or without them.
+  assert.deepEqual(isLeaseSubset({}, { "fs.read": ["/workspace/**"] }), { ok: true });
+  assert.deepEqual(isLeaseSubset(PARENT_LIMITS, { "fs.read": ["/workspace/**"] }), { ok: true });
 });
 
 Deno.test("isLeaseSubset() reports the capability and pattern that expand authority", () => {
@@ -589,7 +616,7 @@ Deno.test("isLeaseSubset() reports the capability and pattern that expand author
 });
 
 Deno.test("isLeaseSubset() bounds a child budget by the parent's remaining budget", () => {
-  const parent = { "cost.budget": ["USD:5.00", "credits:1000"] };
+  const parent = { "cost.budget": ["USD:5.00"] };
   const spent = new BudgetCounters(parent);
   spent.spend("USD", 3);
   const child = { "cost.budget": ["USD:2.00"] };
@@ -632,11 +659,15 @@ Deno.test("isLeaseSubset() bounds a child budget by the parent's remaining budge
     reason: "it exceeds the parent's remaining USD:-0.5",
   });
   // Currencies without a remaining entry keep the parent's full amount.
+  const twoCurrencies = { "cost.budget": ["USD:5.00", "credits:1000"] };
   assert.ok(
-    isLeaseSubset({ "cost.budget": ["credits:1000"] }, parent, { parentRemaining: { USD: 0 } }).ok,
+    isLeaseSubset({ "cost.budget": ["USD:0", "credits:1000"] }, twoCurrencies, {
+      parentRemaining: { USD: 0 },
+    }).ok,
   );
   assert.ok(!isLeaseSubset(child, parent, { parentRemaining: { USD: "lots" } }).ok);
-  assert.ok(!isLeaseSubset(child, { "fs.read": ["/**"] }).ok, "parent without a budget");
+  // A parent without a budget spends without limit: any child budget narrows it.
+  assert.ok(isLeaseSubset(child, { "fs.read": ["/**"] }).ok, "parent without a budget");
 });
 
 Deno.test("isLeaseSubset() lets a child expire earlier, never later, than its parent", () => {

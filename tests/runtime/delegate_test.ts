@@ -74,6 +74,8 @@ Deno.test("ctx.delegate refuses a wider lease with LEASE_SUBSET_VIOLATION as a t
       { "tool.call": ["*"] },
       { "cost.budget": ["USD:2.50"] },
       { "cost.budget": ["EUR:1.00"] },
+      // Without the parent's budget the child would spend without limit.
+      { "tool.call": ["noop"] },
     ]
   ) {
     const job = await h.client.submit("delegate", { agent: "echo", input: 1, lease_request }, {
