@@ -204,8 +204,9 @@ export class ArcpError extends Error {
 
   /**
    * Converts anything thrown into an {@linkcode ArcpError}: an `ArcpError`
-   * is returned as is, an abort is `CANCELLED`, anything else is
-   * `INTERNAL_ERROR` with the original as `cause`.
+   * is returned as is, anything else (an `AbortError` included: only the
+   * runtime knows whether the job was cancelled, and it uses the job's own
+   * abort reason then) is `INTERNAL_ERROR` with the original as `cause`.
    *
    * @param error Anything that was thrown.
    * @returns An `ArcpError`.
