@@ -33,7 +33,8 @@ import { CredentialLedger } from "./runtime/_credentials.ts";
 import { RuntimeConnection, type RuntimeCore } from "./runtime/_connection.ts";
 import type { SubscribeAudit } from "./runtime/context.ts";
 import type { RuntimeJob } from "./runtime/_job.ts";
-import { recover } from "./runtime/_recovery.ts";
+import { InstanceHeartbeat, type InstanceView } from "./runtime/_instance.ts";
+import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runtime/_recovery.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 
@@ -221,6 +222,24 @@ export interface RuntimeOptions {
    * @default {false}
    */
   terminateOnLeaseExpiry?: boolean;
+  /**
+   * Milliseconds this runtime instance's heartbeat in the store stays valid;
+   * it is renewed every quarter of that. Several instances may share one
+   * store (Deno Deploy isolates on one KV): once an instance's heartbeat has
+   * expired, another ends its unfinished jobs with `INTERNAL_ERROR`, marks
+   * its sessions detached and revokes its credentials. Longer tolerates
+   * longer stalls; shorter reports a lost job sooner.
+   * @default {4000}
+   */
+  instanceTtlMs?: number;
+  /**
+   * Milliseconds between two reads of a session log that another instance
+   * writes (a job running there, followed from here), on top of the store's
+   * change notifications, which may miss other processes' writes (a local
+   * Deno KV file does).
+   * @default {1000}
+   */
+  storePollMs?: number;
   /** Where diagnostics go; silent by default. */
   logger?: Pick<Console, "debug" | "warn" | "error">;
 }
@@ -263,8 +282,12 @@ export class Runtime {
   /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
   readonly #expiries = new Map<string, ReturnType<typeof setTimeout>>();
   #ready: Promise<void> | undefined;
-  /** Job records being written, which close() waits for. */
+  /** Store work under way (job records, expiries, followers), which close() waits for. */
   readonly #storing = new Set<Promise<void>>();
+  readonly #heartbeat: InstanceHeartbeat;
+  readonly #closing = new AbortController();
+  /** Set once the recovery at start is done: later checks wait for it. */
+  #recovered = false;
   #closed = false;
 
   /**
@@ -277,6 +300,11 @@ export class Runtime {
     const store = options.store ?? new MemoryStore();
     const logger = options.logger ?? SILENT;
     const provisioner = options.provisioner;
+    const heartbeat = this.#heartbeat = new InstanceHeartbeat(
+      store,
+      options.instanceTtlMs ?? 4000,
+      logger,
+    );
     this.#core = {
       name: options.name ?? SDK_NAME,
       version: options.version ?? SDK_VERSION,
@@ -314,9 +342,14 @@ export class Runtime {
         logger,
         retry: options.revocationRetry ?? {},
         onUnrevocable: options.onUnrevocable ?? (() => {}),
+        instanceId: heartbeat.id,
       }),
       leasePolicy: options.leasePolicy,
       terminateOnExpiry: options.terminateOnLeaseExpiry ?? false,
+      instanceId: heartbeat.id,
+      storePollMs: options.storePollMs ?? 1000,
+      closing: this.#closing.signal,
+      track: (task) => this.#track(task),
       ready: () => this.#ready ??= this.#recover(),
       attached: (session) => this.#cancelExpiry(session.id),
       detached: (session) => this.#detached(session),
@@ -390,14 +423,46 @@ export class Runtime {
     return this.fetch;
   }
 
+  /** At start: heartbeat, then recovery of what no live instance holds (all of it, alone). */
   async #recover(): Promise<void> {
+    const view = await this.#heartbeat.start(async (view) => {
+      await this.#recoverLost(view, false);
+      await this.#serveAwaySessions();
+    });
+    await this.#recoverLost(view, true);
+    this.#recovered = true;
+  }
+
+  /** Recovers what the instances found dead held; at start, what no live instance holds. */
+  async #recoverLost(view: InstanceView, initial: boolean): Promise<void> {
+    if (this.#closed || (!initial && (!this.#recovered || view.dead.length === 0))) return;
+    await recoverJobs(this.#core, view.live);
     const now = new Date();
-    for (const record of await recover(this.#core.store, now)) {
+    for (const record of await sweepSessions(this.#core, view.live, now)) {
       const expiresAt = Date.parse(record.detached_at!) + record.resume_window_sec * 1000;
       this.#scheduleExpiry(record.session_id, expiresAt - now.getTime());
     }
-    // Every job in the ledger ended (above, or before the restart): revoke.
-    await this.#core.credentials?.recover();
+    await this.#core.credentials?.recover(view.live, initial);
+    for (const id of view.dead) await this.#core.store.deleteInstance?.(id);
+  }
+
+  /**
+   * For sessions with jobs here and no connection here (their client may be
+   * on another instance): cancels the jobs the session asked to (spec §7.4),
+   * and counts what its log lost to trimming as acknowledged, which frees
+   * the session's buffer (spec 1.0 §14).
+   */
+  async #serveAwaySessions(): Promise<void> {
+    for (const session of [...this.#core.sessions.values()]) {
+      if (session.attached || session.jobs.size === 0) continue;
+      const { first } = await this.#core.store.bounds(session.id);
+      session.acknowledge(first - 1);
+      const record = await this.#core.store.getSession(session.id);
+      for (const [jobId, reason] of Object.entries(record?.cancel_requests ?? {})) {
+        const job = session.jobs.get(jobId);
+        if (job !== undefined && !job.signal.aborted) job.abort(new ArcpError("CANCELLED", reason));
+      }
+    }
   }
 
   #settled(job: RuntimeJob): void {
@@ -448,14 +513,47 @@ export class Runtime {
     if (session !== undefined && session.jobs.size > 0) {
       return this.#scheduleExpiry(sessionId, this.#core.resumeWindowSec * 1000);
     }
-    for (const subscription of session?.subscriptions.values() ?? []) subscription.end();
-    this.#core.sessions.delete(sessionId);
+    this.#track(
+      this.#expireStored(sessionId).catch((error) => {
+        this.#core.logger.warn(`arcp runtime: cannot delete expired session ${sessionId}`, error);
+      }),
+    );
+  }
+
+  /** Keeps `task` among the store work close() waits for. */
+  #track(task: Promise<void>): void {
+    const tracked = task.finally(() => this.#storing.delete(tracked));
+    this.#storing.add(tracked);
+  }
+
+  /**
+   * Deletes an expired session, as the store sees it: another instance may
+   * have resumed it since, or still run one of its jobs.
+   */
+  async #expireStored(sessionId: string): Promise<void> {
+    const session = this.#core.sessions.get(sessionId);
     // After the session's pending record writes, or one would bring it back.
-    (session?.updateRecord({}) ?? Promise.resolve()).then(() =>
-      this.#core.store.deleteSession(sessionId)
-    ).catch((error) => {
-      this.#core.logger.warn(`arcp runtime: cannot delete expired session ${sessionId}`, error);
-    });
+    await session?.updateRecord({});
+    const stored = await this.#core.store.getSession(sessionId);
+    const holder = stored?.instance_id;
+    const heldElsewhere = holder !== undefined && holder !== this.#core.instanceId &&
+      (await this.#heartbeat.view()).live.has(holder);
+    const now = Date.now();
+    if (stored !== undefined && !heldElsewhere) {
+      if (!windowPassed(stored, now)) {
+        const expiresAt = Date.parse(stored.detached_at ?? new Date(now).toISOString()) +
+          stored.resume_window_sec * 1000;
+        return this.#scheduleExpiry(sessionId, expiresAt - now);
+      }
+      if ((await jobsElsewhere(this.#core, sessionId)).length > 0) {
+        return this.#scheduleExpiry(sessionId, this.#core.resumeWindowSec * 1000);
+      }
+    }
+    const current = this.#core.sessions.get(sessionId);
+    if (current !== undefined && (current.attached || current.jobs.size > 0)) return;
+    for (const subscription of current?.subscriptions.values() ?? []) subscription.end();
+    this.#core.sessions.delete(sessionId);
+    if (stored !== undefined && !heldElsewhere) await this.#core.store.deleteSession(sessionId);
   }
 
   /**
@@ -466,6 +564,7 @@ export class Runtime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     const shutdown = new ArcpError("INTERNAL_ERROR", "Runtime is shutting down");
     const sessions = [...this.#core.sessions.values()];
     for (const session of sessions) {
@@ -476,6 +575,9 @@ export class Runtime {
     await Promise.all(this.#storing);
     // One revocation attempt each; what fails stays in the ledger for the next start.
     await this.#core.credentials?.close();
+    // Nothing here runs any more: the heartbeat goes last.
+    await this.#ready?.catch(() => {});
+    await this.#heartbeat.stop();
     for (const connection of this.#connections) connection.close();
     for (const timer of this.#expiries.values()) clearTimeout(timer);
     this.#expiries.clear();

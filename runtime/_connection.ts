@@ -25,6 +25,7 @@ import {
 import { listJobs, subscribe } from "./_observe.ts";
 import type { Outlet, RuntimeSession } from "./_session.ts";
 import { submitJob } from "./_submit.ts";
+import { isUnfinished } from "./_recovery.ts";
 
 export type { RuntimeCore } from "./_core.ts";
 
@@ -294,6 +295,12 @@ export class RuntimeConnection implements Outlet {
     }
     if (job === undefined || job.terminal) {
       const record = job?.record() ?? await this.#core.store.getJob(jobId);
+      if (job === undefined && record?.session_id === session.id && isUnfinished(record)) {
+        // Running on another runtime instance, which reads the request from the session.
+        const reason = message.payload.reason ?? "cancelled by client";
+        await session.requestCancel(jobId, reason);
+        return this.#send("job.cancelled", { reason }, jobId);
+      }
       const error = record === undefined || record.principal !== session.principal.id
         ? new ArcpError("JOB_NOT_FOUND", `Job "${jobId}" does not exist`)
         : record.session_id !== session.id

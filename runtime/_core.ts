@@ -51,6 +51,14 @@ export interface RuntimeCore {
   leasePolicy: LeasePolicy | undefined;
   /** Whether jobs end as soon as their lease expires (spec 1.1 §9.5). */
   terminateOnExpiry: boolean;
+  /** This runtime instance, among those sharing the store (see `_instance.ts`). */
+  instanceId: string;
+  /** Milliseconds between two reads of a log another instance writes, when no notification comes. */
+  storePollMs: number;
+  /** Aborted when the runtime closes: ends every watch of the store. */
+  closing: AbortSignal;
+  /** Runs `task` in the background; closing waits for it. */
+  track(task: Promise<void>): void;
   /** Resolves once restart recovery is done; frames wait for it. */
   ready(): Promise<void>;
   /** Called when a session gains a connection: it must not expire. */

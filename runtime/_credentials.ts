@@ -74,6 +74,8 @@ export interface CredentialLedgerOptions {
   retry: RevocationRetry;
   /** Told of a credential whose revocation ran out of attempts. */
   onUnrevocable: (record: CredentialRecord) => void;
+  /** This runtime instance, named on the credentials it answers for. */
+  instanceId: string;
 }
 
 /** Issues, rotates and (durably) revokes the credentials of this runtime's jobs. */
@@ -111,6 +113,7 @@ export class CredentialLedger {
       issued_at: new Date().toISOString(),
       state: "issued",
       attempts: 0,
+      instance_id: this.#options.instanceId,
     };
     await store.putCredential(record);
     let issued;
@@ -188,15 +191,30 @@ export class CredentialLedger {
         issued_at: new Date().toISOString(),
         state: "revoking",
         attempts: 0,
+        instance_id: this.#options.instanceId,
       }, [credential.value]);
     }
   }
 
-  /** After a restart: revokes everything the ledger still holds (no job of it runs here). */
-  async recover(): Promise<void> {
+  /**
+   * Takes over and revokes the credentials no live instance answers for:
+   * those of lost instances (the job's instance, for an entry that names
+   * none) and, at start, those another instance gave up on.
+   *
+   * @param live The instances whose heartbeat is current, this one included.
+   * @param initial Whether this runtime is starting.
+   */
+  async recover(live: ReadonlySet<string>, initial: boolean): Promise<void> {
+    const { store, instanceId } = this.#options;
     const outstanding: CredentialRecord[] = [];
-    for await (const record of this.#options.store.listCredentials()) outstanding.push(record);
-    for (const record of outstanding) this.#revoke({ ...record, attempts: 0 }, []);
+    for await (const record of store.listCredentials()) outstanding.push(record);
+    for (const record of outstanding) {
+      if (this.#revoking.has(record.credential_id)) continue;
+      const owner = record.instance_id ?? (await store.getJob(record.job_id))?.instance_id;
+      const abandoned = initial && record.state === "unrevocable";
+      if (owner !== undefined && live.has(owner) && !abandoned) continue;
+      this.#revoke({ ...record, attempts: 0, instance_id: instanceId }, []);
+    }
   }
 
   /** The ledger: credentials not yet revoked, for operators (spec 1.1 §14). */

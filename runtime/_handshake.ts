@@ -13,6 +13,8 @@ import type { Principal } from "./auth.ts";
 import type { RuntimeCore } from "./_core.ts";
 import { digestsEqual, sha256Hex } from "./_digest.ts";
 import { RuntimeSession } from "./_session.ts";
+import { jobsElsewhere, windowPassed } from "./_recovery.ts";
+import { LogChanges } from "./_shared_store.ts";
 
 /** A resume request, whichever encoding it came in. */
 export interface ResumeRequest {
@@ -77,12 +79,29 @@ export async function authenticate(
 function sessionFor(
   core: RuntimeCore,
   record: SessionRecord,
-  lastSeq = 0,
-  trimmedSeq = lastSeq,
+  restored?: { lastSeq: number; trimmedSeq: number },
 ): RuntimeSession {
-  return new RuntimeSession(record, { id: record.principal }, core.store, core.limits, (error) => {
-    core.logger.error(`arcp runtime: the store failed for session ${record.session_id}`, error);
-  }, { lastSeq, trimmedSeq });
+  const shared = {
+    instanceId: core.instanceId,
+    changes: (sessionId: string, signal: AbortSignal) =>
+      new LogChanges(
+        core.store,
+        sessionId,
+        core.storePollMs,
+        AbortSignal.any([signal, core.closing]),
+      ),
+  };
+  return new RuntimeSession(
+    record,
+    { id: record.principal },
+    core.store,
+    core.limits,
+    (error) => {
+      core.logger.error(`arcp runtime: the store failed for session ${record.session_id}`, error);
+    },
+    shared,
+    restored,
+  );
 }
 
 /** Creates a session; returns it with its first resume token. */
@@ -100,13 +119,19 @@ export async function openSession(
     created_at: new Date().toISOString(),
     detached_at: null,
     acked_seq: 0,
+    instance_id: core.instanceId,
   });
   await session.updateRecord({});
   core.sessions.set(session.id, session);
   return [session, token];
 }
 
-/** The session a resume names (or, without a name, whose token it presents), loaded if needed. */
+/**
+ * The session a resume names (or, without a name, whose token it presents),
+ * loaded from the store if this process does not hold it: it may have been
+ * opened on another runtime instance, or before a restart. One this process
+ * holds is refreshed, since another instance may have moved it on.
+ */
 async function findSession(
   core: RuntimeCore,
   request: ResumeRequest,
@@ -115,7 +140,11 @@ async function findSession(
   const live = request.sessionId === undefined
     ? [...core.sessions.values()].find((session) => tokenMatches(session.record, tokenHash))
     : core.sessions.get(request.sessionId);
-  if (live !== undefined) return live;
+  if (live !== undefined) {
+    if (await live.refresh()) return live;
+    forget(core, live);
+    return undefined;
+  }
   let record: SessionRecord | undefined;
   if (request.sessionId !== undefined) record = await core.store.getSession(request.sessionId);
   else {
@@ -127,14 +156,16 @@ async function findSession(
   const bounds = await core.store.bounds(record.session_id);
   // Another resume may have loaded it meanwhile: there must be one object per session.
   const loaded = core.sessions.get(record.session_id) ??
-    sessionFor(core, record, bounds.last, bounds.first - 1);
+    sessionFor(core, record, { lastSeq: bounds.last, trimmedSeq: bounds.first - 1 });
   core.sessions.set(loaded.id, loaded);
   return loaded;
 }
 
-function expired(record: SessionRecord, now: number): boolean {
-  return record.detached_at !== null &&
-    Date.parse(record.detached_at) + record.resume_window_sec * 1000 <= now;
+/** Drops a session this process holds but the store no longer has. */
+function forget(core: RuntimeCore, session: RuntimeSession): void {
+  if (session.attached || session.jobs.size > 0) return;
+  for (const subscription of session.subscriptions.values()) subscription.end();
+  if (core.sessions.get(session.id) === session) core.sessions.delete(session.id);
 }
 
 /**
@@ -169,8 +200,13 @@ export async function resumeSession(
       "The bearer token belongs to another principal than the session",
     );
   }
-  // Running jobs keep a session alive past its window, as the expiry timer does.
-  if (!session.attached && session.jobs.size === 0 && expired(record, Date.now())) {
+  // Jobs running here or elsewhere keep a session alive past its window, as
+  // the expiry timer does.
+  const elsewhere = await jobsElsewhere(core, session.id);
+  if (
+    !session.attached && session.jobs.size === 0 && elsewhere.length === 0 &&
+    windowPassed(record, Date.now())
+  ) {
     core.sessions.delete(session.id);
     await core.store.deleteSession(session.id);
     throw new ArcpError("RESUME_WINDOW_EXPIRED", `Session "${session.id}" has expired`);
@@ -196,15 +232,18 @@ export async function resumeSession(
   const token = newResumeToken();
   // The presented token stays valid until the client proves it got the new
   // one (confirmRotation); if it used the previous one, the one it never
-  // received is dropped.
+  // received is dropped. The session is held here from now on, unless a
+  // resume on another instance rotated the token first.
   const presentedCurrent = digestsEqual(session.record.resume_token_sha256, tokenHash);
-  await session.updateRecord({
+  const taken = await session.takeOver({
     resume_token_sha256: sha256Hex(token),
     previous_token_sha256: presentedCurrent
       ? session.record.resume_token_sha256
       : session.record.previous_token_sha256 ?? null,
     detached_at: null,
   });
+  if (!taken) throw new ArcpError("UNAUTHENTICATED", "Invalid resume token");
+  session.followElsewhere(elsewhere);
   return [session, token];
 }
 

@@ -67,6 +67,8 @@ export interface JobSpec {
   rotateCredential: ((credential: Credential, job: RuntimeJob) => Promise<string>) | undefined;
   /** Whether the job is ended as soon as its lease expires, not at its next operation. */
   terminateOnExpiry: boolean;
+  /** The runtime instance running it, named in its record (see `runtime/_instance.ts`). */
+  instanceId: string;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -138,7 +140,8 @@ export class RuntimeJob implements AgentContext {
   readonly #session: RuntimeSession;
   readonly #abort = new AbortController();
   #status: JobStatus = "pending";
-  #lastEventSeq = 0;
+  /** Its latest envelope: the session may still renumber it (after another instance's events). */
+  #lastEvent: Envelope | undefined;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #subscriptions = new Set<Subscription>();
@@ -178,7 +181,7 @@ export class RuntimeJob implements AgentContext {
     return this.#status;
   }
   get lastEventSeq(): number {
-    return this.#lastEventSeq;
+    return this.#lastEvent?.event_seq ?? 0;
   }
   get terminal(): boolean {
     return this.#status !== "pending" && this.#status !== "running";
@@ -295,16 +298,32 @@ export class RuntimeJob implements AgentContext {
     const envelope = this.#envelope(type, payload);
     // Terminal envelopes bypass the buffer caps: each job has exactly one.
     void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true);
-    this.#lastEventSeq = envelope.event_seq!;
-    this.#terminal = envelope as TerminalEnvelope;
+    this.#settle(envelope as TerminalEnvelope, size + ENVELOPE_OVERHEAD);
+  }
+
+  #settle(terminal: TerminalEnvelope, size: number): void {
+    this.#lastEvent = terminal;
+    this.#terminal = terminal;
     // Children do not outlive their parent (spec §10; 1.1 §9.8.2).
     for (const child of this.#children) {
       child.abort(new ArcpError("CANCELLED", `Parent job ${this.jobId} ended`));
     }
-    this.#deliver(envelope, size + ENVELOPE_OVERHEAD);
+    this.#deliver(terminal, size);
     this.#subscriptions.clear();
-    this.#spec.onSettled(this, this.#terminal);
+    this.#spec.onSettled(this, terminal);
     this.#settled.resolve();
+  }
+
+  /**
+   * Another runtime instance ended the job in the shared log (it took this
+   * instance for dead): the agent is stopped and nothing more is emitted.
+   */
+  endedElsewhere(terminal: TerminalEnvelope): void {
+    if (this.terminal) return;
+    this.#status = (terminal.payload as { final_status: FinalStatus }).final_status;
+    this.#clearTimers();
+    this.#abort.abort(ArcpError.fromPayload(terminal.payload as JobErrorPayload));
+    this.#settle(terminal, 0);
   }
 
   /** Live child jobs (spec §10): they end when this job does. */
@@ -364,7 +383,8 @@ export class RuntimeJob implements AgentContext {
       parent_job_id: this.#spec.parentJobId,
       trace_id: this.traceId,
       created_at: this.createdAt,
-      last_event_seq: this.#lastEventSeq,
+      last_event_seq: this.lastEventSeq,
+      instance_id: this.#spec.instanceId,
     };
     if (this.leaseConstraints !== undefined) record.lease_constraints = this.leaseConstraints;
     if (this.#spec.idempotencyKey !== undefined) record.idempotency_key = this.#spec.idempotencyKey;
@@ -410,7 +430,7 @@ export class RuntimeJob implements AgentContext {
       this.abort(error as ArcpError, { graceMs: 0 });
       return refused(error as ArcpError);
     }
-    this.#lastEventSeq = envelope.event_seq!;
+    this.#lastEvent = envelope;
     if (this.#subscriptions.size > 0) this.#deliver(envelope, size);
     const lag = this.#session.takeBackPressureNotice();
     if (lag !== undefined) void this.status("back_pressure", `consumer lag ${lag} events`);

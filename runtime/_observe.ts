@@ -13,7 +13,8 @@ import type {
 import type { JobQuery, JobRecord } from "../store/types.ts";
 import type { RuntimeCore } from "./_core.ts";
 import type { RuntimeSession } from "./_session.ts";
-import { observe } from "./_subscription.ts";
+import { followElsewhere, observe } from "./_subscription.ts";
+import { isUnfinished } from "./_recovery.ts";
 import { visibleCredentials } from "./_credentials.ts";
 
 const DEFAULT_PAGE = 100;
@@ -113,9 +114,13 @@ export async function subscribe(
     );
   }
   const running = live !== undefined && !live.terminal;
+  // Running on another instance (or lost with one): its events come from the log.
+  const elsewhere = live === undefined && isUnfinished(record);
+  if (elsewhere && record.session_id === session.id) session.followElsewhere([jobId]);
   // Already receiving its events (a repeat, or the submitting session itself):
   // answer again, replaying nothing, so a resent subscribe is harmless.
-  const already = session.subscriptions.has(jobId) || (running && live.ownerSession === session);
+  const already = session.subscriptions.has(jobId) ||
+    (running && live.ownerSession === session) || (elsewhere && record.session_id === session.id);
   if (already) history = false;
   // Registered first, so live events emitted from here on are held, not lost.
   const subscription = already ? undefined : observe(
@@ -124,7 +129,11 @@ export async function subscribe(
     running ? live : undefined,
     record.principal,
   );
-  const subscribedFrom = running ? live.lastEventSeq : record.last_event_seq;
+  const subscribedFrom = running
+    ? live.lastEventSeq
+    : elsewhere
+    ? (await core.store.bounds(record.session_id)).last
+    : record.last_event_seq;
   const payload: JobSubscribedPayload = {
     job_id: jobId,
     current_status: record.status,
@@ -146,6 +155,13 @@ export async function subscribe(
     encodeMessage("job.subscribed", payload, { session_id: session.id, job_id: jobId }),
   );
   if (subscription === undefined) return;
+  if (elsewhere) {
+    subscription.goLive();
+    core.track(
+      followElsewhere(core, subscription, record.session_id, history ? from ?? 0 : subscribedFrom),
+    );
+    return;
+  }
   if (history) {
     await core.sessions.get(record.session_id)?.flushed();
     for await (const event of core.store.read(record.session_id, { after: from ?? 0 })) {

@@ -1,47 +1,150 @@
 // This module is browser compatible.
-// After a restart on a durable store: jobs that were running when the process
-// died are ended with INTERNAL_ERROR in their session's log (never silently
-// lost), and sessions are marked detached so their resume window runs.
+// Recovery of what a lost runtime instance held (a crash, a restart, an
+// evicted Deno Deploy isolate): its unfinished jobs end with INTERNAL_ERROR
+// in their session's log (never silently lost), its sessions are marked
+// detached so their resume window runs, and sessions past their window are
+// deleted. What a live instance holds is left alone: with several instances
+// on one store, only an expired heartbeat makes a job lost.
 
 import { newMessageId } from "../protocol/ids.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
-import type { RuntimeStore, SessionRecord, TerminalEnvelope } from "../store/types.ts";
+import type {
+  JobRecord,
+  RuntimeStore,
+  SessionRecord,
+  StoredEvent,
+  TerminalEnvelope,
+} from "../store/types.ts";
+import type { RuntimeCore } from "./_core.ts";
+import { compareAndAppend, updateSession } from "./_shared_store.ts";
 
-/** Ends every unfinished job in `store`; returns the sessions that remain resumable. */
-export async function recover(store: RuntimeStore, now: Date): Promise<SessionRecord[]> {
-  const unfinished = [];
-  for await (const job of store.listUnfinishedJobs()) unfinished.push(job);
-  for (const job of unfinished) {
-    const { last } = await store.bounds(job.session_id);
-    const terminal: TerminalEnvelope = {
-      arcp: PROTOCOL_VERSION,
-      id: newMessageId(),
-      type: "job.error",
-      session_id: job.session_id,
-      job_id: job.job_id,
-      trace_id: job.trace_id,
-      event_seq: last + 1,
-      payload: {
-        final_status: "error",
-        code: "INTERNAL_ERROR",
-        message: "The runtime stopped while the job was running",
-        retryable: true,
-      },
-    };
-    await store.append(job.session_id, [terminal]);
-    await store.putJob({ ...job, status: "error", terminal, last_event_seq: terminal.event_seq });
+export function isUnfinished(job: JobRecord): boolean {
+  return job.status === "pending" || job.status === "running";
+}
+
+export function isTerminal(event: StoredEvent): event is TerminalEnvelope {
+  return event.type === "job.result" || event.type === "job.error";
+}
+
+function heldByLive(instanceId: string | undefined, live: ReadonlySet<string>): boolean {
+  return instanceId !== undefined && live.has(instanceId);
+}
+
+/** Whether a detached session's resume window has passed. */
+export function windowPassed(record: SessionRecord, now: number): boolean {
+  return record.detached_at !== null &&
+    Date.parse(record.detached_at) + record.resume_window_sec * 1000 <= now;
+}
+
+/** The ids of a session's unfinished jobs that do not run in this process. */
+export async function jobsElsewhere(core: RuntimeCore, sessionId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const job of core.store.listUnfinishedJobs()) {
+    if (job.session_id === sessionId && !core.jobs.has(job.job_id)) ids.push(job.job_id);
   }
-  const sessions: SessionRecord[] = [];
-  for await (const record of store.listSessions()) sessions.push(record);
-  const resumable: SessionRecord[] = [];
-  for (const record of sessions) {
-    const detached = record.detached_at ?? now.toISOString();
-    if (Date.parse(detached) + record.resume_window_sec * 1000 <= now.getTime()) {
-      await store.deleteSession(record.session_id);
-    } else {
-      if (record.detached_at === null) await store.putSession({ ...record, detached_at: detached });
-      resumable.push({ ...record, detached_at: detached });
+  return ids;
+}
+
+/** Ends every unfinished job that no live instance runs. */
+export async function recoverJobs(core: RuntimeCore, live: ReadonlySet<string>): Promise<void> {
+  const lost: JobRecord[] = [];
+  for await (const job of core.store.listUnfinishedJobs()) {
+    if (!core.jobs.has(job.job_id) && !heldByLive(job.instance_id, live)) lost.push(job);
+  }
+  for (const job of lost) await endLostJob(core, job);
+}
+
+async function endLostJob(core: RuntimeCore, listed: JobRecord): Promise<void> {
+  // Another instance may have recovered it since the listing.
+  const job = await core.store.getJob(listed.job_id);
+  if (job === undefined || !isUnfinished(job)) return;
+  const terminal = await appendTerminal(core.store, {
+    arcp: PROTOCOL_VERSION,
+    id: newMessageId(),
+    type: "job.error",
+    session_id: job.session_id,
+    job_id: job.job_id,
+    trace_id: job.trace_id,
+    event_seq: 0,
+    payload: {
+      final_status: "error",
+      code: "INTERNAL_ERROR",
+      message: "The runtime stopped while the job was running",
+      retryable: true,
+    },
+  });
+  await core.store.putJob({
+    ...job,
+    status: "error",
+    terminal,
+    last_event_seq: terminal.event_seq,
+  });
+  // A session loaded here learns of it now rather than at its next append.
+  await core.sessions.get(job.session_id)?.sync();
+}
+
+/**
+ * Appends a lost job's terminal event at the end of its session's log, even
+ * while other instances append to it; if one of them ended the job first,
+ * its terminal event is the one.
+ */
+async function appendTerminal(
+  store: RuntimeStore,
+  terminal: TerminalEnvelope,
+): Promise<TerminalEnvelope> {
+  const sessionId = terminal.session_id!;
+  for (;;) {
+    const { last } = await store.bounds(sessionId);
+    const placed = { ...terminal, event_seq: last + 1 };
+    if (await compareAndAppend(store, sessionId, [placed]) === 1) return placed;
+    for await (const event of store.read(sessionId, { after: last })) {
+      if (event.job_id === terminal.job_id && isTerminal(event)) return event;
     }
+  }
+}
+
+/**
+ * Marks sessions held by no live instance detached, and deletes those whose
+ * resume window has passed unless a job of theirs is still unfinished.
+ * Sessions loaded in this process are left to their own expiry timers.
+ *
+ * @returns The sessions that stay resumable and that no live instance holds.
+ */
+export async function sweepSessions(
+  core: RuntimeCore,
+  live: ReadonlySet<string>,
+  now: Date,
+): Promise<SessionRecord[]> {
+  const busy = new Set<string>();
+  for await (const job of core.store.listUnfinishedJobs()) busy.add(job.session_id);
+  const orphans: SessionRecord[] = [];
+  for await (const record of core.store.listSessions()) {
+    if (!core.sessions.has(record.session_id) && !heldByLive(record.instance_id, live)) {
+      orphans.push(record);
+    }
+  }
+  const detachedAt = now.toISOString();
+  const resumable: SessionRecord[] = [];
+  for (const record of orphans) {
+    if (windowPassed(record, now.getTime()) && !busy.has(record.session_id)) {
+      await core.store.deleteSession(record.session_id);
+      continue;
+    }
+    if (record.detached_at !== null) {
+      resumable.push(record);
+      continue;
+    }
+    // Checked again in the write: an instance may have resumed it meanwhile.
+    const marked = await updateSession(
+      core.store,
+      record.session_id,
+      (current) =>
+        current !== undefined && current.detached_at === null &&
+          !heldByLive(current.instance_id, live)
+          ? { ...current, detached_at: detachedAt }
+          : undefined,
+    );
+    if (marked?.detached_at === detachedAt) resumable.push(marked);
   }
   return resumable;
 }

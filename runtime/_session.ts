@@ -3,14 +3,20 @@
 // session-scoped event_seq (spec §8.3) and the outbound pipeline that writes
 // every sequenced envelope to the store before it reaches the transport. It
 // replays the log on resume (spec §6.3) and frees it on acknowledgement
-// (spec 1.1 §6.5), within per-session caps (spec 1.0 §14).
+// (spec 1.1 §6.5), within per-session caps (spec 1.0 §14). Other runtime
+// instances sharing the store may append to the same log (jobs submitted
+// there, lost jobs recovered there): appends are compare-and-append, and the
+// session catches up with what they wrote before its own events go on.
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
-import type { RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
+import type { RuntimeStore, SessionRecord, StoredEvent, TerminalEnvelope } from "../store/types.ts";
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { Subscription } from "./_subscription.ts";
+import { readAppended, type SessionShared, trimShared } from "./_shared_store.ts";
+import { renumberAfter, SharedRecord } from "./_session_record.ts";
+import { isTerminal } from "./_recovery.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -40,19 +46,20 @@ const MAX_BATCH = 512;
 const REPLAY_BATCH = 256;
 /** Acknowledged events freed per store trim. */
 const TRIM_STEP = 256;
+/** Catch-ups with other writers tolerated for one batch before giving up. */
+const MAX_CATCH_UPS = 100;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Frames a flush decided to write, and to which connection. */
+type Deliveries = Array<[Outlet, readonly Envelope[]]>;
 
 export class RuntimeSession {
   readonly id: string;
   readonly principal: Principal;
-  /**
-   * The authoritative copy of the stored record: every change is made here
-   * first, synchronously, then written in order, so no read-modify-write of
-   * the store can undo another (a detach racing a resume's token rotation).
-   */
+  /** The session's record as this instance holds it (see {@linkcode SharedRecord}). */
   readonly record: SessionRecord;
-  #persisting: Promise<void> = RESOLVED;
+  readonly #record: SharedRecord;
   /** Jobs this session submitted: it alone may cancel them (spec §7.4). */
   readonly jobs: Map<string, RuntimeJob> = new Map();
   /** Jobs of other sessions this session observes (spec 1.1 §7.6). */
@@ -60,6 +67,15 @@ export class RuntimeSession {
   readonly #store: RuntimeStore;
   readonly #limits: SessionLimits;
   readonly #onStoreError: (error: unknown) => void;
+  readonly #shared: SessionShared;
+  /** Compare-and-appends to this session's log: how many events went in. */
+  readonly #append: (events: readonly StoredEvent[]) => Promise<number>;
+  /** This session's jobs that run on another instance: their events come through the store. */
+  readonly #elsewhere = new Set<string>();
+  /** Watches the log while a connection is attached and jobs run elsewhere. */
+  #tail: AbortController | undefined;
+  /** Set when the log may have grown elsewhere: the flush loop catches up. */
+  #behind = false;
   #lastSeq: number;
   #storedSeq: number;
   #ackedSeq: number;
@@ -75,6 +91,7 @@ export class RuntimeSession {
   #lagNotified = false;
   #queue: Envelope[] = [];
   #flushing: Promise<void> = RESOLVED;
+  #trimming: Promise<void> = RESOLVED;
   #flushActive = false;
   #drained: PromiseWithResolvers<void> | undefined;
   #ackWaiters: Array<{ seq: number; resolve(): void }> = [];
@@ -85,14 +102,24 @@ export class RuntimeSession {
     store: RuntimeStore,
     limits: SessionLimits,
     onStoreError: (error: unknown) => void,
-    restored: { lastSeq: number; trimmedSeq: number } = { lastSeq: 0, trimmedSeq: 0 },
+    shared: SessionShared,
+    restored?: { lastSeq: number; trimmedSeq: number },
   ) {
     this.id = record.session_id;
-    this.record = { ...record };
+    this.#record = new SharedRecord(record, store, shared.instanceId, {
+      stored: restored !== undefined,
+      onStoreError,
+    });
+    this.record = this.#record.record;
     this.principal = principal;
     this.#store = store;
     this.#limits = limits;
     this.#onStoreError = onStoreError;
+    this.#shared = shared;
+    this.#append = store.compareAndAppend === undefined
+      ? (events) => store.append(this.id, events).then(() => events.length)
+      : (events) => store.compareAndAppend!(this.id, events);
+    restored ??= { lastSeq: 0, trimmedSeq: 0 };
     this.#lastSeq = restored.lastSeq;
     this.#storedSeq = restored.lastSeq;
     this.#ackedSeq = restored.trimmedSeq;
@@ -101,14 +128,70 @@ export class RuntimeSession {
     this.#sizes = new Array(restored.lastSeq - restored.trimmedSeq).fill(0);
   }
 
-  /** Changes the session's record now and stores it after every earlier change. */
+  /**
+   * Changes the session's record now and stores it after every earlier
+   * change, unless another instance took the session over (see
+   * {@linkcode SharedRecord.update}).
+   */
   updateRecord(patch: Partial<SessionRecord>): Promise<void> {
-    Object.assign(this.record, patch);
-    const snapshot = { ...this.record };
-    this.#persisting = this.#persisting.then(() => this.#store.putSession(snapshot)).catch(
-      this.#onStoreError,
-    );
-    return this.#persisting;
+    return this.#record.update(patch);
+  }
+
+  /**
+   * Re-reads the record, and the log's end, after earlier writes landed:
+   * another instance may have moved the session on since it was here.
+   *
+   * @returns `false` when the record is gone: the session expired.
+   */
+  async refresh(): Promise<boolean> {
+    if (!await this.#record.reload()) return false;
+    // Attached here, it is held here: its tail and appends keep it current.
+    if (!this.attached) await this.sync();
+    return true;
+  }
+
+  /** Makes this instance the session's holder with `patch`, unless the token rotated meanwhile. */
+  takeOver(patch: Partial<SessionRecord>): Promise<boolean> {
+    return this.#record.takeOver(patch);
+  }
+
+  /** Catches up with what other instances appended to the log, then resolves. */
+  sync(): Promise<void> {
+    this.#behind = true;
+    this.#kick();
+    return this.flushed();
+  }
+
+  /** Asks the instance running a job of this session to cancel it (see `cancel_requests`). */
+  requestCancel(jobId: string, reason: string): Promise<void> {
+    this.followElsewhere([jobId]);
+    return this.#record.update({
+      cancel_requests: { ...this.record.cancel_requests, [jobId]: reason },
+    });
+  }
+
+  /** Follows jobs of this session that run elsewhere: their events reach it through the store. */
+  followElsewhere(jobIds: Iterable<string>): void {
+    for (const jobId of jobIds) if (!this.jobs.has(jobId)) this.#elsewhere.add(jobId);
+    this.#updateTail();
+  }
+
+  /** Watches the log exactly while a connection could miss other instances' appends. */
+  #updateTail(): void {
+    const wanted = this.#outlet !== undefined && this.#elsewhere.size > 0;
+    if (wanted && this.#tail === undefined) {
+      const tail = this.#tail = new AbortController();
+      const changes = this.#shared.changes(this.id, tail.signal);
+      void (async () => {
+        while (await changes.wait()) {
+          this.#behind = true;
+          this.#kick();
+        }
+      })().finally(() => changes.close());
+    } else if (!wanted && this.#tail !== undefined) {
+      this.#tail.abort();
+      this.#tail = undefined;
+    }
   }
 
   /** The highest event_seq assigned so far. */
@@ -129,6 +212,7 @@ export class RuntimeSession {
   attach(outlet: Outlet, acking: boolean): void {
     this.#outlet = outlet;
     this.#acking = acking;
+    this.#updateTail();
   }
 
   detach(outlet: Outlet): void {
@@ -137,6 +221,7 @@ export class RuntimeSession {
     this.#replaying = false;
     this.#held = [];
     this.#releaseAckWaiters(Number.POSITIVE_INFINITY);
+    this.#updateTail();
   }
 
   /**
@@ -155,11 +240,15 @@ export class RuntimeSession {
     this.#outlet = outlet;
     this.#acking = acking;
     this.#replaying = true;
+    this.#updateTail();
     this.acknowledge(after);
     let cursor = after;
     for (;;) {
       let batch: StoredEvent[] = [];
       for await (const event of this.#store.read(this.id, { after: cursor })) {
+        // Not taken in yet (another instance's, or a batch whose append is
+        // still returning): the flush loop decides who sends it.
+        if (event.event_seq > this.#storedSeq) break;
         batch.push(event);
         cursor = event.event_seq;
         if (batch.length === REPLAY_BATCH) {
@@ -259,8 +348,14 @@ export class RuntimeSession {
     const previous = this.#trimmedSeq;
     this.#trimmedSeq += count;
     if (this.#trimmedSeq - previous >= TRIM_STEP || this.#trimmedSeq === this.#lastSeq) {
-      this.#store.trim(this.id, { through: this.#trimmedSeq }).catch(this.#onStoreError);
+      this.#trimLog(this.#trimmedSeq);
     }
+  }
+
+  /** Trims the stored log through `through`, but never past what readers elsewhere still need. */
+  #trimLog(through: number): void {
+    this.#trimming = this.#trimming.then(() => trimShared(this.#store, this.id, through))
+      .catch(this.#onStoreError);
   }
 
   #releaseAckWaiters(acked: number): void {
@@ -274,47 +369,52 @@ export class RuntimeSession {
 
   #enqueue(envelope: Envelope): Promise<void> {
     this.#queue.push(envelope);
+    this.#kick();
+    if (this.#queue.length < HIGH_WATER_MARK) return RESOLVED;
+    this.#drained ??= Promise.withResolvers();
+    return this.#drained.promise;
+  }
+
+  #kick(): void {
     // The flag, not the promise, says whether a flush runs: a flush with
     // nothing to await finishes before `#flush()` even returns its promise.
     if (!this.#flushActive) {
       this.#flushActive = true;
       this.#flushing = this.#flush();
     }
-    if (this.#queue.length < HIGH_WATER_MARK) return RESOLVED;
-    this.#drained ??= Promise.withResolvers();
-    return this.#drained.promise;
   }
 
   async #flush(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.length <= MAX_BATCH
-          ? this.#queue
-          : this.#queue.slice(0, MAX_BATCH);
-        this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
-        const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
-        if (events.length > 0) {
-          try {
-            await this.#store.append(this.id, events);
-          } catch (error) {
-            // Nothing unstored may be sent: the runtime reports it and closes.
-            this.#onStoreError(error);
-            continue;
-          }
-          this.#storedSeq = events[events.length - 1]!.event_seq;
-        }
-        const outlet = this.#outlet;
-        if (outlet !== undefined) {
-          if (this.#replaying) {
-            // The replay reads stored events itself; only control frames wait.
-            for (const frame of batch) if (frame.event_seq === undefined) this.#held.push(frame);
+      while (this.#queue.length > 0 || this.#behind) {
+        const deliveries: Deliveries = [];
+        try {
+          if (this.#queue.length === 0) {
+            this.#behind = false;
+            await this.#catchUp([], deliveries);
           } else {
-            try {
-              await outlet.write(batch);
-            } catch (error) {
-              this.detach(outlet);
-              outlet.drop(error);
-            }
+            const batch = this.#queue.length <= MAX_BATCH
+              ? this.#queue
+              : this.#queue.slice(0, MAX_BATCH);
+            this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
+            const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
+            // Control frames alone go out at once, before anything closes the connection.
+            const stored = events.length === 0 ? 0 : await this.#append(events);
+            if (stored === events.length) {
+              this.#advance(events.at(-1)?.event_seq ?? this.#storedSeq, batch, deliveries);
+            } else await this.#persistContested(batch, events, stored, deliveries);
+          }
+        } catch (error) {
+          // Nothing unstored may be sent: the runtime reports it and closes.
+          this.#onStoreError(error);
+          continue;
+        }
+        for (const [outlet, frames] of deliveries) {
+          try {
+            await outlet.write(frames);
+          } catch (error) {
+            this.detach(outlet);
+            outlet.drop(error);
           }
         }
         // Acks may have come in while these events were being stored.
@@ -329,5 +429,86 @@ export class RuntimeSession {
       this.#drained?.resolve();
       this.#drained = undefined;
     }
+  }
+
+  /**
+   * Goes on storing a batch of which only `stored` events went in, another
+   * instance having appended first: catches up with its events (sent before
+   * the rest of the batch) and renumbers the rest after them, until stored.
+   * Decides who sends what into `deliveries`.
+   */
+  async #persistContested(
+    batch: Envelope[],
+    events: StoredEvent[],
+    stored: number,
+    deliveries: Deliveries,
+  ): Promise<void> {
+    let rest = batch;
+    for (let attempt = 0; stored < events.length; attempt++) {
+      if (stored > 0) {
+        const cut = rest.indexOf(events[stored - 1]!) + 1;
+        this.#advance(events[stored - 1]!.event_seq, rest.slice(0, cut), deliveries);
+        rest = rest.slice(cut);
+      }
+      if (attempt === MAX_CATCH_UPS) {
+        throw new Error(`Cannot append to session "${this.id}": too many conflicting writers`);
+      }
+      rest = await this.#catchUp(rest, deliveries);
+      events = rest.filter((e): e is StoredEvent => e.event_seq !== undefined);
+      stored = events.length === 0 ? 0 : await this.#append(events);
+    }
+    this.#advance(events.at(-1)?.event_seq ?? this.#storedSeq, rest, deliveries);
+  }
+
+  /**
+   * Marks the log stored through `seq` and decides, synchronously with a
+   * replay's own check, who sends `frames`: a replay reads stored events
+   * itself, so only control frames wait for it.
+   */
+  #advance(seq: number, frames: readonly Envelope[], deliveries: Deliveries): void {
+    this.#storedSeq = seq;
+    const outlet = this.#outlet;
+    if (outlet === undefined || frames.length === 0) return;
+    if (!this.#replaying) deliveries.push([outlet, frames]);
+    else for (const frame of frames) if (frame.event_seq === undefined) this.#held.push(frame);
+  }
+
+  /**
+   * Takes in what other instances appended after `#storedSeq`: their events
+   * are sent first, a job of this session ended by one of them stops here
+   * (its unstored events are dropped), and the unstored events of `rest` and
+   * the queue are renumbered after them.
+   *
+   * @returns `rest` without the dropped events.
+   */
+  async #catchUp(rest: Envelope[], deliveries: Deliveries): Promise<Envelope[]> {
+    const from = this.#storedSeq;
+    const { last, events: foreign } = await readAppended(this.#store, this.id, from);
+    if (last <= from) return rest;
+    const ended = new Map<string, TerminalEnvelope>();
+    for (const event of foreign) if (isTerminal(event)) ended.set(event.job_id, event);
+    const retained = this.#sizesOffset + from - this.#trimmedSeq;
+    const renumbered = renumberAfter(last, [rest, this.#queue], {
+      sizes: this.#sizes.slice(retained),
+      ended,
+    });
+    [rest, this.#queue] = renumbered.lists as [Envelope[], Envelope[]];
+    this.#lastSeq = renumbered.last;
+    this.#bufferedBytes -= renumbered.droppedBytes;
+    // Other instances' events count toward the caps at no size.
+    this.#sizes = [
+      ...this.#sizes.slice(this.#sizesOffset, retained),
+      ...new Array<number>(last - from).fill(0),
+      ...renumbered.sizes,
+    ];
+    this.#sizesOffset = 0;
+    this.#advance(last, foreign, deliveries);
+    for (const [jobId, terminal] of ended) {
+      this.jobs.get(jobId)?.endedElsewhere(terminal);
+      this.#elsewhere.delete(jobId);
+    }
+    void this.#record.dropCancelRequests(ended);
+    this.#updateTail();
+    return rest;
   }
 }

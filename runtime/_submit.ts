@@ -17,7 +17,8 @@ import type { RuntimeSession } from "./_session.ts";
 import type { AgentDefinition } from "./context.ts";
 import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
 import { visibleCredentials } from "./_credentials.ts";
-import { observe } from "./_subscription.ts";
+import { followElsewhere, observe } from "./_subscription.ts";
+import { isUnfinished } from "./_recovery.ts";
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
 async function replayIdempotent(
@@ -39,6 +40,15 @@ async function replayIdempotent(
     // Running: this session now sees its events, unless it already does.
     if (live.ownerSession !== session && !session.subscriptions.has(jobId)) {
       observe(session, jobId, live, record.principal).goLive();
+    }
+  } else if (live === undefined && isUnfinished(record)) {
+    // Running on another instance: its events come through the store.
+    if (record.session_id === session.id) session.followElsewhere([jobId]);
+    else if (!session.subscriptions.has(jobId)) {
+      const { last } = await core.store.bounds(record.session_id);
+      const subscription = observe(session, jobId, undefined, record.principal);
+      subscription.goLive();
+      core.track(followElsewhere(core, subscription, record.session_id, last));
     }
   } else if (record.terminal !== undefined) {
     // Ended: replay the terminal event so the new handle settles (spec 1.0 §7.2).
@@ -191,6 +201,7 @@ export async function startJob(
       : (credential, job) =>
         ledger.rotate({ credentialId: credential.id, jobId: job.jobId }, [credential.value]),
     terminateOnExpiry: core.terminateOnExpiry,
+    instanceId: core.instanceId,
   });
   try {
     // Durable before it is announced: a restart must find every accepted job.

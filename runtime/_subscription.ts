@@ -4,7 +4,9 @@
 
 import { newMessageId } from "../protocol/ids.ts";
 import type { Envelope } from "../protocol/messages.ts";
+import type { RuntimeCore } from "./_core.ts";
 import type { RuntimeSession } from "./_session.ts";
+import { followLog } from "./_shared_store.ts";
 
 /** Whether an event hands over a credential's value (spec 1.1 §9.8.2). */
 function isCredentialRotation(envelope: Envelope): boolean {
@@ -27,7 +29,7 @@ export class Subscription {
   readonly #redact: boolean;
   /** Live events that arrived while history was being replayed. */
   #pending: Array<[Envelope & { job_id: string }, number]> | undefined = [];
-  #ended = false;
+  readonly #ended = new AbortController();
 
   constructor(
     session: RuntimeSession,
@@ -42,7 +44,12 @@ export class Subscription {
   }
 
   get ended(): boolean {
-    return this.#ended;
+    return this.#ended.signal.aborted;
+  }
+
+  /** Aborted when the subscription ends. */
+  get signal(): AbortSignal {
+    return this.#ended.signal;
   }
 
   /** A live event of the job; held until the history replay is done. */
@@ -60,7 +67,7 @@ export class Subscription {
 
   /** Re-stamps an event of the job into the subscriber's session. */
   forward(envelope: Envelope & { job_id: string }, size: number): void {
-    if (this.#ended) return;
+    if (this.ended) return;
     const terminal = envelope.type === "job.result" || envelope.type === "job.error";
     const copy: Envelope & { job_id: string } = {
       arcp: envelope.arcp,
@@ -85,9 +92,32 @@ export class Subscription {
   }
 
   end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.ended) return;
+    this.#ended.abort();
     this.#onEnd(this);
+  }
+}
+
+/**
+ * Feeds `subscription` the events of a job that runs on another runtime
+ * instance, read from its session's log after `after` as they are appended,
+ * until the job's terminal event (or the subscription's end).
+ */
+export async function followElsewhere(
+  core: RuntimeCore,
+  subscription: Subscription,
+  sessionId: string,
+  after: number,
+): Promise<void> {
+  const signal = AbortSignal.any([subscription.signal, core.closing]);
+  try {
+    for await (const event of followLog(core.store, sessionId, after, core.storePollMs, signal)) {
+      if (event.job_id === subscription.jobId) subscription.forward(event, 0);
+      if (subscription.ended) return;
+    }
+  } catch (error) {
+    core.logger.warn(`arcp runtime: cannot follow job ${subscription.jobId}`, error);
+    subscription.end();
   }
 }
 

@@ -50,23 +50,34 @@ export interface KvLike {
   ): AsyncIterable<KvEntryLike>;
   /** Starts an atomic operation. */
   atomic(): KvAtomicLike;
+  /** Streams the entries of `keys` now and after each change; optional. */
+  watch?(keys: readonly KvKeyLike[]): ReadableStream<readonly KvEntryLike[]>;
   /** Closes the database. */
   close(): void;
 }
 
+/** Attempts at a write a local KV file refuses as locked, about two seconds in all. */
+const LOCKED_ATTEMPTS = 100;
+
 /**
  * Commits `op`: its versionstamp, or `null` when a check failed. The KV's
- * own size errors become RangeErrors naming `what`.
+ * own size errors become RangeErrors naming `what`. A local KV file refuses
+ * a write while another handle (another process) writes, with "database is
+ * locked": that write is tried again after a short pause.
  */
 export async function commit(op: KvAtomicLike, what: string): Promise<string | null> {
-  try {
-    const result = await op.commit();
-    return result.ok ? result.versionstamp : null;
-  } catch (error) {
-    if (error instanceof TypeError && /too large/i.test(error.message)) {
-      throw new RangeError(`Cannot store ${what}: ${error.message}`, { cause: error });
+  for (let attempt = 1;; attempt++) {
+    try {
+      const result = await op.commit();
+      return result.ok ? result.versionstamp : null;
+    } catch (error) {
+      if (error instanceof TypeError && /too large/i.test(error.message)) {
+        throw new RangeError(`Cannot store ${what}: ${error.message}`, { cause: error });
+      }
+      const locked = error instanceof Error && /database is locked/i.test(error.message);
+      if (!locked || attempt === LOCKED_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 20));
     }
-    throw error;
   }
 }
 
@@ -85,5 +96,31 @@ export async function deleteAll(kv: KvLike, selector: KvListSelectorLike): Promi
     const op = kv.atomic();
     for (const key of keys) op.delete(key);
     await commit(op, "deletions");
+  }
+}
+
+/**
+ * The value of `key` now and after each change, through `kv.watch`, until
+ * `signal` aborts; nothing when the KV cannot watch.
+ */
+export async function* watchValues(
+  kv: KvLike,
+  key: KvKeyLike,
+  options: { signal: AbortSignal },
+): AsyncIterable<unknown> {
+  const { signal } = options;
+  if (kv.watch === undefined || signal.aborted) return;
+  const reader = kv.watch([key]).getReader();
+  const onAbort = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || signal.aborted) return;
+      yield value[0]?.value ?? null;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    await reader.cancel().catch(() => {});
   }
 }

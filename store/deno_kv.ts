@@ -8,7 +8,8 @@
  * `{ first, last }`), `["session", sessionId]`, `["job", jobId]`,
  * `["job_by_principal", principal, jobId]` and `["job_unfinished", jobId]`
  * (copies of the job record, written in the same commit),
- * `["idem", principal, key]` and `["credential", credentialId]`.
+ * `["idem", principal, key]`, `["credential", credentialId]` and
+ * `["instance", instanceId]` (runtime instances' heartbeats).
  *
  * @example Open a store, append and read back
  * ```ts
@@ -31,6 +32,7 @@
 import type {
   CredentialRecord,
   IdempotencyRecord,
+  InstanceRecord,
   JobQuery,
   JobRecord,
   LogBounds,
@@ -41,7 +43,14 @@ import type {
 } from "./types.ts";
 import { jobMatches } from "./_query.ts";
 import { firstNewEvent } from "./_log.ts";
-import { commit, deleteAll, type KvAtomicLike, type KvKeyLike, type KvLike } from "./_kv.ts";
+import {
+  commit,
+  deleteAll,
+  type KvAtomicLike,
+  type KvKeyLike,
+  type KvLike,
+  watchValues,
+} from "./_kv.ts";
 import { commitEnd, type KeyPart, measure } from "./_kv_limits.ts";
 
 export type * from "./types.ts";
@@ -148,6 +157,27 @@ export class DenoKvStore implements RuntimeStore {
    *   exceeds the 64 KiB value limit (nothing of the batch is stored then).
    */
   async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
+    await this.#append(sessionId, events, false);
+  }
+
+  /**
+   * Appends a batch only where it continues the log (see
+   * {@linkcode EventStore.compareAndAppend}); a batch that takes several
+   * commits may stop after a prefix when another writer commits in between.
+   *
+   * @returns How many events were stored.
+   * @throws {RangeError} as {@linkcode DenoKvStore.append} does.
+   */
+  compareAndAppend(sessionId: string, events: readonly StoredEvent[]): Promise<number> {
+    return this.#append(sessionId, events, true);
+  }
+
+  /** Stores `events` from the first new one; `exclusive`, stops at any other writer. */
+  async #append(
+    sessionId: string,
+    events: readonly StoredEvent[],
+    exclusive: boolean,
+  ): Promise<number> {
     const sizes = events.map((event) =>
       measure(
         this.#key("log", sessionId, event.event_seq),
@@ -156,6 +186,7 @@ export class DenoKvStore implements RuntimeStore {
       )
     );
     let { bounds, versionstamp } = await this.#meta(sessionId);
+    if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
     let index = firstNewEvent(events, bounds.last);
     const metaKey = this.#key("log_meta", sessionId);
     let conflicts = 0;
@@ -179,7 +210,21 @@ export class DenoKvStore implements RuntimeStore {
         throw new Error(`Cannot append to session "${sessionId}": too many conflicting writers`);
       }
       ({ bounds, versionstamp } = await this.#meta(sessionId));
-      index += firstNewEvent(events.slice(index), bounds.last);
+      // Exclusive: stop at another writer's events; a trim alone changes nothing.
+      if (exclusive && bounds.last !== events[index]!.event_seq - 1) return index;
+      if (!exclusive) index += firstNewEvent(events.slice(index), bounds.last);
+    }
+    return events.length;
+  }
+
+  /**
+   * Yields the log's bounds now and after each change (`Deno.Kv.watch`).
+   * Processes on one local KV file miss each other's changes; Deno Deploy
+   * isolates do not.
+   */
+  async *watch(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds> {
+    for await (const value of watchValues(this.#kv, this.#key("log_meta", sessionId), options)) {
+      yield (value as LogBounds | null) ?? { first: 1, last: 0 };
     }
   }
 
@@ -272,8 +317,9 @@ export class DenoKvStore implements RuntimeStore {
    * @param sessionId The session.
    */
   async deleteSession(sessionId: string): Promise<void> {
-    await this.#kv.atomic().delete(this.#key("session", sessionId))
-      .delete(this.#key("log_meta", sessionId)).commit();
+    const op = this.#kv.atomic().delete(this.#key("session", sessionId))
+      .delete(this.#key("log_meta", sessionId));
+    await commit(op, `the deletion of session "${sessionId}"`);
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
   }
 
@@ -399,7 +445,7 @@ export class DenoKvStore implements RuntimeStore {
    * @param credentialId The credential.
    */
   async deleteCredential(credentialId: string): Promise<void> {
-    await this.#kv.atomic().delete(this.#key("credential", credentialId)).commit();
+    await commit(this.#kv.atomic().delete(this.#key("credential", credentialId)), "a deletion");
   }
 
   /**
@@ -412,6 +458,45 @@ export class DenoKvStore implements RuntimeStore {
     for await (const entry of this.#kv.list({ prefix }, { batchSize: READ_BATCH })) {
       yield entry.value as CredentialRecord;
     }
+  }
+
+  /**
+   * Changes a session record in one checked commit, retried on conflict.
+   *
+   * @throws {RangeError} when the new record exceeds a Deno KV limit.
+   */
+  async updateSession(
+    sessionId: string,
+    change: (current: SessionRecord | undefined) => SessionRecord | undefined,
+  ): Promise<SessionRecord | undefined> {
+    const key = this.#key("session", sessionId);
+    const what = `session "${sessionId}"`;
+    return await this.#checked(key, what, (value) => {
+      const current = (value as SessionRecord | null) ?? undefined;
+      const next = change(current);
+      if (next === undefined) return { result: current };
+      measure(key, next, what);
+      return { op: this.#kv.atomic().set(key, next), result: next };
+    });
+  }
+
+  /** Creates or renews an instance's heartbeat. */
+  async putInstance(record: InstanceRecord): Promise<void> {
+    const key = this.#key("instance", record.instance_id);
+    await commit(this.#kv.atomic().set(key, record), `instance "${record.instance_id}"`);
+  }
+
+  /** Streams every instance record, expired ones included, in id order. */
+  async *listInstances(): AsyncIterable<InstanceRecord> {
+    const prefix = this.#key("instance");
+    for await (const entry of this.#kv.list({ prefix }, { batchSize: READ_BATCH })) {
+      yield entry.value as InstanceRecord;
+    }
+  }
+
+  /** Removes an instance record. */
+  async deleteInstance(instanceId: string): Promise<void> {
+    await commit(this.#kv.atomic().delete(this.#key("instance", instanceId)), "a deletion");
   }
 
   /** Closes the KV if {@linkcode openDenoKvStore} opened it; a given KV stays open. */

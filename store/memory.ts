@@ -9,6 +9,7 @@
 import type {
   CredentialRecord,
   IdempotencyRecord,
+  InstanceRecord,
   JobQuery,
   JobRecord,
   LogBounds,
@@ -72,6 +73,9 @@ export class MemoryStore implements RuntimeStore {
   #jobs = new Map<string, JobRecord>();
   #keys = new Map<string, IdempotencyRecord>();
   #credentials = new Map<string, CredentialRecord>();
+  #instances = new Map<string, InstanceRecord>();
+  /** Watchers of each session's log, told its bounds after every change. */
+  #watchers = new Map<string, Set<(bounds: LogBounds) => void>>();
 
   #log(sessionId: string): SessionLog {
     let log = this.#logs.get(sessionId);
@@ -103,7 +107,69 @@ export class MemoryStore implements RuntimeStore {
       next++;
     }
     for (let index = start; index < events.length; index++) log.events.push(events[index]!);
+    if (start < events.length) this.#notify(sessionId, log);
     return Promise.resolve();
+  }
+
+  /**
+   * Appends the batch only when it continues the log exactly; all or nothing.
+   *
+   * @returns `events.length` when stored, 0 when another writer's events came first.
+   * @throws {RangeError} when the batch itself has a gap.
+   */
+  compareAndAppend(sessionId: string, events: readonly StoredEvent[]): Promise<number> {
+    const log = this.#log(sessionId);
+    let next = log.first + log.events.length;
+    if (events.length === 0 || events[0]!.event_seq !== next) return Promise.resolve(0);
+    for (const event of events) {
+      if (event.event_seq !== next++) {
+        return Promise.reject(
+          new RangeError(`Cannot append event_seq ${event.event_seq}: the log expects ${next - 1}`),
+        );
+      }
+    }
+    log.events.push(...events);
+    this.#notify(sessionId, log);
+    return Promise.resolve(events.length);
+  }
+
+  /** Yields the log's bounds after each append or trim in this process, until the signal aborts. */
+  async *watch(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds> {
+    const { signal } = options;
+    let changed = Promise.withResolvers<void>();
+    let latest: LogBounds | undefined;
+    const listener = (bounds: LogBounds) => {
+      latest = bounds;
+      changed.resolve();
+    };
+    const onAbort = () => changed.resolve();
+    let watchers = this.#watchers.get(sessionId);
+    if (watchers === undefined) this.#watchers.set(sessionId, watchers = new Set());
+    watchers.add(listener);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (!signal.aborted) {
+        await changed.promise;
+        changed = Promise.withResolvers();
+        if (latest === undefined || signal.aborted) continue;
+        const bounds = latest;
+        latest = undefined;
+        yield bounds;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      watchers.delete(listener);
+      if (watchers.size === 0 && this.#watchers.get(sessionId) === watchers) {
+        this.#watchers.delete(sessionId);
+      }
+    }
+  }
+
+  #notify(sessionId: string, log: SessionLog): void {
+    const watchers = this.#watchers.get(sessionId);
+    if (watchers === undefined) return;
+    const bounds = { first: log.first, last: log.first + log.events.length - 1 };
+    for (const watcher of watchers) watcher(bounds);
   }
 
   /** Streams retained events after `options.after`, including ones appended while reading. */
@@ -126,6 +192,7 @@ export class MemoryStore implements RuntimeStore {
       const count = Math.min(options.through - log.first + 1, log.events.length);
       log.events.splice(0, count);
       log.first += count;
+      this.#notify(sessionId, log);
     }
     return Promise.resolve();
   }
@@ -222,5 +289,36 @@ export class MemoryStore implements RuntimeStore {
     const records = [...this.#credentials.values()]
       .sort((a, b) => (a.credential_id < b.credential_id ? -1 : 1));
     for (const record of records) yield { ...record };
+  }
+
+  /** Changes a session record in one step: nothing runs in between. */
+  updateSession(
+    sessionId: string,
+    change: (current: SessionRecord | undefined) => SessionRecord | undefined,
+  ): Promise<SessionRecord | undefined> {
+    const stored = this.#sessions.get(sessionId);
+    const next = change(stored && { ...stored });
+    if (next !== undefined) this.#sessions.set(sessionId, { ...next });
+    const result = next ?? stored;
+    return Promise.resolve(result && { ...result });
+  }
+
+  /** Creates or renews an instance's heartbeat. */
+  putInstance(record: InstanceRecord): Promise<void> {
+    this.#instances.set(record.instance_id, { ...record });
+    return Promise.resolve();
+  }
+
+  /** Every instance record, in id order. */
+  async *listInstances(): AsyncIterable<InstanceRecord> {
+    const records = [...this.#instances.values()]
+      .sort((a, b) => (a.instance_id < b.instance_id ? -1 : 1));
+    for (const record of records) yield { ...record };
+  }
+
+  /** Removes an instance record. */
+  deleteInstance(instanceId: string): Promise<void> {
+    this.#instances.delete(instanceId);
+    return Promise.resolve();
   }
 }

@@ -51,6 +51,26 @@ export interface EventStore {
   trim(sessionId: string, options: { through: number }): Promise<void>;
   /** The retained range of a session's log. */
   bounds(sessionId: string): Promise<LogBounds>;
+  /**
+   * Appends a batch only where it continues the log as this writer last saw
+   * it: stores the longest prefix of `events` that follows the log's last
+   * seq with no other writer's event in between, and stores nothing when the
+   * log's last seq is not `events[0].event_seq - 1`. Lets several runtime
+   * instances share one session's log without overwriting or silently
+   * skipping each other's events. Optional: without it the runtime assumes
+   * it is the log's only writer.
+   *
+   * @returns How many events of the batch were stored (a prefix).
+   * @throws {RangeError} when an event is too large for the backend.
+   */
+  compareAndAppend?(sessionId: string, events: readonly StoredEvent[]): Promise<number>;
+  /**
+   * Yields the log's bounds each time it may have changed (an append, a
+   * trim), until `options.signal` aborts. Notifications may be coalesced or
+   * spurious, and a backend may miss other processes' writes (a local Deno KV
+   * file does): the runtime also polls `bounds()`. Optional.
+   */
+  watch?(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds>;
   /** Releases what the store opened itself (never a handle it was given). */
   close?(): Promise<void>;
 }
@@ -79,6 +99,22 @@ export interface SessionRecord {
   acked_seq: number;
   /** The features negotiated by the latest hello (spec 1.1 §6.2), kept for a `session.resume`. */
   features?: string[];
+  /**
+   * The runtime instance that holds (or last held) the session's connection:
+   * only it writes the record, until a resume on another instance takes over.
+   */
+  instance_id?: string;
+  /**
+   * Readers of the log on other runtime instances (subscribers to its jobs),
+   * by reader id: the log is not trimmed past `after` before `expires_at`
+   * (ISO-8601 UTC), which each reader renews while it reads.
+   */
+  readers?: Record<string, { after: number; expires_at: string }>;
+  /**
+   * `job.cancel` requests for jobs of this session running on another
+   * instance, by job id, with their reasons: that instance reads them.
+   */
+  cancel_requests?: Record<string, string>;
 }
 
 /** A job's terminal envelope, kept so late observers can be told how it ended. */
@@ -114,6 +150,8 @@ export interface JobRecord {
   budget?: Record<string, number>;
   /** The terminal envelope, once the job has ended. */
   terminal?: TerminalEnvelope;
+  /** The runtime instance running the job: once its heartbeat expires, the job counts as lost. */
+  instance_id?: string;
 }
 
 /** A filter and page of {@linkcode RuntimeStore.listJobs} (spec 1.1 §6.6). */
@@ -172,6 +210,23 @@ export interface CredentialRecord {
   attempts: number;
   /** The latest revocation failure, with any credential value redacted. */
   last_error?: string;
+  /** The runtime instance answerable for it; others revoke it once that one's heartbeat expires. */
+  instance_id?: string;
+}
+
+/**
+ * A runtime instance's heartbeat: several instances may share one store (Deno
+ * Deploy isolates on one KV), and each renews its record while it lives.
+ * Jobs, sessions and credentials name their instance; once its record has
+ * expired, another instance recovers them.
+ */
+export interface InstanceRecord {
+  /** The instance id (`inst_` + ULID), new at every start. */
+  instance_id: string;
+  /** ISO-8601 UTC start time. */
+  started_at: string;
+  /** ISO-8601 UTC time after which the instance counts as dead unless renewed. */
+  expires_at: string;
 }
 
 /** Everything a runtime stores. */
@@ -209,4 +264,27 @@ export interface RuntimeStore extends EventStore {
   deleteCredential(credentialId: string): Promise<void>;
   /** Every credential in the ledger, in `credential_id` order. */
   listCredentials(): AsyncIterable<CredentialRecord>;
+  /**
+   * Changes a session record atomically: `change` gets the stored record (or
+   * `undefined`) and returns the record to store, or `undefined` to keep it.
+   * It may be called again when another writer got in between. Optional:
+   * without it, a read then a write stand in, and two runtime instances
+   * racing on one session may overwrite each other.
+   *
+   * @returns The record stored afterwards, or `undefined` when there is none.
+   */
+  updateSession?(
+    sessionId: string,
+    change: (current: SessionRecord | undefined) => SessionRecord | undefined,
+  ): Promise<SessionRecord | undefined>;
+  /**
+   * Creates or renews an instance's heartbeat. Optional, with
+   * `listInstances` and `deleteInstance`: a store without them serves one
+   * runtime instance at a time.
+   */
+  putInstance?(record: InstanceRecord): Promise<void>;
+  /** Every instance record, expired ones included, in id order. */
+  listInstances?(): AsyncIterable<InstanceRecord>;
+  /** Removes an instance record; a missing one is no error. */
+  deleteInstance?(instanceId: string): Promise<void>;
 }

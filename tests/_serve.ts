@@ -89,6 +89,55 @@ export async function startListening(args: string[]): Promise<Served> {
   };
 }
 
+/**
+ * Runs `deno serve -A --host 127.0.0.1 --port 0 entrypoint` with `env`
+ * added to this process's environment and waits for its `Listening on`
+ * line: a `fetch`-export app (a Deno Deploy app) that a test can stop or
+ * kill. `url` is its `ws://…/arcp` address.
+ */
+export async function startDenoServe(
+  entrypoint: string,
+  env: Record<string, string> = {},
+): Promise<Served> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["serve", "-A", "--host", "127.0.0.1", "--port", "0", entrypoint],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  }).spawn();
+  // `deno serve` announces its address on stderr.
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  let address: string | undefined;
+  while (address === undefined) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`deno serve ${entrypoint} exited early: ${output}`);
+    output += value;
+    address = /Listening on http:\/\/(\S+?)\/?\s/.exec(output)?.[1];
+  }
+  const stdout = new Response(child.stdout).text();
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      output += value;
+    }
+  })();
+  const ended = () => Promise.all([child.status, rest, stdout]);
+  return {
+    url: `ws://${address}/arcp`,
+    async stop() {
+      child.kill("SIGTERM");
+      const [status, , printed] = await ended();
+      return { code: status.code, output: printed + output };
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await ended();
+    },
+  };
+}
+
 export async function runCli(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {

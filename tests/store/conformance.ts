@@ -222,6 +222,47 @@ export function eventStoreCases(): StoreCase<EventStore>[] {
     assert.deepEqual(await store.bounds("s"), { first: 1, last: 1 });
   });
 
+  // Optional: for several runtime instances sharing one store.
+  test("compareAndAppend stores a batch only where it continues the log", async (store) => {
+    if (store.compareAndAppend === undefined) return;
+    assert.equal(await store.compareAndAppend("s", events(1, 3)), 3);
+    // Another writer's events at taken seqs are neither stored nor skipped silently.
+    const other = (seq: number) => ({ ...storedEvent(seq), id: `msg_other_${seq}` });
+    assert.equal(await store.compareAndAppend("s", [other(3), other(4)]), 0);
+    assert.equal(await store.compareAndAppend("s", [other(5)]), 0, "a gap stores nothing");
+    assert.equal(await store.compareAndAppend("s", [other(4), other(5)]), 2);
+    const read: StoredEvent[] = [];
+    for await (const event of store.read("s", { after: 0 })) read.push(event);
+    assert.deepEqual(read.map((event) => event.id), [
+      storedEvent(1).id,
+      storedEvent(2).id,
+      storedEvent(3).id,
+      "msg_other_4",
+      "msg_other_5",
+    ]);
+    await assert.rejects(store.compareAndAppend("s", [other(6), other(8)]), RangeError);
+    assert.deepEqual(await store.bounds("s"), { first: 1, last: 5 });
+    await store.trim("s", { through: 5 });
+    assert.equal(await store.compareAndAppend("s", [other(6)]), 1, "continues after a trim");
+  });
+
+  test("watch yields the log's bounds after appends until its signal aborts", async (store) => {
+    if (store.watch === undefined) return;
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const watching = (async () => {
+      for await (const bounds of store.watch!("s", { signal: controller.signal })) {
+        seen.push(bounds.last);
+        if (bounds.last === 3) controller.abort();
+      }
+    })();
+    await store.append("s", events(1, 2));
+    await store.append("s", events(3, 3));
+    await watching;
+    assert.equal(seen.at(-1), 3);
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), "bounds only grow");
+  });
+
   return cases;
 }
 
@@ -516,6 +557,64 @@ export function runtimeStoreCases(): StoreCase<RuntimeStore>[] {
     assert.deepEqual(
       (await collect(store.listCredentials())).map((record) => record.credential_id),
       ["cred_2"],
+    );
+  });
+
+  test("updateSession changes a record in one step, or keeps it", async (store) => {
+    if (store.updateSession === undefined) return;
+    const absent = await store.updateSession("sess_1", (current) => {
+      assert.equal(current, undefined);
+      return undefined;
+    });
+    assert.equal(absent, undefined);
+    assert.equal(await store.getSession("sess_1"), undefined, "undefined stores nothing");
+    await store.putSession(sessionRecord("sess_1"));
+    const moved = await store.updateSession("sess_1", (current) => ({
+      ...current!,
+      instance_id: "inst_2",
+      acked_seq: current!.acked_seq + 3,
+    }));
+    const expected = { ...sessionRecord("sess_1"), instance_id: "inst_2", acked_seq: 3 };
+    assert.deepEqual(moved, expected);
+    assert.deepEqual(await store.getSession("sess_1"), expected);
+    const kept = await store.updateSession("sess_1", () => undefined);
+    assert.deepEqual(kept, expected, "returns the stored record when kept");
+  });
+
+  test("updateSession applies concurrent changes one after the other", async (store) => {
+    if (store.updateSession === undefined) return;
+    await store.putSession(sessionRecord("sess_1"));
+    await Promise.all(
+      range(1, 10).map(() =>
+        store.updateSession!("sess_1", (current) => ({
+          ...current!,
+          acked_seq: current!.acked_seq + 1,
+        }))
+      ),
+    );
+    assert.equal((await store.getSession("sess_1"))?.acked_seq, 10);
+  });
+
+  test("keeps instance heartbeats: put, renew, list in id order, delete", async (store) => {
+    if (store.putInstance === undefined) return;
+    const instance = (id: string, expiresAt: string) => ({
+      instance_id: id,
+      started_at: NOW,
+      expires_at: expiresAt,
+    });
+    assert.deepEqual(await collect(store.listInstances!()), []);
+    await store.putInstance(instance("inst_2", NOW));
+    await store.putInstance(instance("inst_1", NOW));
+    await store.putInstance(instance("inst_2", "2026-01-01T12:00:05.000Z"));
+    assert.deepEqual(await collect(store.listInstances!()), [
+      instance("inst_1", NOW),
+      instance("inst_2", "2026-01-01T12:00:05.000Z"),
+    ]);
+    await store.deleteInstance!("inst_1");
+    await store.deleteInstance!("inst_unknown");
+    assert.deepEqual(
+      (await collect(store.listInstances!())).map((record) => record.instance_id),
+      ["inst_2"],
     );
   });
 

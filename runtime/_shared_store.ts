@@ -1,0 +1,244 @@
+// This module is browser compatible.
+// Store operations that stay correct when several runtime instances share
+// one store (Deno Deploy isolates on one KV), and what stands in for the
+// optional store methods they use when a store lacks them.
+
+import { newId } from "../protocol/ids.ts";
+import type { RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
+
+/** How long a reader's registration keeps a log from being trimmed without renewal. */
+const READER_TTL_MS = 30_000;
+/** Renewal interval of an idle reader's registration. */
+const READER_RENEW_MS = 10_000;
+
+/** What a session needs to share its record and log with other runtime instances. */
+export interface SessionShared {
+  /** This runtime instance: it writes the record only while the record names it. */
+  instanceId: string;
+  /** Starts watching the session's log for other instances' appends. */
+  changes(sessionId: string, signal: AbortSignal): LogChanges;
+}
+
+/** Changes a session record atomically when the store can, else by a read and a write. */
+export async function updateSession(
+  store: RuntimeStore,
+  sessionId: string,
+  change: (current: SessionRecord | undefined) => SessionRecord | undefined,
+): Promise<SessionRecord | undefined> {
+  if (store.updateSession !== undefined) return await store.updateSession(sessionId, change);
+  const current = await store.getSession(sessionId);
+  const next = change(current);
+  if (next === undefined) return current;
+  await store.putSession(next);
+  return next;
+}
+
+/**
+ * Appends `events` where they continue the log; how many were stored. A
+ * store without `compareAndAppend` is taken to have one writer per log.
+ */
+export async function compareAndAppend(
+  store: RuntimeStore,
+  sessionId: string,
+  events: readonly StoredEvent[],
+): Promise<number> {
+  if (store.compareAndAppend !== undefined) return await store.compareAndAppend(sessionId, events);
+  await store.append(sessionId, events);
+  return events.length;
+}
+
+/**
+ * Tells when a session's log may have grown: at the store's change
+ * notification, if it has one, and every `pollMs` in any case, since a
+ * notification may miss other processes' writes (a local Deno KV file).
+ * Starts watching at once, so nothing appended after construction is missed.
+ */
+export class LogChanges {
+  readonly #controller = new AbortController();
+  readonly #watching: Promise<void>;
+  readonly #timer: ReturnType<typeof setInterval> | undefined;
+  #changed = Promise.withResolvers<void>();
+  #pending = false;
+
+  /**
+   * @param store The shared store.
+   * @param sessionId The session whose log to watch.
+   * @param pollMs Milliseconds between two wake-ups without a notification; `Infinity` for none.
+   * @param signal Ends the watch.
+   */
+  constructor(store: RuntimeStore, sessionId: string, pollMs: number, signal: AbortSignal) {
+    const { signal: own } = this.#controller;
+    const stop = () => this.close();
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+    own.addEventListener("abort", () => {
+      signal.removeEventListener("abort", stop);
+      this.#changed.resolve();
+    }, { once: true });
+    this.#watching = (async () => {
+      if (store.watch === undefined) return;
+      try {
+        for await (const _ of store.watch(sessionId, { signal: own })) this.#poke();
+      } catch {
+        // Polling goes on without the notifications.
+      }
+    })();
+    this.#timer = Number.isFinite(pollMs) && !own.aborted
+      ? setInterval(() => this.#poke(), pollMs)
+      : undefined;
+  }
+
+  #poke(): void {
+    this.#pending = true;
+    this.#changed.resolve();
+  }
+
+  /** Resolves `true` at the next possible change (at once if one came since the last call), `false` once closed. */
+  async wait(): Promise<boolean> {
+    while (!this.#pending && !this.#controller.signal.aborted) {
+      await this.#changed.promise;
+      this.#changed = Promise.withResolvers();
+    }
+    this.#pending = false;
+    return !this.#controller.signal.aborted;
+  }
+
+  /** Stops watching and polling; resolves once the store's watch has ended. */
+  close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#controller.abort();
+    return this.#watching;
+  }
+}
+
+/**
+ * The events appended to a session's log after `from`, through its last
+ * seq as read first (others may be appending meanwhile).
+ */
+export async function readAppended(
+  store: RuntimeStore,
+  sessionId: string,
+  from: number,
+): Promise<{ last: number; events: StoredEvent[] }> {
+  const { last } = await store.bounds(sessionId);
+  const events: StoredEvent[] = [];
+  if (last <= from) return { last, events };
+  for await (const event of store.read(sessionId, { after: from })) {
+    if (event.event_seq > last) break;
+    events.push(event);
+  }
+  return { last, events };
+}
+
+/** Trims a session's log through `through`, but never past a reader's registration. */
+export async function trimShared(
+  store: RuntimeStore,
+  sessionId: string,
+  through: number,
+): Promise<void> {
+  const record = await store.getSession(sessionId);
+  const limit = trimLimit(record, through, new Date().toISOString());
+  if (limit > 0) await store.trim(sessionId, { through: limit });
+}
+
+/**
+ * The highest seq a session's log may be trimmed through, for `through`
+ * acknowledged by its client: never past what a registered reader on another
+ * instance has yet to read.
+ */
+export function trimLimit(record: SessionRecord | undefined, through: number, now: string): number {
+  let limit = through;
+  for (const reader of Object.values(record?.readers ?? {})) {
+    if (reader.expires_at > now) limit = Math.min(limit, reader.after);
+  }
+  return limit;
+}
+
+/**
+ * A reader of a session's log on this instance, registered in the session's
+ * record so that the instance holding the session keeps the events it has
+ * not read yet (see {@linkcode trimLimit}).
+ */
+export class LogReader {
+  readonly #store: RuntimeStore;
+  readonly #sessionId: string;
+  readonly #id = newId("rdr");
+  readonly #minIntervalMs: number;
+  #after = -1;
+  #writtenAt = 0;
+
+  /**
+   * @param store The shared store.
+   * @param sessionId The session whose log is read.
+   * @param minIntervalMs Least milliseconds between two moves of the registration.
+   */
+  constructor(store: RuntimeStore, sessionId: string, minIntervalMs: number) {
+    this.#store = store;
+    this.#sessionId = sessionId;
+    this.#minIntervalMs = minIntervalMs;
+  }
+
+  /**
+   * Registers that everything through `seq` has been read: written at once
+   * the first time, then at most every `minIntervalMs` (and at least every
+   * few seconds, to renew it).
+   *
+   * @returns `false` when the session is gone.
+   */
+  async advance(seq: number): Promise<boolean> {
+    const now = Date.now();
+    const due = this.#after < 0 ||
+      (seq > this.#after && now - this.#writtenAt >= this.#minIntervalMs) ||
+      now - this.#writtenAt >= READER_RENEW_MS;
+    if (!due) return true;
+    this.#after = seq;
+    this.#writtenAt = now;
+    const expiresAt = new Date(now + READER_TTL_MS).toISOString();
+    const stored = await updateSession(this.#store, this.#sessionId, (current) =>
+      current && {
+        ...current,
+        readers: { ...current.readers, [this.#id]: { after: seq, expires_at: expiresAt } },
+      });
+    return stored !== undefined;
+  }
+
+  /** Removes the registration. */
+  async remove(): Promise<void> {
+    if (this.#after < 0) return;
+    await updateSession(this.#store, this.#sessionId, (current) => {
+      if (current?.readers?.[this.#id] === undefined) return undefined;
+      const { [this.#id]: _gone, ...readers } = current.readers;
+      return { ...current, readers };
+    });
+  }
+}
+
+/**
+ * The events of a session's log after `after`, as they are appended, until
+ * `signal` aborts: how an instance follows a log another instance writes.
+ * Registered as a reader of the log first, so none is trimmed before it is
+ * read.
+ */
+export async function* followLog(
+  store: RuntimeStore,
+  sessionId: string,
+  after: number,
+  pollMs: number,
+  signal: AbortSignal,
+): AsyncIterable<StoredEvent> {
+  const changes = new LogChanges(store, sessionId, pollMs, signal);
+  const reader = new LogReader(store, sessionId, pollMs);
+  let cursor = after;
+  try {
+    do {
+      if (!await reader.advance(cursor)) return;
+      for await (const event of store.read(sessionId, { after: cursor, signal })) {
+        cursor = event.event_seq;
+        yield event;
+      }
+    } while (await changes.wait());
+  } finally {
+    await changes.close();
+    await reader.remove();
+  }
+}
