@@ -14,7 +14,7 @@ import type { RuntimeStore, SessionRecord, StoredEvent, TerminalEnvelope } from 
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { Subscription } from "./_subscription.ts";
-import { readAppended, type SessionShared, trimShared } from "./_shared_store.ts";
+import { compareAndAppend, readAppended, type SessionShared, trimShared } from "./_shared_store.ts";
 import { renumberAfter, SharedRecord } from "./_session_record.ts";
 import { isTerminal } from "./_recovery.ts";
 
@@ -38,6 +38,8 @@ export interface SessionLimits {
   backPressureLag: number;
 }
 
+/** Tries at storing a batch before it is given up (RangeErrors are not retried). */
+const APPEND_ATTEMPTS = 4;
 /** Frames queued before a producer has to wait for the pipeline to drain. */
 const HIGH_WATER_MARK = 1024;
 /** The largest batch handed to the store in one append. */
@@ -116,9 +118,18 @@ export class RuntimeSession {
     this.#limits = limits;
     this.#onStoreError = onStoreError;
     this.#shared = shared;
-    this.#append = store.compareAndAppend === undefined
-      ? (events) => store.append(this.id, events).then(() => events.length)
-      : (events) => store.compareAndAppend!(this.id, events);
+    this.#append = async (events) => {
+      // A store may fail for a moment (a locked file, a lost connection):
+      // a few retries before the batch is given up and reported.
+      for (let attempt = 1;; attempt++) {
+        try {
+          return await compareAndAppend(store, this.id, events);
+        } catch (error) {
+          if (attempt === APPEND_ATTEMPTS || error instanceof RangeError) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 25 * 4 ** attempt));
+        }
+      }
+    };
     restored ??= { lastSeq: 0, trimmedSeq: 0 };
     this.#lastSeq = restored.lastSeq;
     this.#storedSeq = restored.lastSeq;

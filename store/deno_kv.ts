@@ -9,7 +9,9 @@
  * `["job_by_principal", principal, jobId]` and `["job_unfinished", jobId]`
  * (copies of the job record, written in the same commit),
  * `["idem", principal, key]`, `["credential", credentialId]` and
- * `["instance", instanceId]` (runtime instances' heartbeats).
+ * `["instance", instanceId]` (runtime instances' heartbeats). An event over
+ * the 64 KiB value limit is stored as JSON in parts under
+ * `["log_part", sessionId, seq, n]`, its log entry a marker.
  *
  * @example Open a store, append and read back
  * ```ts
@@ -52,6 +54,13 @@ import {
   watchValues,
 } from "./_kv.ts";
 import { commitEnd, type KeyPart, measure } from "./_kv_limits.ts";
+import {
+  isPartsMarker,
+  joinLargeEvent,
+  PARTS_PER_COMMIT,
+  type PartsMarker,
+  splitLargeEvent,
+} from "./_kv_parts.ts";
 
 export type * from "./types.ts";
 export type { KvAtomicLike, KvEntryLike, KvKeyLike, KvLike, KvListSelectorLike } from "./_kv.ts";
@@ -153,8 +162,8 @@ export class DenoKvStore implements RuntimeStore {
    *
    * @param sessionId The session whose log grows.
    * @param events Events in `event_seq` order.
-   * @throws {RangeError} when the batch would leave a gap, or an event
-   *   exceeds the 64 KiB value limit (nothing of the batch is stored then).
+   * @throws {RangeError} when the batch would leave a gap. Events over the
+   *   64 KiB value limit are stored in parts.
    */
   async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
     await this.#append(sessionId, events, false);
@@ -178,16 +187,33 @@ export class DenoKvStore implements RuntimeStore {
     events: readonly StoredEvent[],
     exclusive: boolean,
   ): Promise<number> {
-    const sizes = events.map((event) =>
-      measure(
-        this.#key("log", sessionId, event.event_seq),
-        event,
-        `event_seq ${event.event_seq}`,
-      )
-    );
     let { bounds, versionstamp } = await this.#meta(sessionId);
     if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
     let index = firstNewEvent(events, bounds.last);
+    // Events over the value limit go to parts first; the log gets a marker,
+    // written with the rest of the batch, that makes them visible.
+    const values: (StoredEvent | PartsMarker)[] = [...events];
+    for (let i = index; i < events.length; i++) {
+      const seq = events[i]!.event_seq;
+      const parts = splitLargeEvent(events[i]!);
+      if (parts === undefined) continue;
+      for (let n = 0; n < parts.length; n += PARTS_PER_COMMIT) {
+        const op = this.#kv.atomic();
+        parts.slice(n, n + PARTS_PER_COMMIT).forEach((part, i) =>
+          op.set(this.#key("log_part", sessionId, seq, n + i), part)
+        );
+        await commit(op, `the parts of event_seq ${seq}`);
+      }
+      values[i] = { event_seq: seq, kv_parts: parts.length };
+    }
+    // Events already stored are skipped, never written: nothing to measure.
+    const sizes = values.map((value, i) =>
+      i < index ? { bytes: 0, keyBytes: 0 } : measure(
+        this.#key("log", sessionId, value.event_seq),
+        value,
+        `event_seq ${value.event_seq}`,
+      )
+    );
     const metaKey = this.#key("log_meta", sessionId);
     let conflicts = 0;
     while (index < events.length) {
@@ -195,7 +221,7 @@ export class DenoKvStore implements RuntimeStore {
       const last = events[end - 1]!.event_seq;
       const op = this.#kv.atomic().check({ key: metaKey, versionstamp });
       for (let i = index; i < end; i++) {
-        op.set(this.#key("log", sessionId, events[i]!.event_seq), events[i]);
+        op.set(this.#key("log", sessionId, events[i]!.event_seq), values[i]);
       }
       op.set(metaKey, { first: bounds.first, last });
       const committed = await commit(op, `events ${events[index]!.event_seq}..${last}`);
@@ -247,7 +273,9 @@ export class DenoKvStore implements RuntimeStore {
       });
       for await (const entry of batch) {
         if (options.signal?.aborted) return;
-        const event = entry.value as StoredEvent;
+        const event = isPartsMarker(entry.value)
+          ? await joinLargeEvent(this.#kv, this.#key("log_part", sessionId), entry.value)
+          : entry.value as StoredEvent;
         count++;
         next = event.event_seq + 1;
         yield event;
@@ -272,8 +300,10 @@ export class DenoKvStore implements RuntimeStore {
       return { op: this.#kv.atomic().set(metaKey, { first, last: bounds.last }), result: first };
     });
     if (first === undefined) return;
-    const prefix = this.#key("log", sessionId);
-    await deleteAll(this.#kv, { prefix, end: [...prefix, first] });
+    for (const space of ["log", "log_part"]) {
+      const prefix = this.#key(space, sessionId);
+      await deleteAll(this.#kv, { prefix, end: [...prefix, first] });
+    }
   }
 
   /**
@@ -321,6 +351,7 @@ export class DenoKvStore implements RuntimeStore {
       .delete(this.#key("log_meta", sessionId));
     await commit(op, `the deletion of session "${sessionId}"`);
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
+    await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });
   }
 
   /**

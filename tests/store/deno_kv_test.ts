@@ -80,32 +80,41 @@ Deno.test("keySize() and valueSize() meet the KV's own limits exactly", async ()
   }
 });
 
-Deno.test("DenoKvStore refuses an oversized event with RangeError and stores none of its batch", async () => {
+Deno.test("DenoKvStore stores an event over the 64 KiB value limit in parts, reads, trims and deletes it whole", async () => {
   const store = await openDenoKvStore(":memory:");
   try {
-    const big = storedEvent(2);
-    big.payload = {
-      kind: "log",
-      ts: "2026-01-01T00:00:00Z",
-      body: { message: "x".repeat(70_000) },
+    const big = (seq: number, size: number) => {
+      const event = storedEvent(seq);
+      event.payload = {
+        kind: "result_chunk",
+        ts: "2026-01-01T00:00:00Z",
+        body: { result_id: "res_1", chunk_seq: seq, data: "é".repeat(size), more: true },
+      };
+      return event;
     };
-    const error = await store.append("s", [storedEvent(1), big, storedEvent(3)]).then(
-      () => assert.fail("append resolved"),
-      (error: unknown) => error,
-    );
-    assert.ok(error instanceof RangeError);
-    assert.match(error.message, /event_seq 2\b/);
-    assert.match(error.message, /70\d{3} bytes/);
-    assert.match(error.message, /65536/);
-    assert.deepEqual(await store.bounds("s"), { first: 1, last: 0 });
+    // 1 MiB of two-byte characters: the spec's largest chunk, well past one value.
+    const events = [storedEvent(1), big(2, 1 << 19), storedEvent(3), big(4, 70_000)];
+    assert.ok(valueSize(events[1]) > 65_536 && valueSize(events[3]) > 65_536);
+    await store.append("s", events);
+    assert.deepEqual(await store.bounds("s"), { first: 1, last: 4 });
+    const read = [];
+    for await (const event of store.read("s", { after: 0 })) read.push(event);
+    assert.deepEqual(read, events);
+    // Appending again skips them, as any stored event.
+    await store.append("s", events);
+    await store.trim("s", { through: 2 });
+    const rest = [];
+    for await (const event of store.read("s", { after: 0 })) rest.push(event);
+    assert.deepEqual(rest, events.slice(2));
+    await store.deleteSession("s");
     assert.deepEqual(await seqs(store, "s"), []);
-    // The largest value the KV takes is accepted.
+    // The largest value the KV takes is stored as it is.
     const fits = storedEvent(1);
     const room = 65_536 - valueSize(fits);
     fits.payload = { ...fits.payload as object, pad: "y".repeat(room - 9) };
     assert.equal(valueSize(fits), 65_536);
-    await store.append("s", [fits]);
-    assert.deepEqual(await seqs(store, "s"), [1]);
+    await store.append("t", [fits]);
+    assert.deepEqual(await seqs(store, "t"), [1]);
   } finally {
     await store.close();
   }
