@@ -275,7 +275,8 @@ export interface AcceptOptions {
 export class Runtime {
   readonly #registry = new AgentRegistry();
   readonly #core: RuntimeCore;
-  readonly #connections = new Set<RuntimeConnection>();
+  /** Connections being served, with the promise that settles when each ends. */
+  readonly #connections = new Map<RuntimeConnection, Promise<void>>();
   readonly #upgrade: UpgradeWebSocket | undefined;
   readonly #path: string;
   readonly #maxFrameBytes: number | undefined;
@@ -386,8 +387,11 @@ export class Runtime {
   accept(transport: Transport, options: AcceptOptions = {}): Promise<void> {
     if (this.#closed) throw new TypeError("Cannot accept a transport: the runtime is closed");
     const connection = new RuntimeConnection(this.#core, transport);
-    this.#connections.add(connection);
-    return connection.run(options.signal).finally(() => this.#connections.delete(connection));
+    const running = connection.run(options.signal).finally(() => {
+      this.#connections.delete(connection);
+    });
+    this.#connections.set(connection, running);
+    return running;
   }
 
   /**
@@ -488,10 +492,11 @@ export class Runtime {
 
   #detached(session: RuntimeSession): void {
     if (session.attached) return;
-    void session.updateRecord({
+    const stored = session.updateRecord({
       detached_at: session.record.detached_at ?? new Date().toISOString(),
       acked_seq: session.ackedSeq,
-    });
+    }).finally(() => this.#storing.delete(stored));
+    this.#storing.add(stored);
     this.#scheduleExpiry(session.id, this.#core.resumeWindowSec * 1000);
   }
 
@@ -578,7 +583,11 @@ export class Runtime {
     // Nothing here runs any more: the heartbeat goes last.
     await this.#ready?.catch(() => {});
     await this.#heartbeat.stop();
-    for (const connection of this.#connections) connection.close();
+    const ending = [...this.#connections.values()];
+    for (const connection of this.#connections.keys()) connection.close();
+    // Each connection's end stores its session as detached: that write lands too.
+    await Promise.all(ending);
+    await Promise.all(this.#storing);
     for (const timer of this.#expiries.values()) clearTimeout(timer);
     this.#expiries.clear();
   }

@@ -86,6 +86,8 @@ export class CredentialLedger {
   readonly #maxAttempts: number;
   /** Revocations under way, by credential id. */
   readonly #revoking = new Map<string, Promise<void>>();
+  /** When each live credential was issued, by id, for its ledger entry at release. */
+  readonly #issuedAt = new Map<string, string>();
   /** Wakes retry sleeps early when the runtime closes. */
   readonly #closing = Promise.withResolvers<void>();
   #closed = false;
@@ -136,6 +138,7 @@ export class CredentialLedger {
       await store.deleteCredential(record.credential_id);
       return undefined;
     }
+    this.#issuedAt.set(record.credential_id, record.issued_at);
     const credential: Credential = {
       id: record.credential_id,
       scheme: issued.scheme ?? "bearer",
@@ -184,11 +187,14 @@ export class CredentialLedger {
   /** Revokes a finished job's credentials, retrying in the background until done. */
   release(jobId: string, principal: string, credentials: readonly Credential[]): void {
     for (const credential of credentials) {
+      // The ledger keeps when it was issued, for operators.
+      const issuedAt = this.#issuedAt.get(credential.id);
+      this.#issuedAt.delete(credential.id);
       this.#revoke({
         credential_id: credential.id,
         job_id: jobId,
         principal,
-        issued_at: new Date().toISOString(),
+        issued_at: issuedAt ?? new Date().toISOString(),
         state: "revoking",
         attempts: 0,
         instance_id: this.#options.instanceId,
