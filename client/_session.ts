@@ -37,6 +37,7 @@ interface Pending {
 }
 
 const ACK_INTERVAL_MS = 200;
+/** Events held for unknown jobs beyond which, with no submit pending, the oldest are dropped. */
 const MAX_ORPHANS = 10_000;
 /** Codes after which resuming is pointless. */
 const FINAL = new Set(["RESUME_WINDOW_EXPIRED", "UNAUTHENTICATED", "INVALID_REQUEST"]);
@@ -301,6 +302,9 @@ export class Session {
       }
       // With saved state, what a restarted process resumes from must still be in the log.
       if (this.#options.resumeStore !== undefined) processed = Math.min(processed, this.#readSeq());
+      // Events of a job whose job.accepted was lost stay unacknowledged while
+      // a submit may still claim them: flow control then bounds how many come.
+      if (this.#submitPending()) processed = Math.min(processed, this.#firstOrphanSeq() - 1);
       this.ack(processed);
     }
     this.#saveState();
@@ -317,11 +321,25 @@ export class Session {
       const first = stream.firstUnreadSeq;
       if (first !== undefined && first - 1 < read) read = first - 1;
     }
+    return Math.min(read, this.#firstOrphanSeq() - 1);
+  }
+
+  /** The lowest seq held for a job not known yet; infinity for none. */
+  #firstOrphanSeq(): number {
+    let first = Number.POSITIVE_INFINITY;
     for (const held of this.#orphans.values()) {
-      const first = held[0]?.event_seq;
-      if (first !== undefined && first - 1 < read) read = first - 1;
+      const seq = held[0]?.event_seq;
+      if (seq !== undefined && seq < first) first = seq;
     }
-    return read;
+    return first;
+  }
+
+  /** Whether a `job.submit` awaits its `job.accepted`: held orphans may be its job's. */
+  #submitPending(): boolean {
+    for (const pending of this.#pending.values()) {
+      if (pending.envelope.type === "job.submit") return true;
+    }
+    return false;
   }
 
   #saveState(): void {
@@ -380,7 +398,9 @@ export class Session {
     const list = this.#orphans.get(jobId) ?? [];
     list.push(message);
     this.#orphans.set(jobId, list);
-    if (++this.#orphanCount > MAX_ORPHANS) {
+    // Past the cap, and with no submit left to claim them, the oldest job's
+    // events are let go: they belong to no handle this client can make.
+    if (++this.#orphanCount > MAX_ORPHANS && !this.#submitPending()) {
       const [oldest, dropped] = this.#orphans.entries().next().value!;
       this.#orphans.delete(oldest);
       this.#orphanCount -= dropped.length;

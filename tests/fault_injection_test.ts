@@ -555,10 +555,7 @@ Deno.test({
 
 Deno.test({
   name: "a running job whose job.accepted is lost in a cut keeps all its events, however many " +
-    "are replayed before the resent submit is answered (known bug: the client keeps at most " +
-    "10,000 events of jobs it does not know yet (MAX_ORPHANS in client/_session.ts) and, past " +
-    "that, silently drops every one it holds for the oldest such job)",
-  ignore: true,
+    "are replayed before the resent submit is answered",
   async fn() {
     const counter = gatedCounter(10_500, 10);
     const served = serve("memory", new MemoryStore(), [counter.agent]);
