@@ -53,18 +53,23 @@ export interface WriteSize {
 }
 
 /**
- * Checks a key and value against the KV limits.
+ * Checks a key and value against the KV limits; `valueBytes`, when the
+ * caller has serialized the value already.
  *
  * @throws {RangeError} naming `what` and the sizes, when either is too large.
  */
-export function measure(key: readonly KeyPart[], value: unknown, what: string): WriteSize {
+export function measure(
+  key: readonly KeyPart[],
+  value: unknown,
+  what: string,
+  valueBytes: number = valueSize(value),
+): WriteSize {
   const keyBytes = keySize(key);
   if (keyBytes > MAX_KEY_BYTES) {
     throw new RangeError(
       `Cannot store ${what}: its key is ${keyBytes} bytes, over the Deno KV limit of ${MAX_KEY_BYTES}`,
     );
   }
-  const valueBytes = valueSize(value);
   if (valueBytes > MAX_VALUE_BYTES) {
     throw new RangeError(
       `Cannot store ${what}: it serializes to ${valueBytes} bytes, over the Deno KV limit of ${MAX_VALUE_BYTES}`,

@@ -3,7 +3,6 @@
 // under `["log_part", sessionId, seq, i]`, and its log entry holds only a
 // marker, so the log's key order, trimming and reads stay as for any event.
 
-import { MAX_VALUE_BYTES, valueSize } from "./_kv_limits.ts";
 import type { KvLike } from "./_kv.ts";
 import type { StoredEvent } from "./types.ts";
 
@@ -24,9 +23,8 @@ export function isPartsMarker(value: unknown): value is PartsMarker {
   return typeof (value as PartsMarker).kv_parts === "number";
 }
 
-/** The parts of `event` when it is too large for one value, else `undefined`. */
-export function splitLargeEvent(event: StoredEvent): Uint8Array[] | undefined {
-  if (valueSize(event) <= MAX_VALUE_BYTES) return undefined;
+/** The parts of `event`, which is too large for one value. */
+export function splitLargeEvent(event: StoredEvent): Uint8Array[] {
   const bytes = new TextEncoder().encode(JSON.stringify(event));
   const parts: Uint8Array[] = [];
   for (let offset = 0; offset < bytes.length; offset += PART_BYTES) {

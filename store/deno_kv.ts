@@ -53,7 +53,14 @@ import {
   type KvLike,
   watchValues,
 } from "./_kv.ts";
-import { commitEnd, type KeyPart, measure } from "./_kv_limits.ts";
+import {
+  commitEnd,
+  type KeyPart,
+  MAX_VALUE_BYTES,
+  measure,
+  valueSize,
+  type WriteSize,
+} from "./_kv_limits.ts";
 import {
   isPartsMarker,
   joinLargeEvent,
@@ -190,30 +197,34 @@ export class DenoKvStore implements RuntimeStore {
     let { bounds, versionstamp } = await this.#meta(sessionId);
     if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
     let index = firstNewEvent(events, bounds.last);
-    // Events over the value limit go to parts first; the log gets a marker,
-    // written with the rest of the batch, that makes them visible.
+    // Each value is serialized once, to measure it. Events over the value
+    // limit go to parts first; the log gets a marker, written with the rest
+    // of the batch, that makes them visible. Stored ones are skipped unmeasured.
     const values: (StoredEvent | PartsMarker)[] = [...events];
-    for (let i = index; i < events.length; i++) {
+    const sizes: WriteSize[] = [];
+    for (let i = 0; i < events.length; i++) {
       const seq = events[i]!.event_seq;
-      const parts = splitLargeEvent(events[i]!);
-      if (parts === undefined) continue;
-      for (let n = 0; n < parts.length; n += PARTS_PER_COMMIT) {
-        const op = this.#kv.atomic();
-        parts.slice(n, n + PARTS_PER_COMMIT).forEach((part, i) =>
-          op.set(this.#key("log_part", sessionId, seq, n + i), part)
-        );
-        await commit(op, `the parts of event_seq ${seq}`);
+      const key = this.#key("log", sessionId, seq);
+      if (i < index) {
+        sizes.push({ bytes: 0, keyBytes: 0 });
+        continue;
       }
-      values[i] = { event_seq: seq, kv_parts: parts.length };
+      const bytes = valueSize(events[i]);
+      if (bytes <= MAX_VALUE_BYTES) {
+        sizes.push(measure(key, events[i], `event_seq ${seq}`, bytes));
+      } else {
+        const parts = splitLargeEvent(events[i]!);
+        for (let n = 0; n < parts.length; n += PARTS_PER_COMMIT) {
+          const op = this.#kv.atomic();
+          parts.slice(n, n + PARTS_PER_COMMIT).forEach((part, j) =>
+            op.set(this.#key("log_part", sessionId, seq, n + j), part)
+          );
+          await commit(op, `the parts of event_seq ${seq}`);
+        }
+        values[i] = { event_seq: seq, kv_parts: parts.length };
+        sizes.push(measure(key, values[i], `event_seq ${seq}`));
+      }
     }
-    // Events already stored are skipped, never written: nothing to measure.
-    const sizes = values.map((value, i) =>
-      i < index ? { bytes: 0, keyBytes: 0 } : measure(
-        this.#key("log", sessionId, value.event_seq),
-        value,
-        `event_seq ${value.event_seq}`,
-      )
-    );
     const metaKey = this.#key("log_meta", sessionId);
     let conflicts = 0;
     while (index < events.length) {
