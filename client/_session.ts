@@ -445,7 +445,7 @@ export class Session {
       case "session.closed":
         return this.#take("session.close", undefined)?.resolve(message);
       case "session.error":
-        return this.#sessionError(message.payload);
+        return this.#sessionError(message.payload, message.job_id);
       case "session.ping":
         return this.#write(encodeMessage("session.pong", {
           ping_nonce: message.payload.nonce,
@@ -454,6 +454,15 @@ export class Session {
       default:
         this.#options.logger.debug(`arcp client: ignoring ${message.type}`);
     }
+  }
+
+  /** Whether a request about `jobId` awaits an answer. */
+  #asked(jobId: string): boolean {
+    for (const pending of this.#pending.values()) {
+      const { job_id: about } = pending.envelope.payload as { job_id?: string };
+      if (about === jobId || pending.envelope.job_id === jobId) return true;
+    }
+    return false;
   }
 
   /** The pending request a message answers: by `request_id`, else the oldest of its type. */
@@ -487,7 +496,17 @@ export class Session {
     }
   }
 
-  #sessionError(payload: Message["payload"] & { code: string; request_id?: string }): void {
+  #sessionError(
+    payload: Message["payload"] & { code: string; request_id?: string },
+    jobId: string | undefined,
+  ): void {
+    // Not an answer: the runtime stopped feeding a job this client follows
+    // (a subscription whose buffer overflowed).
+    const stream = jobId === undefined ? undefined : this.#streams.get(jobId);
+    if (payload.request_id === undefined && stream !== undefined && !this.#asked(jobId!)) {
+      this.#streams.delete(jobId!);
+      return stream.abandon(ArcpError.fromPayload(payload));
+    }
     const pending = this.#take(undefined, payload.request_id);
     if (pending === undefined) {
       this.#options.logger.warn(

@@ -2,6 +2,7 @@
 // One session observing another session's job (spec 1.1 §7.6): the job's
 // events, re-stamped into the subscriber's own session and seq space.
 
+import { encodeMessage } from "../protocol/envelope.ts";
 import { newMessageId } from "../protocol/ids.ts";
 import type { Envelope } from "../protocol/messages.ts";
 import type { RuntimeCore } from "./_core.ts";
@@ -84,8 +85,15 @@ export class Subscription {
     try {
       void this.session.emit(copy, size, terminal);
     } catch {
-      // The subscriber's buffer is full: observing stops, the job goes on.
+      // The subscriber's buffer is full: observing stops, the job goes on,
+      // and the subscriber is told, so its handle does not wait forever.
       this.end();
+      void this.session.send(encodeMessage("session.error", {
+        code: "INTERNAL_ERROR",
+        message: `The subscription to job ${this.jobId} ended: this session's event buffer ` +
+          `is full; acknowledge events, then subscribe again`,
+        retryable: true,
+      }, { session_id: this.session.id, job_id: this.jobId }));
       return;
     }
     if (terminal) this.end();
