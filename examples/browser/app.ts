@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * The page script of `examples/browser/`: the ARCP client in a browser. It
  * connects to the runtime at the page's own origin (`/arcp`) with the token

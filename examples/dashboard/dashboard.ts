@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * The ARCP jobs dashboard, the page `cli.ts serve --dashboard` serves at `/`:
  * connects with a bearer token to the runtime at the page's own `/arcp`,
