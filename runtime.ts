@@ -23,15 +23,13 @@ import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
 import { IMPLEMENTED_FEATURES } from "./protocol/_features.ts";
 import { MemoryStore } from "./store/memory.ts";
-import type { CredentialRecord, JobRecord, RuntimeStore } from "./store/types.ts";
+import type { CredentialRecord } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
-import { type WebSocketLike, webSocketTransport } from "./transports/websocket.ts";
-import type { Authenticator, Principal } from "./runtime/auth.ts";
-import type { AgentDefinition, LeasePolicy } from "./runtime/context.ts";
-import type { CredentialProvisioner, RevocationRetry } from "./runtime/credentials.ts";
+import { webSocketTransport } from "./transports/websocket.ts";
+import type { AgentDefinition } from "./runtime/context.ts";
+import type { AcceptOptions, RuntimeOptions, UpgradeWebSocket } from "./runtime/options.ts";
 import { CredentialLedger } from "./runtime/_credentials.ts";
 import { RuntimeConnection, type RuntimeCore } from "./runtime/_connection.ts";
-import type { SubscribeAudit } from "./runtime/context.ts";
 import type { RuntimeJob } from "./runtime/_job.ts";
 import { InstanceHeartbeat, type InstanceView } from "./runtime/_instance.ts";
 import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runtime/_recovery.ts";
@@ -67,188 +65,7 @@ export {
   type RevocationRetry,
 } from "./runtime/credentials.ts";
 export type { CredentialRecord } from "./store/types.ts";
-
-/**
- * Upgrades an HTTP request to a WebSocket; `Deno.upgradeWebSocket` has this
- * shape and can be passed as is.
- */
-export type UpgradeWebSocket = (request: Request) => { socket: WebSocketLike; response: Response };
-
-/** Options of the {@linkcode Runtime} constructor. */
-export interface RuntimeOptions {
-  /** Agents to register now; more can be added with {@linkcode Runtime.register}. */
-  agents?: AgentDefinition[];
-  /**
-   * Decides who each `session.hello` speaks for; without one, every session
-   * is refused with `UNAUTHENTICATED`.
-   */
-  authenticate?: Authenticator;
-  /**
-   * Where event logs are kept.
-   * @default {new MemoryStore()}
-   */
-  store?: RuntimeStore;
-  /**
-   * Runtime name in `session.welcome`.
-   * @default {"@arcp/arcp"}
-   */
-  name?: string;
-  /**
-   * Runtime version in `session.welcome`.
-   * @default {SDK_VERSION}
-   */
-  version?: string;
-  /**
-   * Seconds a session stays resumable after its connection goes (spec §6.2).
-   * @default {600}
-   */
-  resumeWindowSec?: number;
-  /**
-   * Heartbeat interval advertised in `session.welcome`, in seconds (spec 1.1 §6.4).
-   * @default {30}
-   */
-  heartbeatIntervalSec?: number;
-  /**
-   * Milliseconds an agent has to stop after cancellation or timeout before
-   * its job is ended anyway (spec 1.0 §7.4).
-   * @default {30000}
-   */
-  cancelGraceMs?: number;
-  /**
-   * Cap on one incoming WebSocket frame in bytes, for {@linkcode Runtime.fetch}.
-   * @default {1048576}
-   */
-  maxFrameBytes?: number;
-  /** Needed by {@linkcode Runtime.fetch}: e.g. `Deno.upgradeWebSocket`. */
-  upgradeWebSocket?: UpgradeWebSocket;
-  /**
-   * URL path at which {@linkcode Runtime.fetch} accepts WebSockets (spec §4.1).
-   * @default {"/arcp"}
-   */
-  path?: string;
-  /**
-   * Events a session may hold unacknowledged before emitting fails with
-   * `INTERNAL_ERROR` (spec 1.0 §14).
-   * @default {100000}
-   */
-  maxBufferedEvents?: number;
-  /**
-   * Approximate bytes a session may hold unacknowledged before emitting
-   * fails with `INTERNAL_ERROR` (spec 1.0 §14).
-   * @default {67108864}
-   */
-  maxBufferedBytes?: number;
-  /**
-   * Unacknowledged events after which emitters wait for the client's acks,
-   * when `ack` is negotiated: a slow reader slows its agents (spec 1.1 §6.5).
-   * Clients ack every few hundred milliseconds (§6.5), so this must cover
-   * that long at full speed.
-   * @default {65536}
-   */
-  ackWindow?: number;
-  /**
-   * Consumer lag in events that triggers a `status {phase: "back_pressure"}`
-   * event (spec 1.1 §6.5).
-   * @default {32768}
-   */
-  backPressureLag?: number;
-  /**
-   * Seconds an idempotency key stays bound to its job (spec §7.2).
-   * @default {86400}
-   */
-  idempotencyTtlSec?: number;
-  /**
-   * Whether `subscriber` may observe a job another principal submitted
-   * (spec 1.1 §7.6, §14). The default allows only the submitter.
-   */
-  subscribePolicy?: (subscriber: Principal, job: JobRecord) => boolean | Promise<boolean>;
-  /** Told of every `job.subscribe` decision, for audit trails (spec 1.1 §14). */
-  onSubscribe?: (audit: SubscribeAudit) => void;
-  /**
-   * The clock leases expire by, in milliseconds since the epoch; inject one
-   * in tests instead of sleeping.
-   * @default {Date.now}
-   */
-  now?: () => number;
-  /**
-   * Milliseconds after `expires_at` before a lease counts as expired (spec
-   * 1.1 §14 suggests a small bounded grace).
-   * @default {1000}
-   */
-  leaseExpiryGraceMs?: number;
-  /**
-   * Whether a lease without `model.use` forbids every model (spec 1.1 §9.7);
-   * otherwise it allows any.
-   * @default {false}
-   */
-  requireModelLease?: boolean;
-  /**
-   * What agents' `ctx.fetch` calls once the lease allows the URL.
-   * @default {globalThis.fetch}
-   */
-  fetch?: typeof fetch;
-  /**
-   * Bytes per `result_chunk` of a streamed result (spec 1.1 §8.4); at most
-   * 1 MiB (spec 1.1 §14).
-   * @default {65536}
-   */
-  resultChunkBytes?: number;
-  /**
-   * Cap on a streamed result's total size in bytes; beyond it the job ends
-   * with `INTERNAL_ERROR` (spec 1.1 §14).
-   * @default {268435456}
-   */
-  maxResultBytes?: number;
-  /**
-   * Mints a short-lived credential per job at an upstream and revokes it when
-   * the job ends (spec 1.1 §9.8). Configuring one advertises the
-   * `provisioned_credentials` feature; outstanding credentials are kept in
-   * the store's ledger and revoked after a restart too.
-   */
-  provisioner?: CredentialProvisioner;
-  /** Backoff of failed revocations (spec 1.1 §14). */
-  revocationRetry?: RevocationRetry;
-  /**
-   * Told of a credential still live after every revocation attempt: an
-   * operator must act (spec 1.1 §14). It is also logged, and retried at the
-   * next start; see {@linkcode Runtime.outstandingCredentials}.
-   */
-  onUnrevocable?: (record: CredentialRecord) => void;
-  /** May narrow each requested lease, never widen it (spec 1.1 §9.2). */
-  leasePolicy?: LeasePolicy;
-  /**
-   * Ends a job with `LEASE_EXPIRED` as soon as its lease expires (plus the
-   * grace), rather than at its next lease-checked operation (spec 1.1 §9.5).
-   * @default {false}
-   */
-  terminateOnLeaseExpiry?: boolean;
-  /**
-   * Milliseconds this runtime instance's heartbeat in the store stays valid;
-   * it is renewed every quarter of that. Several instances may share one
-   * store (Deno Deploy isolates on one KV): once an instance's heartbeat has
-   * expired, another ends its unfinished jobs with `INTERNAL_ERROR`, marks
-   * its sessions detached and revokes its credentials. Longer tolerates
-   * longer stalls; shorter reports a lost job sooner.
-   * @default {4000}
-   */
-  instanceTtlMs?: number;
-  /**
-   * Milliseconds between two reads of a session log that another instance
-   * writes (a job running there, followed from here), on top of the store's
-   * change notifications, which may miss other processes' writes (a local
-   * Deno KV file does).
-   * @default {1000}
-   */
-  storePollMs?: number;
-  /** Where diagnostics go; silent by default. */
-  logger?: Pick<Console, "debug" | "warn" | "error">;
-}
-
-/** Options of {@linkcode Runtime.accept}. */
-export interface AcceptOptions {
-  /** Closes this connection when aborted; its session and jobs live on. */
-  signal?: AbortSignal;
-}
+export type { AcceptOptions, RuntimeOptions, UpgradeWebSocket } from "./runtime/options.ts";
 
 /**
  * An ARCP runtime. Sessions and their jobs outlive connections: a dropped
