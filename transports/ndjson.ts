@@ -167,10 +167,8 @@ const encoder = new TextEncoder();
  * import { ndjsonEncoder } from "@arcp/arcp/transports/ndjson";
  * import assert from "node:assert/strict";
  *
- * const bytes = ReadableStream.from([{ text: "two\nlines" }, { n: 2 }])
- *   .pipeThrough(ndjsonEncoder())
- *   .pipeThrough(new TextDecoderStream());
- * assert.equal((await Array.fromAsync(bytes)).join(""), '{"text":"two\\nlines"}\n{"n":2}\n');
+ * const bytes = ReadableStream.from([{ text: "two\nlines" }, { n: 2 }]).pipeThrough(ndjsonEncoder());
+ * assert.equal(await new Response(bytes).text(), '{"text":"two\\nlines"}\n{"n":2}\n');
  * ```
  */
 export function ndjsonEncoder(): TransformStream<Frame, Uint8Array> {
