@@ -7,21 +7,18 @@
 import { decodeMessage, encodeMessage, type Message } from "../protocol/envelope.ts";
 import { ArcpError, ConnectionClosedError } from "../protocol/errors.ts";
 import type { JobEvent } from "../protocol/events.ts";
-import type { Envelope, SessionHelloPayload, SessionWelcomePayload } from "../protocol/messages.ts";
+import type { Envelope, SessionWelcomePayload } from "../protocol/messages.ts";
 import { Heartbeat } from "../protocol/_heartbeat.ts";
-import { MalformedFrame, type Transport } from "../transports/types.ts";
-import type { ReconnectOptions } from "../client.ts";
-import type { ResumeState, ResumeStateStore } from "./resume_state.ts";
-import { handshake, type Link, type Welcomed } from "./_handshake.ts";
+import { MalformedFrame } from "../transports/types.ts";
+import type { ResumeStateStore } from "./resume_state.ts";
+import type { Link, Welcomed } from "./_handshake.ts";
 import { JobStream } from "./_job_stream.ts";
+import { OrphanEvents } from "./_orphan_events.ts";
+import { PendingRequests } from "./_pending_requests.ts";
+import { reconnect, type ReconnectPlan } from "./_reconnect.ts";
 
 export interface SessionOptions {
-  reconnect: {
-    open(): Promise<Transport>;
-    hello(resume?: ResumeState): Envelope<"session.hello", SessionHelloPayload>;
-    timeoutMs: number;
-    backoff: ReconnectOptions;
-  } | undefined;
+  reconnect: ReconnectPlan | undefined;
   resumeStore: ResumeStateStore | undefined;
   resumeKey: string;
   autoAck: boolean;
@@ -30,31 +27,20 @@ export interface SessionOptions {
   lastEventSeq: number;
 }
 
-interface Pending {
-  envelope: Envelope;
-  resolve(message: Message | undefined): void;
-  reject(error: Error): void;
-}
-
 const ACK_INTERVAL_MS = 200;
-/** Events held for unknown jobs beyond which, with no submit pending, the oldest are dropped. */
-const MAX_ORPHANS = 10_000;
-/** Codes after which resuming is pointless. */
-const FINAL = new Set(["RESUME_WINDOW_EXPIRED", "UNAUTHENTICATED", "INVALID_REQUEST"]);
 
 export class Session {
   sessionId: string;
   welcome: SessionWelcomePayload;
   features: ReadonlySet<string> = new Set();
   readonly #options: SessionOptions;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending = new PendingRequests();
   readonly #streams = new Map<string, JobStream>();
   /** Events of jobs not yet known here, e.g. replayed before a resent submit is answered. */
-  readonly #orphans = new Map<string, Message[]>();
+  readonly #orphans = new OrphanEvents(() => this.#pending.hasSubmit());
   readonly #accepted = new Map<string, JobStream>();
   readonly #closing = new AbortController();
   readonly #finished = Promise.withResolvers<void>();
-  #orphanCount = 0;
   #link: Link | undefined;
   #token: string;
   #lastSeq: number;
@@ -83,7 +69,7 @@ export class Session {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { promise, resolve, reject } = Promise.withResolvers<Message | undefined>();
-    this.#pending.set(envelope.id, { envelope, resolve, reject });
+    this.#pending.add({ envelope, resolve, reject });
     this.#write(envelope);
     if (signal === undefined) return promise;
     const onAbort = () => {
@@ -107,12 +93,7 @@ export class Session {
     if (stream !== undefined) return stream;
     stream = new JobStream(this.#options.eventBufferSize);
     this.#streams.set(jobId, stream);
-    const early = this.#orphans.get(jobId);
-    if (early !== undefined) {
-      this.#orphans.delete(jobId);
-      this.#orphanCount -= early.length;
-      for (const message of early) this.#deliver(stream, message);
-    }
+    for (const message of this.#orphans.claim(jobId) ?? []) this.#deliver(stream, message);
     return stream;
   }
 
@@ -180,7 +161,7 @@ export class Session {
     void this.#run(link);
     // Requests the previous connection left unanswered go out again; submits
     // carry idempotency keys, so none can start a second job.
-    for (const pending of this.#pending.values()) this.#write(pending.envelope);
+    for (const envelope of this.#pending.envelopes()) this.#write(envelope);
   }
 
   async #run(link: Link): Promise<void> {
@@ -230,46 +211,25 @@ export class Session {
   }
 
   async #reconnect(): Promise<void> {
-    const { open, hello, timeoutMs, backoff } = this.#options.reconnect!;
-    const initial = backoff.initialDelayMs ?? 100;
-    const max = backoff.maxDelayMs ?? 10_000;
-    const attempts = backoff.maxAttempts ?? Number.POSITIVE_INFINITY;
-    const signal = this.#closing.signal;
-    let delay = initial;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      // Full jitter spreads the reconnects of many clients after an outage.
-      const wait = Math.random() * delay;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-      });
-      if (signal.aborted) return this.#finish(signal.reason);
-      try {
-        const resume = {
+    let welcomed: Welcomed;
+    try {
+      welcomed = await reconnect(this.#options.reconnect!, {
+        resume: () => ({
           session_id: this.sessionId,
           resume_token: this.#token,
           last_event_seq: this.#lastSeq,
-        };
-        const welcomed = await handshake(await open(), hello(resume), timeoutMs, signal);
-        this.#options.logger.debug(
-          `arcp client: resumed ${this.sessionId} after event_seq ${this.#lastSeq}`,
-        );
-        return this.#adopt(welcomed);
-      } catch (error) {
-        if (signal.aborted) return this.#finish(signal.reason);
-        if (error instanceof ArcpError && FINAL.has(error.code)) {
-          await this.#options.resumeStore?.delete(this.#options.resumeKey).catch(() => {});
-          return this.#finish(error);
-        }
-        this.#options.logger.debug(`arcp client: reconnect attempt ${attempt} failed`, error);
-        delay = Math.min(delay * 2, max);
+        }),
+        signal: this.#closing.signal,
+        logger: this.#options.logger,
+      });
+    } catch (error) {
+      // Refused for good (an ArcpError): the saved resume state is useless too.
+      if (error instanceof ArcpError) {
+        await this.#options.resumeStore?.delete(this.#options.resumeKey).catch(() => {});
       }
+      return this.#finish(error as Error);
     }
-    this.#finish(
-      new ConnectionClosedError(
-        `Cannot resume session ${this.sessionId}: gave up after ${attempts} attempts`,
-      ),
-    );
+    this.#adopt(welcomed);
   }
 
   /** Ends the session for good: everything waiting fails with `error`. */
@@ -278,8 +238,7 @@ export class Session {
     this.#failure = error;
     clearInterval(this.#ackTimer);
     this.#heartbeat?.stop();
-    for (const pending of this.#pending.values()) pending.reject(error);
-    this.#pending.clear();
+    this.#pending.rejectAll(error);
     for (const stream of this.#streams.values()) stream.abandon(error);
     this.#streams.clear();
     this.#finished.resolve();
@@ -304,7 +263,7 @@ export class Session {
       if (this.#options.resumeStore !== undefined) processed = Math.min(processed, this.#readSeq());
       // Events of a job whose job.accepted was lost stay unacknowledged while
       // a submit may still claim them: flow control then bounds how many come.
-      if (this.#submitPending()) processed = Math.min(processed, this.#firstOrphanSeq() - 1);
+      if (this.#pending.hasSubmit()) processed = Math.min(processed, this.#orphans.firstSeq() - 1);
       this.ack(processed);
     }
     this.#saveState();
@@ -321,25 +280,7 @@ export class Session {
       const first = stream.firstUnreadSeq;
       if (first !== undefined && first - 1 < read) read = first - 1;
     }
-    return Math.min(read, this.#firstOrphanSeq() - 1);
-  }
-
-  /** The lowest seq held for a job not known yet; infinity for none. */
-  #firstOrphanSeq(): number {
-    let first = Number.POSITIVE_INFINITY;
-    for (const held of this.#orphans.values()) {
-      const seq = held[0]?.event_seq;
-      if (seq !== undefined && seq < first) first = seq;
-    }
-    return first;
-  }
-
-  /** Whether a `job.submit` awaits its `job.accepted`: held orphans may be its job's. */
-  #submitPending(): boolean {
-    for (const pending of this.#pending.values()) {
-      if (pending.envelope.type === "job.submit") return true;
-    }
-    return false;
+    return Math.min(read, this.#orphans.firstSeq() - 1);
   }
 
   #saveState(): void {
@@ -390,21 +331,7 @@ export class Session {
     } else if (message.type === "job.error") stream.fail(message.payload);
     else return;
     this.#streams.delete(message.job_id!);
-    this.#answerCancels(message.job_id);
-  }
-
-  #orphan(message: Message): void {
-    const jobId = message.job_id!;
-    const list = this.#orphans.get(jobId) ?? [];
-    list.push(message);
-    this.#orphans.set(jobId, list);
-    // Past the cap, and with no submit left to claim them, the oldest job's
-    // events are let go: they belong to no handle this client can make.
-    if (++this.#orphanCount > MAX_ORPHANS && !this.#submitPending()) {
-      const [oldest, dropped] = this.#orphans.entries().next().value!;
-      this.#orphans.delete(oldest);
-      this.#orphanCount -= dropped.length;
-    }
+    this.#pending.answerCancels(message.job_id);
   }
 
   #dispatch(message: Message): void {
@@ -414,11 +341,11 @@ export class Session {
       case "job.error": {
         if (!this.#inSequence(message) || message.job_id === undefined) return;
         const stream = this.#streams.get(message.job_id);
-        if (stream === undefined) return this.#orphan(message);
+        if (stream === undefined) return this.#orphans.hold(message);
         return this.#deliver(stream, message);
       }
       case "job.accepted": {
-        const pending = this.#take("job.submit", message.payload.request_id);
+        const pending = this.#pending.take("job.submit", message.payload.request_id);
         if (pending !== undefined) {
           // Made now, so events right behind the accepted frame have a home;
           // kept until submit() claims it, even if early events ended it.
@@ -436,14 +363,20 @@ export class Session {
         return;
       }
       case "job.subscribed":
-        return this.#take("job.subscribe", message.payload.request_id, message.payload.job_id)
+        return this.#pending.take(
+          "job.subscribe",
+          message.payload.request_id,
+          message.payload.job_id,
+        )
           ?.resolve(message);
       case "session.jobs":
-        return this.#take("session.list_jobs", message.payload.request_id)?.resolve(message);
+        return this.#pending.take("session.list_jobs", message.payload.request_id)?.resolve(
+          message,
+        );
       case "job.cancelled":
-        return this.#answerCancels(message.job_id);
+        return this.#pending.answerCancels(message.job_id);
       case "session.closed":
-        return this.#take("session.close", undefined)?.resolve(message);
+        return this.#pending.take("session.close", undefined)?.resolve(message);
       case "session.error":
         return this.#sessionError(message.payload, message.job_id);
       case "session.ping":
@@ -456,46 +389,6 @@ export class Session {
     }
   }
 
-  /** Whether a request about `jobId` awaits an answer. */
-  #asked(jobId: string): boolean {
-    for (const pending of this.#pending.values()) {
-      const { job_id: about } = pending.envelope.payload as { job_id?: string };
-      if (about === jobId || pending.envelope.job_id === jobId) return true;
-    }
-    return false;
-  }
-
-  /** The pending request a message answers: by `request_id`, else the oldest of its type. */
-  #take(
-    type: string | undefined,
-    requestId: string | undefined,
-    jobId?: string,
-  ): Pending | undefined {
-    let id = requestId !== undefined && this.#pending.has(requestId) ? requestId : undefined;
-    if (id === undefined && requestId === undefined) {
-      for (const [candidate, pending] of this.#pending) {
-        const { type: sent, payload } = pending.envelope as Envelope<string, { job_id?: string }>;
-        if (type !== undefined && sent !== type) continue;
-        if (jobId !== undefined && payload.job_id !== jobId) continue;
-        id = candidate;
-        break;
-      }
-    }
-    if (id === undefined) return undefined;
-    const pending = this.#pending.get(id)!;
-    this.#pending.delete(id);
-    return pending;
-  }
-
-  #answerCancels(jobId: string | undefined): void {
-    for (const [id, pending] of this.#pending) {
-      if (pending.envelope.type === "job.cancel" && pending.envelope.job_id === jobId) {
-        this.#pending.delete(id);
-        pending.resolve(undefined);
-      }
-    }
-  }
-
   #sessionError(
     payload: Message["payload"] & { code: string; request_id?: string },
     jobId: string | undefined,
@@ -503,11 +396,11 @@ export class Session {
     // Not an answer: the runtime stopped feeding a job this client follows
     // (a subscription whose buffer overflowed).
     const stream = jobId === undefined ? undefined : this.#streams.get(jobId);
-    if (payload.request_id === undefined && stream !== undefined && !this.#asked(jobId!)) {
+    if (payload.request_id === undefined && stream !== undefined && !this.#pending.asked(jobId!)) {
       this.#streams.delete(jobId!);
       return stream.abandon(ArcpError.fromPayload(payload));
     }
-    const pending = this.#take(undefined, payload.request_id);
+    const pending = this.#pending.take(undefined, payload.request_id);
     if (pending === undefined) {
       this.#options.logger.warn(
         `arcp client: session.error ${payload.code}: ${(payload as { message: string }).message}`,

@@ -1,5 +1,5 @@
 // The structural subset of Deno KV the Deno KV store uses, so that
-// `@deno/kv` or a test double can stand in for `Deno.Kv`, and the two
+// `@deno/kv` or a test double can stand in for `Deno.Kv`, and the read and
 // write helpers built on it.
 
 import { keySize, MAX_COMMIT_BYTES, MAX_COMMIT_MUTATIONS, MAX_KEY_BYTES } from "./_kv_limits.ts";
@@ -56,6 +56,10 @@ export interface KvLike {
   close(): void;
 }
 
+/** Entries read per `list` call: a read streams, it never loads a whole log. */
+export const READ_BATCH = 256;
+/** Conflicting commits tolerated in one operation before giving up. */
+export const MAX_CONFLICTS = 100;
 /** Attempts at a write a local KV file refuses as locked, about two seconds in all. */
 const LOCKED_ATTEMPTS = 100;
 
@@ -79,6 +83,27 @@ export async function commit(op: KvAtomicLike, what: string): Promise<string | n
       await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 20));
     }
   }
+}
+
+/**
+ * Reads `key`, lets `step` decide from its value, and commits the write
+ * `step` returns (if any) only if `key` has not changed since; retries on
+ * a conflict.
+ */
+export async function commitChecked<T>(
+  kv: KvLike,
+  key: KvKeyLike,
+  what: string,
+  step: (value: unknown) => { op?: KvAtomicLike; result: T },
+): Promise<T> {
+  for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
+    const existing = await kv.get(key);
+    const { op, result } = step(existing.value);
+    if (op === undefined) return result;
+    op.check({ key, versionstamp: existing.versionstamp });
+    if (await commit(op, what) !== null) return result;
+  }
+  throw new Error(`Cannot store ${what}: too many conflicting writers`);
 }
 
 /** Deletes every key `selector` lists, in commits of at most 999 deletes. */

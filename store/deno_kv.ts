@@ -44,30 +44,23 @@ import type {
   StoredEvent,
 } from "./types.ts";
 import { jobMatches } from "./_query.ts";
-import { firstNewEvent } from "./_log.ts";
 import {
   commit,
+  commitChecked,
   deleteAll,
-  type KvAtomicLike,
   type KvKeyLike,
   type KvLike,
-  watchValues,
+  READ_BATCH,
 } from "./_kv.ts";
+import { measure } from "./_kv_limits.ts";
 import {
-  commitEnd,
-  type KeyPart,
-  MAX_VALUE_BYTES,
-  measure,
-  valueSize,
-  type WriteSize,
-} from "./_kv_limits.ts";
-import {
-  isPartsMarker,
-  joinLargeEvent,
-  PARTS_PER_COMMIT,
-  type PartsMarker,
-  splitLargeEvent,
-} from "./_kv_parts.ts";
+  appendEvents,
+  type KeyBuilder,
+  readEvents,
+  readLogMeta,
+  trimLog,
+  watchBounds,
+} from "./_kv_log.ts";
 
 export type * from "./types.ts";
 export type { KvAtomicLike, KvEntryLike, KvKeyLike, KvLike, KvListSelectorLike } from "./_kv.ts";
@@ -81,11 +74,6 @@ export interface DenoKvStoreOptions {
    */
   prefix?: KvKeyLike;
 }
-
-/** Events read per `list` call: a read streams, it never loads a whole log. */
-const READ_BATCH = 256;
-/** Conflicting commits tolerated in one operation before giving up. */
-const MAX_CONFLICTS = 100;
 
 const owned = new WeakSet<DenoKvStore>();
 
@@ -120,7 +108,7 @@ function isUnfinished(job: JobRecord): boolean {
  */
 export class DenoKvStore implements RuntimeStore {
   #kv: KvLike;
-  #prefix: KvKeyLike;
+  #key: KeyBuilder;
 
   /**
    * Wraps an open KV; the store never closes it.
@@ -130,37 +118,8 @@ export class DenoKvStore implements RuntimeStore {
    */
   constructor(kv: KvLike, options: DenoKvStoreOptions = {}) {
     this.#kv = kv;
-    this.#prefix = [...(options.prefix ?? [])];
-  }
-
-  #key(...parts: KeyPart[]): KeyPart[] {
-    return [...this.#prefix, ...parts];
-  }
-
-  async #meta(sessionId: string): Promise<{ bounds: LogBounds; versionstamp: string | null }> {
-    const entry = await this.#kv.get(this.#key("log_meta", sessionId));
-    const bounds = (entry.value as LogBounds | null) ?? { first: 1, last: 0 };
-    return { bounds, versionstamp: entry.versionstamp };
-  }
-
-  /**
-   * Reads `key`, lets `step` decide from its value, and commits the write
-   * `step` returns (if any) only if `key` has not changed since; retries on
-   * a conflict.
-   */
-  async #checked<T>(
-    key: KeyPart[],
-    what: string,
-    step: (value: unknown) => { op?: KvAtomicLike; result: T },
-  ): Promise<T> {
-    for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
-      const existing = await this.#kv.get(key);
-      const { op, result } = step(existing.value);
-      if (op === undefined) return result;
-      op.check({ key, versionstamp: existing.versionstamp });
-      if (await commit(op, what) !== null) return result;
-    }
-    throw new Error(`Cannot store ${what}: too many conflicting writers`);
+    const prefix = [...(options.prefix ?? [])];
+    this.#key = (...parts) => [...prefix, ...parts];
   }
 
   /**
@@ -173,7 +132,7 @@ export class DenoKvStore implements RuntimeStore {
    *   64 KiB value limit are stored in parts.
    */
   async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
-    await this.#append(sessionId, events, false);
+    await appendEvents(this.#kv, this.#key, sessionId, events, false);
   }
 
   /**
@@ -185,73 +144,7 @@ export class DenoKvStore implements RuntimeStore {
    * @throws {RangeError} as {@linkcode DenoKvStore.append} does.
    */
   compareAndAppend(sessionId: string, events: readonly StoredEvent[]): Promise<number> {
-    return this.#append(sessionId, events, true);
-  }
-
-  /** Stores `events` from the first new one; `exclusive`, stops at any other writer. */
-  async #append(
-    sessionId: string,
-    events: readonly StoredEvent[],
-    exclusive: boolean,
-  ): Promise<number> {
-    let { bounds, versionstamp } = await this.#meta(sessionId);
-    if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
-    let index = firstNewEvent(events, bounds.last);
-    // Each value is serialized once, to measure it. Events over the value
-    // limit go to parts first; the log gets a marker, written with the rest
-    // of the batch, that makes them visible. Stored ones are skipped unmeasured.
-    const values: (StoredEvent | PartsMarker)[] = [...events];
-    const sizes: WriteSize[] = [];
-    for (let i = 0; i < events.length; i++) {
-      const seq = events[i]!.event_seq;
-      const key = this.#key("log", sessionId, seq);
-      if (i < index) {
-        sizes.push({ bytes: 0, keyBytes: 0 });
-        continue;
-      }
-      const bytes = valueSize(events[i]);
-      if (bytes <= MAX_VALUE_BYTES) {
-        sizes.push(measure(key, events[i], `event_seq ${seq}`, bytes));
-      } else {
-        const parts = splitLargeEvent(events[i]!);
-        for (let n = 0; n < parts.length; n += PARTS_PER_COMMIT) {
-          const op = this.#kv.atomic();
-          parts.slice(n, n + PARTS_PER_COMMIT).forEach((part, j) =>
-            op.set(this.#key("log_part", sessionId, seq, n + j), part)
-          );
-          await commit(op, `the parts of event_seq ${seq}`);
-        }
-        values[i] = { event_seq: seq, kv_parts: parts.length };
-        sizes.push(measure(key, values[i], `event_seq ${seq}`));
-      }
-    }
-    const metaKey = this.#key("log_meta", sessionId);
-    let conflicts = 0;
-    while (index < events.length) {
-      const end = commitEnd(sizes, index);
-      const last = events[end - 1]!.event_seq;
-      const op = this.#kv.atomic().check({ key: metaKey, versionstamp });
-      for (let i = index; i < end; i++) {
-        op.set(this.#key("log", sessionId, events[i]!.event_seq), values[i]);
-      }
-      op.set(metaKey, { first: bounds.first, last });
-      const committed = await commit(op, `events ${events[index]!.event_seq}..${last}`);
-      if (committed !== null) {
-        versionstamp = committed;
-        bounds = { first: bounds.first, last };
-        index = end;
-        continue;
-      }
-      // Another writer moved the log: skip what it stored, or fail on a gap.
-      if (++conflicts > MAX_CONFLICTS) {
-        throw new Error(`Cannot append to session "${sessionId}": too many conflicting writers`);
-      }
-      ({ bounds, versionstamp } = await this.#meta(sessionId));
-      // Exclusive: stop at another writer's events; a trim alone changes nothing.
-      if (exclusive && bounds.last !== events[index]!.event_seq - 1) return index;
-      if (!exclusive) index += firstNewEvent(events.slice(index), bounds.last);
-    }
-    return events.length;
+    return appendEvents(this.#kv, this.#key, sessionId, events, true);
   }
 
   /**
@@ -259,10 +152,8 @@ export class DenoKvStore implements RuntimeStore {
    * Processes on one local KV file miss each other's changes; Deno Deploy
    * isolates do not.
    */
-  async *watch(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds> {
-    for await (const value of watchValues(this.#kv, this.#key("log_meta", sessionId), options)) {
-      yield (value as LogBounds | null) ?? { first: 1, last: 0 };
-    }
+  watch(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds> {
+    return watchBounds(this.#kv, this.#key, sessionId, options);
   }
 
   /**
@@ -273,26 +164,8 @@ export class DenoKvStore implements RuntimeStore {
    * @param options Where to start, and a signal to stop early.
    * @returns The events in `event_seq` order.
    */
-  async *read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
-    const prefix = this.#key("log", sessionId);
-    let next = Math.max(options.after + 1, (await this.#meta(sessionId)).bounds.first);
-    while (!options.signal?.aborted) {
-      let count = 0;
-      const batch = this.#kv.list({ prefix, start: [...prefix, next] }, {
-        limit: READ_BATCH,
-        batchSize: READ_BATCH,
-      });
-      for await (const entry of batch) {
-        if (options.signal?.aborted) return;
-        const event = isPartsMarker(entry.value)
-          ? await joinLargeEvent(this.#kv, this.#key("log_part", sessionId), entry.value)
-          : entry.value as StoredEvent;
-        count++;
-        next = event.event_seq + 1;
-        yield event;
-      }
-      if (count === 0) return;
-    }
+  read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
+    return readEvents(this.#kv, this.#key, sessionId, options);
   }
 
   /**
@@ -303,18 +176,7 @@ export class DenoKvStore implements RuntimeStore {
    * @param options The highest seq to drop.
    */
   async trim(sessionId: string, options: { through: number }): Promise<void> {
-    const metaKey = this.#key("log_meta", sessionId);
-    const first = await this.#checked(metaKey, `the bounds of "${sessionId}"`, (value) => {
-      const bounds = (value as LogBounds | null) ?? { first: 1, last: 0 };
-      const first = Math.min(options.through, bounds.last) + 1;
-      if (first <= bounds.first) return { result: undefined };
-      return { op: this.#kv.atomic().set(metaKey, { first, last: bounds.last }), result: first };
-    });
-    if (first === undefined) return;
-    for (const space of ["log", "log_part"]) {
-      const prefix = this.#key(space, sessionId);
-      await deleteAll(this.#kv, { prefix, end: [...prefix, first] });
-    }
+    await trimLog(this.#kv, this.#key, sessionId, options.through);
   }
 
   /**
@@ -324,7 +186,7 @@ export class DenoKvStore implements RuntimeStore {
    * @returns `{ first: 1, last: 0 }` for an unknown session.
    */
   async bounds(sessionId: string): Promise<LogBounds> {
-    return (await this.#meta(sessionId)).bounds;
+    return (await readLogMeta(this.#kv, this.#key, sessionId)).bounds;
   }
 
   /**
@@ -390,7 +252,7 @@ export class DenoKvStore implements RuntimeStore {
     const unfinished = this.#key("job_unfinished", record.job_id);
     measure(key, record, what);
     measure(byPrincipal, record, what);
-    await this.#checked(key, what, (existing) => {
+    await commitChecked(this.#kv, key, what, (existing) => {
       const op = this.#kv.atomic().set(key, record).set(byPrincipal, record);
       const previous = existing as JobRecord | null;
       if (previous !== null && previous.principal !== record.principal) {
@@ -463,7 +325,7 @@ export class DenoKvStore implements RuntimeStore {
     const key = this.#key("idem", record.principal, record.key);
     const what = `idempotency key "${record.key}"`;
     measure(key, record, what);
-    return await this.#checked(key, what, (existing) => {
+    return await commitChecked(this.#kv, key, what, (existing) => {
       const binding = existing as IdempotencyRecord | null;
       if (binding !== null && binding.expires_at > now) return { result: binding };
       return { op: this.#kv.atomic().set(key, record), result: undefined };
@@ -513,7 +375,7 @@ export class DenoKvStore implements RuntimeStore {
   ): Promise<SessionRecord | undefined> {
     const key = this.#key("session", sessionId);
     const what = `session "${sessionId}"`;
-    return await this.#checked(key, what, (value) => {
+    return await commitChecked(this.#kv, key, what, (value) => {
       const current = (value as SessionRecord | null) ?? undefined;
       const next = change(current);
       if (next === undefined) return { result: current };

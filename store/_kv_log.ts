@@ -1,0 +1,190 @@
+// A session's event log in Deno KV: appending within the KV limits (events
+// over the value limit go to parts), reading in batches, trimming, and the
+// `{ first, last }` bounds kept beside the log. Keys, under the store's
+// prefix: `["log", sessionId, seq]`, `["log_meta", sessionId]` and
+// `["log_part", sessionId, seq, n]`.
+
+import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
+import { firstNewEvent } from "./_log.ts";
+import {
+  commit,
+  commitChecked,
+  deleteAll,
+  type KvLike,
+  MAX_CONFLICTS,
+  READ_BATCH,
+  watchValues,
+} from "./_kv.ts";
+import {
+  commitEnd,
+  type KeyPart,
+  MAX_VALUE_BYTES,
+  measure,
+  valueSize,
+  type WriteSize,
+} from "./_kv_limits.ts";
+import {
+  isPartsMarker,
+  joinLargeEvent,
+  PARTS_PER_COMMIT,
+  type PartsMarker,
+  splitLargeEvent,
+} from "./_kv_parts.ts";
+
+/** Builds a key under the store's prefix. */
+export type KeyBuilder = (...parts: KeyPart[]) => KeyPart[];
+
+/** The bounds a log meta value holds; those of an empty log when absent. */
+function boundsOf(value: unknown): LogBounds {
+  return (value as LogBounds | null) ?? { first: 1, last: 0 };
+}
+
+/** A log's bounds and the versionstamp of its meta key, to check commits against. */
+export async function readLogMeta(
+  kv: KvLike,
+  key: KeyBuilder,
+  sessionId: string,
+): Promise<{ bounds: LogBounds; versionstamp: string | null }> {
+  const entry = await kv.get(key("log_meta", sessionId));
+  return { bounds: boundsOf(entry.value), versionstamp: entry.versionstamp };
+}
+
+/**
+ * Stores `events` from the first new one; `exclusive`, stops at any other
+ * writer. Returns how many of `events` the log holds afterwards.
+ *
+ * @throws {RangeError} when the batch would leave a gap.
+ */
+export async function appendEvents(
+  kv: KvLike,
+  key: KeyBuilder,
+  sessionId: string,
+  events: readonly StoredEvent[],
+  exclusive: boolean,
+): Promise<number> {
+  let { bounds, versionstamp } = await readLogMeta(kv, key, sessionId);
+  if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
+  let index = firstNewEvent(events, bounds.last);
+  // Each value is serialized once, to measure it. Events over the value
+  // limit go to parts first; the log gets a marker, written with the rest
+  // of the batch, that makes them visible. Stored ones are skipped unmeasured.
+  const values: (StoredEvent | PartsMarker)[] = [...events];
+  const sizes: WriteSize[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const seq = events[i]!.event_seq;
+    const logKey = key("log", sessionId, seq);
+    if (i < index) {
+      sizes.push({ bytes: 0, keyBytes: 0 });
+      continue;
+    }
+    const bytes = valueSize(events[i]);
+    if (bytes <= MAX_VALUE_BYTES) {
+      sizes.push(measure(logKey, events[i], `event_seq ${seq}`, bytes));
+    } else {
+      const parts = splitLargeEvent(events[i]!);
+      for (let n = 0; n < parts.length; n += PARTS_PER_COMMIT) {
+        const op = kv.atomic();
+        parts.slice(n, n + PARTS_PER_COMMIT).forEach((part, j) =>
+          op.set(key("log_part", sessionId, seq, n + j), part)
+        );
+        await commit(op, `the parts of event_seq ${seq}`);
+      }
+      values[i] = { event_seq: seq, kv_parts: parts.length };
+      sizes.push(measure(logKey, values[i], `event_seq ${seq}`));
+    }
+  }
+  const metaKey = key("log_meta", sessionId);
+  let conflicts = 0;
+  while (index < events.length) {
+    const end = commitEnd(sizes, index);
+    const last = events[end - 1]!.event_seq;
+    const op = kv.atomic().check({ key: metaKey, versionstamp });
+    for (let i = index; i < end; i++) {
+      op.set(key("log", sessionId, events[i]!.event_seq), values[i]);
+    }
+    op.set(metaKey, { first: bounds.first, last });
+    const committed = await commit(op, `events ${events[index]!.event_seq}..${last}`);
+    if (committed !== null) {
+      versionstamp = committed;
+      bounds = { first: bounds.first, last };
+      index = end;
+      continue;
+    }
+    // Another writer moved the log: skip what it stored, or fail on a gap.
+    if (++conflicts > MAX_CONFLICTS) {
+      throw new Error(`Cannot append to session "${sessionId}": too many conflicting writers`);
+    }
+    ({ bounds, versionstamp } = await readLogMeta(kv, key, sessionId));
+    // Exclusive: stop at another writer's events; a trim alone changes nothing.
+    if (exclusive && bounds.last !== events[index]!.event_seq - 1) return index;
+    if (!exclusive) index += firstNewEvent(events.slice(index), bounds.last);
+  }
+  return events.length;
+}
+
+/** The log's bounds now and after each change, until `options.signal` aborts. */
+export async function* watchBounds(
+  kv: KvLike,
+  key: KeyBuilder,
+  sessionId: string,
+  options: { signal: AbortSignal },
+): AsyncIterable<LogBounds> {
+  for await (const value of watchValues(kv, key("log_meta", sessionId), options)) {
+    yield boundsOf(value);
+  }
+}
+
+/**
+ * Retained events after `options.after` in `event_seq` order, one `list`
+ * batch at a time, including events appended while reading.
+ */
+export async function* readEvents(
+  kv: KvLike,
+  key: KeyBuilder,
+  sessionId: string,
+  options: ReadOptions,
+): AsyncIterable<StoredEvent> {
+  const prefix = key("log", sessionId);
+  let next = Math.max(options.after + 1, (await readLogMeta(kv, key, sessionId)).bounds.first);
+  while (!options.signal?.aborted) {
+    let count = 0;
+    const batch = kv.list({ prefix, start: [...prefix, next] }, {
+      limit: READ_BATCH,
+      batchSize: READ_BATCH,
+    });
+    for await (const entry of batch) {
+      if (options.signal?.aborted) return;
+      const event = isPartsMarker(entry.value)
+        ? await joinLargeEvent(kv, key("log_part", sessionId), entry.value)
+        : entry.value as StoredEvent;
+      count++;
+      next = event.event_seq + 1;
+      yield event;
+    }
+    if (count === 0) return;
+  }
+}
+
+/**
+ * Drops events with `event_seq <= through`: the bounds move first, in one
+ * checked commit, then the events go in commits of at most 999 deletes.
+ */
+export async function trimLog(
+  kv: KvLike,
+  key: KeyBuilder,
+  sessionId: string,
+  through: number,
+): Promise<void> {
+  const metaKey = key("log_meta", sessionId);
+  const first = await commitChecked(kv, metaKey, `the bounds of "${sessionId}"`, (value) => {
+    const bounds = boundsOf(value);
+    const first = Math.min(through, bounds.last) + 1;
+    if (first <= bounds.first) return { result: undefined };
+    return { op: kv.atomic().set(metaKey, { first, last: bounds.last }), result: first };
+  });
+  if (first === undefined) return;
+  for (const space of ["log", "log_part"]) {
+    const prefix = key(space, sessionId);
+    await deleteAll(kv, { prefix, end: [...prefix, first] });
+  }
+}
