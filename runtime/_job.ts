@@ -3,14 +3,12 @@
 // ends it with exactly one terminal job.result or job.error (spec §7.3, §7.4).
 
 import { ArcpError } from "../protocol/errors.ts";
-import type { ToolResultBody } from "../protocol/events.ts";
-import { newId, newMessageId, newSpanId } from "../protocol/ids.ts";
+import { newId, newMessageId } from "../protocol/ids.ts";
 import { isoTimestamp } from "../protocol/_time.ts";
 import {
   type Credential,
   type Envelope,
   type FinalStatus,
-  type JobAcceptedPayload,
   type JobErrorPayload,
   type JobResultPayload,
   type JobStatus,
@@ -18,20 +16,17 @@ import {
   type LeaseConstraints,
   PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
-import type {
-  AgentContext,
-  AgentDefinition,
-  MetricOptions,
-  ProgressOptions,
-  ToolOptions,
-} from "./context.ts";
+import type { AgentContext, AgentDefinition } from "./context.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { JobAuthority } from "./_authority.ts";
 import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
-import { BudgetCounters } from "../protocol/budget.ts";
-import { type DelegateRequest, delegateTarget } from "./_delegate.ts";
+import type { DelegateRequest } from "./_delegate.ts";
 import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
+import { encodedLength, errorPayload, resultPayload } from "./_job_payload.ts";
+import { JobEmitters, refused } from "./_job_emitters.ts";
+import { leasedFetch } from "./_job_fetch.ts";
+import { delegateAndWait } from "./_job_delegate.ts";
 
 /** What a job needs to start: everything `job.accepted` said about it. */
 export interface JobSpec {
@@ -72,64 +67,12 @@ export interface JobSpec {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** Statuses `ctx.fetch` follows, each hop authorised against the lease. */
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 20;
 /** Longest wait between two looks at the lease clock, for proactive expiry. */
 const EXPIRY_RECHECK_MS = 1000;
 /** Bytes an envelope adds around its payload, for buffer accounting. */
 const ENVELOPE_OVERHEAD = 200;
 
-/** The encoded length of `value`, or why it cannot be sent as JSON (a BigInt, a cycle). */
-function encodedLength(value: unknown): number | string {
-  try {
-    return JSON.stringify(value)?.length ?? 4;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-/**
- * The `job.accepted` payload of a job (spec §7.1), answering request
- * `requestId`, with its live credentials when the session may see them.
- */
-export function acceptedPayload(
-  record: JobRecord,
-  requestId: string | undefined,
-  credentials: readonly Credential[] = [],
-): JobAcceptedPayload {
-  // The counters as initialised at acceptance (spec 1.1 §7.1), the same for a repeated key.
-  const budget = record.lease["cost.budget"] === undefined
-    ? undefined
-    : new BudgetCounters(record.lease).toWire();
-  const payload: JobAcceptedPayload = {
-    job_id: record.job_id,
-    agent: record.agent,
-    lease: record.lease,
-  };
-  if (record.lease_constraints !== undefined) payload.lease_constraints = record.lease_constraints;
-  if (budget !== undefined) payload.budget = budget;
-  if (credentials.length > 0) payload.credentials = credentials.map((c) => ({ ...c }));
-  payload.accepted_at = record.created_at;
-  payload.trace_id = record.trace_id;
-  if (requestId !== undefined) payload.request_id = requestId;
-  return payload;
-}
-
-/** A rejected promise that is already handled: agents that do not await emitters must not crash the process. */
-function refused(error: Error): Promise<void> {
-  const promise = Promise.reject(error);
-  promise.catch(() => {});
-  return promise;
-}
-
-function finalStatusOf(code: string): Exclude<FinalStatus, "success"> {
-  if (code === "CANCELLED") return "cancelled";
-  if (code === "TIMEOUT") return "timed_out";
-  return "error";
-}
-
-export class RuntimeJob implements AgentContext {
+export class RuntimeJob extends JobEmitters implements AgentContext {
   readonly jobId: string;
   readonly agent: string;
   readonly lease: Lease;
@@ -151,6 +94,7 @@ export class RuntimeJob implements AgentContext {
   readonly #settled = Promise.withResolvers<void>();
 
   constructor(spec: JobSpec) {
+    super(spec.authority.budget);
     this.#spec = spec;
     this.#session = spec.session;
     this.jobId = spec.id;
@@ -254,41 +198,16 @@ export class RuntimeJob implements AgentContext {
 
   #succeed(result: unknown): void {
     if (this.terminal) return;
-    const streamed = this.#resultStream;
-    if (streamed !== undefined) {
-      if (!streamed.stream.finished) {
-        return this.#fail(
-          new ArcpError("INTERNAL_ERROR", "The agent returned before closing its result stream"),
-        );
-      }
-      // A streamed result is never mixed with an inline one (spec 1.1 §8.4).
-      const payload: JobResultPayload = {
-        final_status: "success",
-        result_id: streamed.resultId,
-        result_size: streamed.stream.size,
-      };
-      if (typeof result === "string") payload.summary = result;
-      this.#status = "success";
-      this.#clearTimers();
-      return this.#emitTerminal("job.result", payload, 0);
-    }
-    const length = encodedLength(result);
-    if (typeof length === "string") {
-      return this.#fail(
-        new ArcpError("INTERNAL_ERROR", `The agent's result is not JSON-serialisable: ${length}`),
-      );
-    }
+    const outcome = resultPayload(result, this.#resultStream);
+    if (outcome instanceof ArcpError) return this.#fail(outcome);
     this.#status = "success";
     this.#clearTimers();
-    this.#emitTerminal("job.result", { final_status: "success", result: result ?? null }, length);
+    this.#emitTerminal("job.result", outcome.payload, outcome.size);
   }
 
   #fail(error: ArcpError): void {
     if (this.terminal) return;
-    const payload: JobErrorPayload = {
-      final_status: finalStatusOf(error.code),
-      ...error.toPayload(),
-    };
+    const payload = errorPayload(error);
     this.#status = payload.final_status;
     this.#clearTimers();
     this.#emitTerminal("job.error", payload, payload.message.length);
@@ -408,7 +327,7 @@ export class RuntimeJob implements AgentContext {
     };
   }
 
-  // AgentContext ---------------------------------------------------------
+  // AgentContext (its typed emitters are in JobEmitters) ----------------
 
   emit(kind: string, body: Record<string, unknown>): Promise<void> {
     if (this.terminal) return RESOLVED;
@@ -437,53 +356,6 @@ export class RuntimeJob implements AgentContext {
     return pending;
   }
 
-  log(
-    level: "debug" | "info" | "warn" | "error",
-    message: string,
-    attributes?: Record<string, unknown>,
-  ): Promise<void> {
-    return this.emit(
-      "log",
-      attributes === undefined ? { level, message } : { level, message, attributes },
-    );
-  }
-
-  thought(text: string): Promise<void> {
-    return this.emit("thought", { text });
-  }
-
-  status(phase: string, message?: string): Promise<void> {
-    return this.emit("status", message === undefined ? { phase } : { phase, message });
-  }
-
-  metric(name: string, value: number, options: MetricOptions = {}): Promise<void> {
-    const budget = this.#spec.authority.budget;
-    const { unit } = options;
-    if (
-      budget === undefined || !name.startsWith("cost.") || unit === undefined ||
-      !budget.currencies.includes(unit)
-    ) {
-      return this.emit("metric", { name, value, ...options });
-    }
-    // A cost in a budgeted currency (spec 1.1 §9.6): negative or non-finite
-    // values are refused and decrement nothing.
-    if (!(value >= 0) || !Number.isFinite(value)) {
-      return refused(
-        new RangeError(
-          `Cannot report ${name}: a cost must be a finite non-negative number, got ${value}`,
-        ),
-      );
-    }
-    budget.spend(unit, value);
-    const reported = this.emit("metric", { name, value, ...options });
-    if (value === 0) return reported;
-    return this.emit("metric", {
-      name: "cost.budget.remaining",
-      value: budget.remainingNumber(unit)!,
-      unit,
-    });
-  }
-
   /** The budget counters for `job.accepted` / `job.subscribed` (spec 1.1 §9.6). */
   budgetWire(): Record<string, number> | undefined {
     return this.#spec.authority.budget?.toWire();
@@ -505,66 +377,8 @@ export class RuntimeJob implements AgentContext {
     return this.#spec.authority.budget?.snapshot();
   }
 
-  async tool<T>(
-    tool: string,
-    args: unknown,
-    run: () => Promise<T> | T,
-    options: ToolOptions = {},
-  ): Promise<T> {
-    const callId = await this.toolCall(tool, args);
-    let result: T;
-    try {
-      this.authorize(options.capability ?? "tool.call", options.target ?? tool);
-      result = await run();
-    } catch (error) {
-      const failure = ArcpError.from(error);
-      await this.toolResult(callId, { error: failure.toPayload() });
-      // An expired lease ends the job once the agent has been told (spec 1.1 §9.5).
-      throw failure;
-    }
-    const length = encodedLength(result);
-    await this.toolResult(
-      callId,
-      typeof length === "string" ? { result: String(result) } : { result: result ?? null },
-    );
-    return result;
-  }
-
   fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
-    const url = String(input);
-    const method = init.method ?? "GET";
-    return this.tool("net.fetch", { url, method }, async () => {
-      let target = this.authorize("net.fetch", url);
-      let request: RequestInit = {
-        ...init,
-        signal: init.signal ?? this.signal,
-        redirect: "manual",
-      };
-      // Redirects are followed here, each hop through the lease: a leased URL
-      // must not be a way to reach an unleased one.
-      for (let hop = 0;; hop++) {
-        const headers = new Headers(request.headers);
-        // W3C trace context travels with the request (spec §11).
-        headers.set("traceparent", `00-${this.traceId}-${newSpanId()}-01`);
-        const response = await this.#spec.fetch(target, { ...request, headers });
-        const location = response.headers.get("location");
-        if (!REDIRECTS.has(response.status) || location === null || init.redirect === "manual") {
-          return response;
-        }
-        if (init.redirect === "error" || hop === MAX_REDIRECTS) {
-          await response.body?.cancel();
-          throw new TypeError(`Fetch of ${url} failed: too many redirects, or redirects refused`);
-        }
-        await response.body?.cancel();
-        target = this.authorize("net.fetch", new URL(location, target).href);
-        if (
-          response.status === 303 ||
-          (response.status < 307 && request.method?.toUpperCase() === "POST")
-        ) {
-          request = { ...request, method: "GET", body: null };
-        }
-      }
-    }, { capability: "net.fetch", target: url });
+    return leasedFetch(this, this.#spec.fetch, input, init);
   }
 
   resultStream(
@@ -595,83 +409,19 @@ export class RuntimeJob implements AgentContext {
     this.#spec.authority.budget?.spend(currency, value);
   }
 
-  async delegate(
+  delegate(
     agent: string,
     input: unknown,
     leaseRequest: Lease,
     constraints?: LeaseConstraints,
   ): Promise<JobResultPayload> {
-    const delegateId = newId("del");
-    await this.emit("delegate", {
-      delegate_id: delegateId,
-      agent,
-      input: input ?? null,
-      lease_request: leaseRequest,
+    return delegateAndWait(this, { agent, input, leaseRequest, constraints }, {
+      start: (request: DelegateRequest) => this.#spec.delegate(this, request),
+      children: this.#children,
     });
-    let child: RuntimeJob;
-    try {
-      this.authorize("agent.delegate", delegateTarget(agent));
-      child = await this.#spec.delegate(this, {
-        agent,
-        input,
-        leaseRequest,
-        constraints,
-        delegateId,
-      });
-    } catch (error) {
-      // Refusals reach the parent as a tool_result, never the session (spec 1.0 §10.2).
-      const failure = ArcpError.from(error);
-      await this.toolResult(delegateId, { error: failure.toPayload() });
-      throw failure;
-    }
-    this.#children.add(child);
-    // A cancelled parent stops waiting at once; its end cancels the child.
-    const stopped = Promise.withResolvers<void>();
-    const onAbort = () => stopped.resolve();
-    this.signal.addEventListener("abort", onAbort, { once: true });
-    await Promise.race([child.settled, stopped.promise]);
-    this.signal.removeEventListener("abort", onAbort);
-    if (!child.terminal) {
-      child.abort(new ArcpError("CANCELLED", `Parent job ${this.jobId} was stopped`));
-      throw this.signal.reason;
-    }
-    this.#children.delete(child);
-    const terminal = child.record().terminal!;
-    if (terminal.type === "job.result") {
-      const payload = terminal.payload as JobResultPayload;
-      await this.toolResult(delegateId, { result: { job_id: child.jobId, ...payload } });
-      return payload;
-    }
-    const failure = ArcpError.fromPayload(terminal.payload as JobErrorPayload);
-    await this.toolResult(delegateId, { error: failure.toPayload() });
-    throw failure;
   }
 
   useModel(model: string): void {
     this.authorize("model.use", model);
-  }
-
-  progress(current: number, options: ProgressOptions = {}): Promise<void> {
-    if (!(current >= 0)) {
-      return refused(
-        new RangeError(`Cannot emit progress: current must be non-negative, got ${current}`),
-      );
-    }
-    return this.emit("progress", { current, ...options });
-  }
-
-  artifactRef(
-    artifact: { uri: string; content_type: string; byte_size?: number; sha256?: string },
-  ): Promise<void> {
-    return this.emit("artifact_ref", { ...artifact });
-  }
-
-  async toolCall(tool: string, args: unknown, callId: string = newId("call")): Promise<string> {
-    await this.emit("tool_call", { tool, args, call_id: callId });
-    return callId;
-  }
-
-  toolResult(callId: string, outcome: Omit<ToolResultBody, "call_id">): Promise<void> {
-    return this.emit("tool_result", { call_id: callId, ...outcome });
   }
 }

@@ -14,9 +14,10 @@ import type { RuntimeStore, SessionRecord, StoredEvent, TerminalEnvelope } from 
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { Subscription } from "./_subscription.ts";
-import { compareAndAppend, readAppended, type SessionShared, trimShared } from "./_shared_store.ts";
-import { renumberAfter, SharedRecord } from "./_session_record.ts";
+import { compareAndAppend, readAppended, type SessionShared } from "./_shared_store.ts";
+import { SharedRecord } from "./_session_record.ts";
 import { isTerminal } from "./_recovery.ts";
+import { SessionRetention } from "./_session_retention.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -46,8 +47,6 @@ const HIGH_WATER_MARK = 1024;
 const MAX_BATCH = 512;
 /** Frames per transport write while replaying. */
 const REPLAY_BATCH = 256;
-/** Acknowledged events freed per store trim. */
-const TRIM_STEP = 256;
 /** Catch-ups with other writers tolerated for one batch before giving up. */
 const MAX_CATCH_UPS = 100;
 
@@ -67,7 +66,6 @@ export class RuntimeSession {
   /** Jobs of other sessions this session observes (spec 1.1 §7.6). */
   readonly subscriptions: Map<string, Subscription> = new Map();
   readonly #store: RuntimeStore;
-  readonly #limits: SessionLimits;
   readonly #onStoreError: (error: unknown) => void;
   readonly #shared: SessionShared;
   /** Compare-and-appends to this session's log: how many events went in. */
@@ -78,25 +76,16 @@ export class RuntimeSession {
   #tail: AbortController | undefined;
   /** Set when the log may have grown elsewhere: the flush loop catches up. */
   #behind = false;
-  #lastSeq: number;
-  #storedSeq: number;
-  #ackedSeq: number;
-  #trimmedSeq: number;
-  /** Estimated sizes of retained events, `sizes[i]` for seq `trimmedSeq + 1 + i`. */
-  #sizes: number[] = [];
-  #sizesOffset = 0;
-  #bufferedBytes = 0;
+  /** Seq counters, retained sizes, caps and ack waiters. */
+  readonly #retention: SessionRetention;
   #outlet: Outlet | undefined;
   #replaying = false;
   #held: Envelope[] = [];
   #acking = false;
-  #lagNotified = false;
   #queue: Envelope[] = [];
   #flushing: Promise<void> = RESOLVED;
-  #trimming: Promise<void> = RESOLVED;
   #flushActive = false;
   #drained: PromiseWithResolvers<void> | undefined;
-  #ackWaiters: Array<{ seq: number; resolve(): void }> = [];
 
   constructor(
     record: SessionRecord,
@@ -115,7 +104,6 @@ export class RuntimeSession {
     this.record = this.#record.record;
     this.principal = principal;
     this.#store = store;
-    this.#limits = limits;
     this.#onStoreError = onStoreError;
     this.#shared = shared;
     this.#append = async (events) => {
@@ -130,13 +118,10 @@ export class RuntimeSession {
         }
       }
     };
-    restored ??= { lastSeq: 0, trimmedSeq: 0 };
-    this.#lastSeq = restored.lastSeq;
-    this.#storedSeq = restored.lastSeq;
-    this.#ackedSeq = restored.trimmedSeq;
-    this.#trimmedSeq = restored.trimmedSeq;
-    // Events restored from the store count toward the caps at no size.
-    this.#sizes = new Array(restored.lastSeq - restored.trimmedSeq).fill(0);
+    this.#retention = new SessionRetention(
+      { id: this.id, store, limits, onStoreError },
+      restored ?? { lastSeq: 0, trimmedSeq: 0 },
+    );
   }
 
   /**
@@ -207,12 +192,12 @@ export class RuntimeSession {
 
   /** The highest event_seq assigned so far. */
   get lastSeq(): number {
-    return this.#lastSeq;
+    return this.#retention.lastSeq;
   }
 
   /** The highest event_seq the client acknowledged. */
   get ackedSeq(): number {
-    return this.#ackedSeq;
+    return this.#retention.ackedSeq;
   }
 
   get attached(): boolean {
@@ -231,7 +216,7 @@ export class RuntimeSession {
     this.#outlet = undefined;
     this.#replaying = false;
     this.#held = [];
-    this.#releaseAckWaiters(Number.POSITIVE_INFINITY);
+    this.#retention.releaseAckWaiters(Number.POSITIVE_INFINITY);
     this.#updateTail();
   }
 
@@ -259,7 +244,7 @@ export class RuntimeSession {
       for await (const event of this.#store.read(this.id, { after: cursor })) {
         // Not taken in yet (another instance's, or a batch whose append is
         // still returning): the flush loop decides who sends it.
-        if (event.event_seq > this.#storedSeq) break;
+        if (event.event_seq > this.#retention.storedSeq) break;
         batch.push(event);
         cursor = event.event_seq;
         if (batch.length === REPLAY_BATCH) {
@@ -271,7 +256,7 @@ export class RuntimeSession {
       if (this.#outlet !== outlet) return;
       // Synchronous with the flush loop's own check: nothing stored after
       // `cursor` has been skipped, and everything stored later goes live.
-      if (cursor >= this.#storedSeq) break;
+      if (cursor >= this.#retention.storedSeq) break;
     }
     this.#replaying = false;
     const held = this.#held;
@@ -288,30 +273,10 @@ export class RuntimeSession {
    *   terminal envelopes (`force`) are always taken.
    */
   emit(envelope: Envelope & { job_id: string }, size: number, force = false): Promise<void> {
-    const retained = this.#lastSeq - this.#trimmedSeq;
-    if (
-      !force &&
-      (retained >= this.#limits.maxBufferedEvents ||
-        this.#bufferedBytes + size > this.#limits.maxBufferedBytes)
-    ) {
-      throw new ArcpError(
-        "INTERNAL_ERROR",
-        `Session ${this.id} buffer is full: ${retained} unacknowledged events, about ${this.#bufferedBytes} bytes ` +
-          `(limits ${this.#limits.maxBufferedEvents} events, ${this.#limits.maxBufferedBytes} bytes)`,
-        { retryable: false },
-      );
-    }
-    envelope.event_seq = ++this.#lastSeq;
-    this.#sizes.push(size);
-    this.#bufferedBytes += size;
+    envelope.event_seq = this.#retention.sequence(size, force);
     const queued = this.#enqueue(envelope);
-    if (
-      this.#acking && this.#outlet !== undefined &&
-      this.#lastSeq - this.#ackedSeq > this.#limits.ackWindow
-    ) {
-      const { promise, resolve } = Promise.withResolvers<void>();
-      this.#ackWaiters.push({ seq: this.#lastSeq - this.#limits.ackWindow, resolve });
-      return promise;
+    if (this.#acking && this.#outlet !== undefined) {
+      return this.#retention.ackWindowWait() ?? queued;
     }
     return queued;
   }
@@ -327,55 +292,17 @@ export class RuntimeSession {
    */
   takeBackPressureNotice(): number | undefined {
     if (!this.#acking || this.#outlet === undefined) return undefined;
-    const lag = this.#lastSeq - this.#ackedSeq;
-    if (lag < this.#limits.backPressureLag / 2) this.#lagNotified = false;
-    if (lag <= this.#limits.backPressureLag || this.#lagNotified) return undefined;
-    this.#lagNotified = true;
-    return lag;
+    return this.#retention.backPressureNotice();
   }
 
   /** Records `session.ack` (spec 1.1 §6.5) and frees what it covers. */
   acknowledge(seq: number): void {
-    if (seq <= this.#ackedSeq) return;
-    this.#ackedSeq = Math.min(seq, this.#lastSeq);
-    this.#releaseAckWaiters(this.#ackedSeq);
-    this.#free(this.#ackedSeq);
+    this.#retention.acknowledge(seq);
   }
 
   /** Resolves once everything queued so far has been stored and written. */
   async flushed(): Promise<void> {
     while (this.#flushActive) await this.#flushing;
-  }
-
-  #free(through: number): void {
-    const count = Math.min(through, this.#storedSeq) - this.#trimmedSeq;
-    if (count <= 0) return;
-    for (let i = 0; i < count; i++) this.#bufferedBytes -= this.#sizes[this.#sizesOffset + i] ?? 0;
-    this.#sizesOffset += count;
-    if (this.#sizesOffset > 4096) {
-      this.#sizes = this.#sizes.slice(this.#sizesOffset);
-      this.#sizesOffset = 0;
-    }
-    const previous = this.#trimmedSeq;
-    this.#trimmedSeq += count;
-    if (this.#trimmedSeq - previous >= TRIM_STEP || this.#trimmedSeq === this.#lastSeq) {
-      this.#trimLog(this.#trimmedSeq);
-    }
-  }
-
-  /** Trims the stored log through `through`, but never past what readers elsewhere still need. */
-  #trimLog(through: number): void {
-    this.#trimming = this.#trimming.then(() => trimShared(this.#store, this.id, through))
-      .catch(this.#onStoreError);
-  }
-
-  #releaseAckWaiters(acked: number): void {
-    if (this.#ackWaiters.length === 0) return;
-    this.#ackWaiters = this.#ackWaiters.filter((waiter) => {
-      if (waiter.seq > acked) return true;
-      waiter.resolve();
-      return false;
-    });
   }
 
   #enqueue(envelope: Envelope): Promise<void> {
@@ -412,7 +339,8 @@ export class RuntimeSession {
             // Control frames alone go out at once, before anything closes the connection.
             const stored = events.length === 0 ? 0 : await this.#append(events);
             if (stored === events.length) {
-              this.#advance(events.at(-1)?.event_seq ?? this.#storedSeq, batch, deliveries);
+              const last = events.at(-1)?.event_seq ?? this.#retention.storedSeq;
+              this.#advance(last, batch, deliveries);
             } else await this.#persistContested(batch, events, stored, deliveries);
           }
         } catch (error) {
@@ -429,7 +357,7 @@ export class RuntimeSession {
           }
         }
         // Acks may have come in while these events were being stored.
-        if (this.#ackedSeq > this.#trimmedSeq) this.#free(this.#ackedSeq);
+        this.#retention.freeAcknowledged();
         if (this.#drained !== undefined && this.#queue.length < HIGH_WATER_MARK) {
           this.#drained.resolve();
           this.#drained = undefined;
@@ -468,7 +396,7 @@ export class RuntimeSession {
       events = rest.filter((e): e is StoredEvent => e.event_seq !== undefined);
       stored = events.length === 0 ? 0 : await this.#append(events);
     }
-    this.#advance(events.at(-1)?.event_seq ?? this.#storedSeq, rest, deliveries);
+    this.#advance(events.at(-1)?.event_seq ?? this.#retention.storedSeq, rest, deliveries);
   }
 
   /**
@@ -477,7 +405,7 @@ export class RuntimeSession {
    * itself, so only control frames wait for it.
    */
   #advance(seq: number, frames: readonly Envelope[], deliveries: Deliveries): void {
-    this.#storedSeq = seq;
+    this.#retention.stored(seq);
     const outlet = this.#outlet;
     if (outlet === undefined || frames.length === 0) return;
     if (!this.#replaying) deliveries.push([outlet, frames]);
@@ -485,7 +413,7 @@ export class RuntimeSession {
   }
 
   /**
-   * Takes in what other instances appended after `#storedSeq`: their events
+   * Takes in what other instances appended after the stored events: their events
    * are sent first, a job of this session ended by one of them stops here
    * (its unstored events are dropped), and the unstored events of `rest` and
    * the queue are renumbered after them.
@@ -493,26 +421,15 @@ export class RuntimeSession {
    * @returns `rest` without the dropped events.
    */
   async #catchUp(rest: Envelope[], deliveries: Deliveries): Promise<Envelope[]> {
-    const from = this.#storedSeq;
+    const from = this.#retention.storedSeq;
     const { last, events: foreign } = await readAppended(this.#store, this.id, from);
     if (last <= from) return rest;
     const ended = new Map<string, TerminalEnvelope>();
     for (const event of foreign) if (isTerminal(event)) ended.set(event.job_id, event);
-    const retained = this.#sizesOffset + from - this.#trimmedSeq;
-    const renumbered = renumberAfter(last, [rest, this.#queue], {
-      sizes: this.#sizes.slice(retained),
-      ended,
-    });
-    [rest, this.#queue] = renumbered.lists as [Envelope[], Envelope[]];
-    this.#lastSeq = renumbered.last;
-    this.#bufferedBytes -= renumbered.droppedBytes;
-    // Other instances' events count toward the caps at no size.
-    this.#sizes = [
-      ...this.#sizes.slice(this.#sizesOffset, retained),
-      ...new Array<number>(last - from).fill(0),
-      ...renumbered.sizes,
+    [rest, this.#queue] = this.#retention.admitForeign(last, [rest, this.#queue], ended) as [
+      Envelope[],
+      Envelope[],
     ];
-    this.#sizesOffset = 0;
     this.#advance(last, foreign, deliveries);
     for (const [jobId, terminal] of ended) {
       this.jobs.get(jobId)?.endedElsewhere(terminal);
