@@ -7,39 +7,7 @@
 // targets never contain); when the walk grows past a bound the answer is
 // "unproven", which callers treat as "not a subset".
 
-type Token =
-  | { kind: "lit"; char: string }
-  | { kind: "one" } // `?`: one character but `/`
-  | { kind: "star" } // `*`: any run without `/`
-  | { kind: "segments" } // `**/`: zero or more `…/` segments
-  | { kind: "any" }; // trailing `**`: anything
-
-/** The tokens of a glob, mirroring `globToRegExp` character for character. */
-function tokenize(pattern: string): Token[] {
-  const tokens: Token[] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i]!;
-    if (char === "*" && pattern[i + 1] === "*") {
-      const atSegmentStart = i === 0 || pattern[i - 1] === "/";
-      const atSegmentEnd = i + 2 === pattern.length || pattern[i + 2] === "/";
-      if (atSegmentStart && atSegmentEnd) {
-        if (pattern[i + 2] === "/") {
-          tokens.push({ kind: "segments" });
-          i += 2;
-        } else {
-          tokens.push({ kind: "any" });
-          i += 1;
-        }
-        continue;
-      }
-      tokens.push({ kind: "star" });
-      i += 1;
-    } else if (char === "*") tokens.push({ kind: "star" });
-    else if (char === "?") tokens.push({ kind: "one" });
-    else tokens.push({ kind: "lit", char });
-  }
-  return tokens;
-}
+import { type GlobToken as Token, tokenizeGlob as tokenize } from "./_glob_tokens.ts";
 
 const LINE_TERMINATORS = new Set(["\n", "\r", "\u2028", "\u2029"]);
 

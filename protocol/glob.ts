@@ -8,8 +8,17 @@
  */
 
 import { globSubset } from "./_glob_subset.ts";
+import { type GlobToken, tokenizeGlob } from "./_glob_tokens.ts";
 
 const SPECIAL = /[.+^${}()|[\]\\]/g;
+/** Each wildcard token as regular-expression source. */
+const TOKEN_SOURCE: Record<Exclude<GlobToken["kind"], "lit">, string> = {
+  one: "[^/]",
+  star: "[^/]*",
+  // `**/` is zero or more whole segments; a trailing `**` is anything.
+  segments: "(?:[^/]*/)*",
+  any: ".*",
+};
 
 /**
  * Compiles a glob into an anchored regular expression.
@@ -30,27 +39,9 @@ const SPECIAL = /[.+^${}()|[\]\\]/g;
  */
 export function globToRegExp(pattern: string): RegExp {
   let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i]!;
-    if (char === "*" && pattern[i + 1] === "*") {
-      const atSegmentStart = i === 0 || pattern[i - 1] === "/";
-      const atSegmentEnd = i + 2 === pattern.length || pattern[i + 2] === "/";
-      if (atSegmentStart && atSegmentEnd) {
-        // `**/` is zero or more whole segments; a trailing `**` is anything.
-        if (pattern[i + 2] === "/") {
-          source += "(?:[^/]*/)*";
-          i += 2;
-        } else {
-          source += ".*";
-          i += 1;
-        }
-        continue;
-      }
-      source += "[^/]*";
-      i += 1;
-    } else if (char === "*") source += "[^/]*";
-    else if (char === "?") source += "[^/]";
-    else source += char.replace(SPECIAL, "\\$&");
+  for (const token of tokenizeGlob(pattern)) {
+    if (token.kind === "lit") source += token.char.replace(SPECIAL, "\\$&");
+    else source += TOKEN_SOURCE[token.kind];
   }
   return new RegExp(`^${source}$`);
 }
