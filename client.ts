@@ -29,9 +29,9 @@ import type {
   SessionListJobsPayload,
   SessionWelcomePayload,
 } from "./protocol/messages.ts";
+import { FEATURES } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
-import { CLIENT_FEATURES } from "./protocol/_features.ts";
 import type { Transport } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
@@ -118,7 +118,7 @@ export async function connect(
       auth: options.token === undefined
         ? { scheme: "bearer" }
         : { scheme: "bearer", token: options.token },
-      capabilities: { encodings: ["json"], features: [...CLIENT_FEATURES] },
+      capabilities: { encodings: ["json"], features: [...FEATURES] },
     };
     if (resume !== undefined) payload.resume = { ...resume };
     return encodeMessage("session.hello", payload);

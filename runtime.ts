@@ -21,7 +21,7 @@
 import { ArcpError } from "./protocol/errors.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
-import { IMPLEMENTED_FEATURES } from "./protocol/_features.ts";
+import { FEATURES } from "./protocol/messages.ts";
 import { MemoryStore } from "./store/memory.ts";
 import type { CredentialRecord } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
@@ -130,10 +130,10 @@ export class Runtime {
       authenticate: options.authenticate,
       store,
       sessions: new Map<string, RuntimeSession>(),
-      // Advertised only when revocation is guaranteed (spec 1.1 §14).
+      // Every 1.1 feature; credentials only when revocation is guaranteed (spec 1.1 §14).
       features: provisioner === undefined
-        ? IMPLEMENTED_FEATURES
-        : [...IMPLEMENTED_FEATURES, "provisioned_credentials"],
+        ? FEATURES.filter((feature) => feature !== "provisioned_credentials")
+        : FEATURES,
       jobs: new Map<string, RuntimeJob>(),
       resumeWindowSec: options.resumeWindowSec ?? 600,
       heartbeatIntervalSec: options.heartbeatIntervalSec ?? 30,

@@ -6,7 +6,7 @@
 // tested with a scripted socket under any runtime.
 
 import { ConnectionClosedError } from "../protocol/errors.ts";
-import { type Frame, MalformedFrame, parseFrame, type Transport } from "./types.ts";
+import { type Frame, type MalformedFrame, parseSocketData, type Transport } from "./types.ts";
 
 /** The subset of Bun's `ServerWebSocket` a transport uses. */
 export interface ServerSocketLike {
@@ -90,11 +90,7 @@ export function serverSocketTransport(
     transport: { readable, writable },
     received(message) {
       if (readableDone) return;
-      readController.enqueue(
-        typeof message === "string"
-          ? parseFrame(message, maxFrameBytes)
-          : new MalformedFrame("Binary frames are not ARCP: send JSON text frames"),
-      );
+      readController.enqueue(parseSocketData(message, maxFrameBytes));
     },
     drained() {
       drain?.resolve();

@@ -80,3 +80,13 @@ export function parseFrame(text: string, maxBytes: number): Frame | MalformedFra
   }
   return value as Frame;
 }
+
+/**
+ * Parses what a WebSocket delivered: a text frame as {@linkcode parseFrame}
+ * does, a binary one refused (spec §4.1: text frames only).
+ */
+export function parseSocketData(data: unknown, maxBytes: number): Frame | MalformedFrame {
+  return typeof data === "string"
+    ? parseFrame(data, maxBytes)
+    : new MalformedFrame("Binary frames are not ARCP: send JSON text frames");
+}

@@ -11,8 +11,8 @@ import { ConnectionClosedError } from "../protocol/errors.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   type Frame,
-  MalformedFrame,
-  parseFrame,
+  type MalformedFrame,
+  parseSocketData,
   type Transport,
 } from "./types.ts";
 
@@ -99,12 +99,7 @@ export function webSocketTransport(
   let readableDone = false;
   socket.addEventListener("message", (event) => {
     if (readableDone) return;
-    const { data } = event as MessageEvent;
-    readController.enqueue(
-      typeof data === "string"
-        ? parseFrame(data, maxFrameBytes)
-        : new MalformedFrame("Binary frames are not ARCP: send JSON text frames"),
-    );
+    readController.enqueue(parseSocketData((event as MessageEvent).data, maxFrameBytes));
   });
   socket.addEventListener("close", (event) => {
     const error = closedError(event);
