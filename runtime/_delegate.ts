@@ -44,7 +44,7 @@ export async function delegateJob(
   if (request.constraints?.expires_at !== undefined) {
     validateExpiresAt(request.constraints.expires_at, core.now());
   }
-  const budget = parent.budgetSnapshot();
+  const budget = parent.budget;
   const subset = isLeaseSubset(lease, parent.lease, {
     ...(budget === undefined ? {} : { parentRemaining: budget }),
     ...(request.constraints === undefined ? {} : { childConstraints: request.constraints }),

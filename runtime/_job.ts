@@ -28,10 +28,9 @@ import { JobEmitters, refused } from "./_job_emitters.ts";
 import { leasedFetch } from "./_job_fetch.ts";
 import { delegateAndWait } from "./_job_delegate.ts";
 
-/** What a job needs to start: everything `job.accepted` said about it. */
-export interface JobSpec {
+/** What a job is made of, from a submit or a delegation: what `job.accepted` says of it. */
+export interface JobIdentity {
   id: string;
-  session: RuntimeSession;
   definition: AgentDefinition;
   agent: string;
   input: unknown;
@@ -39,9 +38,14 @@ export interface JobSpec {
   leaseConstraints: LeaseConstraints | undefined;
   traceId: string;
   maxRuntimeSec: number | undefined;
-  cancelGraceMs: number;
   createdAt: string;
   idempotencyKey: string | undefined;
+}
+
+/** What a job needs to start: its identity and what the runtime gives it. */
+export interface JobSpec extends JobIdentity {
+  session: RuntimeSession;
+  cancelGraceMs: number;
   /** The job's lease, expiry and budget, checked before every operation. */
   authority: JobAuthority;
   /** What `ctx.fetch` calls after authorising. */
@@ -397,11 +401,6 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     });
     this.#resultStream = { resultId, stream };
     return stream.writable;
-  }
-
-  /** The remaining budget, as exact decimals, for a child's subset check. */
-  budgetSnapshot(): Record<string, string> | undefined {
-    return this.#spec.authority.budget?.snapshot();
   }
 
   /** Moves `value` of `currency` out of this job's budget (to a child's). */

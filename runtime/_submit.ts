@@ -9,14 +9,13 @@ import { newJobId, newTraceId } from "../protocol/ids.ts";
 import { parseTraceId } from "../protocol/trace.ts";
 import type { RuntimeCore } from "./_core.ts";
 import { submissionFingerprint } from "./_digest.ts";
-import { RuntimeJob } from "./_job.ts";
+import { type JobIdentity, RuntimeJob } from "./_job.ts";
 import { acceptedPayload } from "./_job_payload.ts";
 import { delegateJob } from "./_delegate.ts";
 import { JobAuthority } from "./_authority.ts";
 import { isLeaseSubset, validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
-import type { AgentDefinition } from "./context.ts";
-import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
+import type { Lease } from "../protocol/messages.ts";
 import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
@@ -108,18 +107,8 @@ export async function submitJob(
   });
 }
 
-/** What a new job is made of, from a submit or a delegation. */
-export interface NewJob {
-  id: string;
-  definition: AgentDefinition;
-  agent: string;
-  input: unknown;
-  lease: Lease;
-  leaseConstraints: LeaseConstraints | undefined;
-  traceId: string;
-  maxRuntimeSec: number | undefined;
-  createdAt: string;
-  idempotencyKey: string | undefined;
+/** A job to start, and what it answers: a submit or a delegation. */
+export interface NewJob extends JobIdentity {
   /** The `job.submit` being answered; absent for a delegated job. */
   requestId?: string;
   /** Set for a delegated job (spec §10). */
