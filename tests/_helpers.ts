@@ -10,9 +10,17 @@ import { serveBun } from "../transports/bun.ts";
 import { memoryTransportPair } from "../transports/memory.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import { webSocketTransport } from "../transports/websocket.ts";
-import { RawConnection, type Read, TOKEN, within } from "./_raw.ts";
+import { RawConnection, rawOver, type Read, TOKEN, within } from "./_raw.ts";
 
-export { envelope, helloFrame, type HelloOptions, RawConnection, TOKEN, within } from "./_raw.ts";
+export {
+  envelope,
+  helloFrame,
+  type HelloOptions,
+  RawConnection,
+  rawOver,
+  TOKEN,
+  within,
+} from "./_raw.ts";
 
 /** The transports every scenario runs over. */
 export const TRANSPORT_KINDS = ["memory", "websocket"] as const;
@@ -393,20 +401,7 @@ function memoryHarness(options: HarnessOptions): Harness {
       return client;
     },
     raw() {
-      const [transport] = pair();
-      const writer = transport.writable.getWriter();
-      const reader = transport.readable.getReader();
-      const raw = new RawConnection({
-        send: (frame) => writer.write(frame as Frame),
-        read: async () => {
-          const { value, done } = await reader.read();
-          return done ? undefined : value;
-        },
-        close: async () => {
-          await writer.close().catch(() => {});
-          await reader.cancel().catch(() => {});
-        },
-      });
+      const raw = rawOver(pair()[0]);
       owned.raws.push(raw);
       return Promise.resolve(raw);
     },

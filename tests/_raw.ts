@@ -2,7 +2,7 @@
 // runtime directly, for handshake details, bad input and exact wire checks.
 
 import assert from "node:assert/strict";
-import { type Frame, MalformedFrame } from "../transports/types.ts";
+import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 
 /** The token {@linkcode RawConnection.hello} (and the harness's clients) use by default. */
 export const TOKEN = "t-alice";
@@ -206,4 +206,21 @@ export class RawConnection {
   close(): Promise<void> {
     return this.#close();
   }
+}
+
+/** A raw connection over the client side of a transport. */
+export function rawOver(transport: Transport): RawConnection {
+  const writer = transport.writable.getWriter();
+  const reader = transport.readable.getReader();
+  return new RawConnection({
+    send: (frame) => writer.write(frame as Frame),
+    read: async () => {
+      const { value, done } = await reader.read();
+      return done ? undefined : value;
+    },
+    close: async () => {
+      await writer.close().catch(() => {});
+      await reader.cancel().catch(() => {});
+    },
+  });
 }

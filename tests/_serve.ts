@@ -1,5 +1,7 @@
 // A real `cli.ts serve` process, and one-shot CLI runs, for end-to-end tests.
 
+import type { Frame } from "../transports/types.ts";
+
 const cli = new URL("../cli.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
@@ -190,4 +192,23 @@ export function spawnCli(args: string[]): RunningCli {
       stderr: err,
     })),
   };
+}
+
+/** Sends `hello` on a raw WebSocket and collects frames until `done` says stop. */
+export async function rawSession(
+  url: string,
+  hello: Frame,
+  done: (frames: Frame[]) => boolean,
+): Promise<Frame[]> {
+  const socket = new WebSocket(url);
+  const frames: Frame[] = [];
+  const finished = Promise.withResolvers<Frame[]>();
+  socket.onopen = () => socket.send(JSON.stringify(hello));
+  socket.onmessage = (event) => {
+    frames.push(JSON.parse(event.data));
+    if (done(frames)) socket.close();
+  };
+  socket.onclose = () => finished.resolve(frames);
+  socket.onerror = () => {};
+  return await finished.promise;
 }

@@ -6,9 +6,8 @@
 
 import assert from "node:assert/strict";
 import { connect, MemoryResumeStateStore } from "../client.ts";
-import type { Frame } from "../transports/types.ts";
 import { bounded } from "./_helpers.ts";
-import { startServe } from "./_serve.ts";
+import { rawSession, startServe } from "./_serve.ts";
 
 const TOKEN = "multi-token";
 
@@ -27,25 +26,6 @@ function startGatedSite() {
       await server.shutdown();
     },
   };
-}
-
-/** Sends `hello` on a raw WebSocket and collects frames until `done` says stop. */
-async function rawSession(
-  url: string,
-  hello: Frame,
-  done: (frames: Frame[]) => boolean,
-): Promise<Frame[]> {
-  const socket = new WebSocket(url);
-  const frames: Frame[] = [];
-  const finished = Promise.withResolvers<Frame[]>();
-  socket.onopen = () => socket.send(JSON.stringify(hello));
-  socket.onmessage = (event) => {
-    frames.push(JSON.parse(event.data));
-    if (done(frames)) socket.close();
-  };
-  socket.onclose = () => finished.resolve(frames);
-  socket.onerror = () => {};
-  return await finished.promise;
 }
 
 /** Two runtime processes on one fresh KV file, stopped and removed at disposal. */

@@ -3,29 +3,9 @@
 
 import assert from "node:assert/strict";
 import { connect, MemoryResumeStateStore } from "../client.ts";
-import type { Frame } from "../transports/types.ts";
-import { startServe } from "./_serve.ts";
+import { rawSession, startServe } from "./_serve.ts";
 
 const TOKEN = "restart-token";
-
-/** Sends `hello` on a raw WebSocket and collects frames until `done` says stop. */
-async function rawSession(
-  url: string,
-  hello: Frame,
-  done: (frames: Frame[]) => boolean,
-): Promise<Frame[]> {
-  const socket = new WebSocket(url);
-  const frames: Frame[] = [];
-  const finished = Promise.withResolvers<Frame[]>();
-  socket.onopen = () => socket.send(JSON.stringify(hello));
-  socket.onmessage = (event) => {
-    frames.push(JSON.parse(event.data));
-    if (done(frames)) socket.close();
-  };
-  socket.onclose = () => finished.resolve(frames);
-  socket.onerror = () => {};
-  return await finished.promise;
-}
 
 Deno.test("a runtime restarted on its Deno KV file keeps sessions, logs and finished jobs, and fails the jobs it lost", async () => {
   const dir = await Deno.makeTempDir({ prefix: "arcp-restart-" });

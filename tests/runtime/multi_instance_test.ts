@@ -16,7 +16,8 @@ import {
   bounded,
   envelope,
   eventually,
-  RawConnection,
+  type RawConnection,
+  rawOver,
   TOKEN,
   TOKENS,
 } from "../_helpers.ts";
@@ -56,19 +57,7 @@ class Instances implements AsyncDisposable {
   raw(runtime: Runtime): RawConnection {
     const [clientSide, runtimeSide] = memoryTransportPair();
     this.#accepted.push(runtime.accept(runtimeSide));
-    const writer = clientSide.writable.getWriter();
-    const reader = clientSide.readable.getReader();
-    const raw = new RawConnection({
-      send: (frame) => writer.write(frame as Frame),
-      read: async () => {
-        const { value, done } = await reader.read();
-        return done ? undefined : value;
-      },
-      close: async () => {
-        await writer.close().catch(() => {});
-        await reader.cancel().catch(() => {});
-      },
-    });
+    const raw = rawOver(clientSide);
     this.#raws.push(raw);
     return raw;
   }
