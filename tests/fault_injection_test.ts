@@ -18,6 +18,7 @@ import type { RuntimeStore, StoredEvent } from "../store/types.ts";
 import { memoryTransportPair } from "../transports/memory.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import { type WebSocketLike, webSocketTransport } from "../transports/websocket.ts";
+import { within } from "./_raw.ts";
 
 const TOKEN = "t-faults";
 const EVENTS_PER_JOB = 10_000;
@@ -158,19 +159,6 @@ async function drain(reader: ReadableStreamDefaultReader<unknown>): Promise<void
     while (!(await reader.read()).done);
   } catch {
     // Errored: ended all the same.
-  }
-}
-
-/** Rejects with a descriptive error if `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, label: string, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${label}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

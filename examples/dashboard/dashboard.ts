@@ -389,14 +389,7 @@ async function submitJob(): Promise<void> {
       ...leaseRequest && { leaseRequest },
       ...leaseConstraints && { leaseConstraints },
     });
-    const state = new JobState({
-      jobId: handle.jobId,
-      agent: handle.agent,
-      status: "running",
-      lease: handle.lease,
-      leaseConstraints: handle.leaseConstraints,
-      budget: handle.accepted.budget,
-    });
+    const state = JobState.submitted(handle);
     own.set(handle.jobId, { handle, state });
     // Read to the end whether shown or not: unread events hold back acknowledgement.
     void follow(handle, state, scheduleRender);

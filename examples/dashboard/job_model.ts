@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { JobView } from "../../client.ts";
+import type { JobHandle, JobView } from "../../client.ts";
 import {
   ArcpError,
   type JobEvent,
@@ -188,6 +188,18 @@ export class JobState {
     for (const [currency, remaining] of Object.entries(init.budget ?? {})) {
       if (!caps.has(currency)) this.budget.set(currency, { currency, cap: undefined, remaining });
     }
+  }
+
+  /** The state of a job this page just submitted, from its `job.accepted`. */
+  static submitted(handle: JobHandle): JobState {
+    return new JobState({
+      jobId: handle.jobId,
+      agent: handle.agent,
+      status: "running",
+      lease: handle.lease,
+      leaseConstraints: handle.leaseConstraints,
+      budget: handle.accepted.budget,
+    });
   }
 
   /** Folds one event in. */

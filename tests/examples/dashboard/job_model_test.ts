@@ -48,14 +48,7 @@ async function followed(
   runtime.accept(runtimeSide);
   await using client = await connect(clientSide, { token: "t" });
   const handle = await client.submit(agent, input, options);
-  const state = new JobState({
-    jobId: handle.jobId,
-    agent: handle.agent,
-    status: "running",
-    lease: handle.lease,
-    leaseConstraints: handle.leaseConstraints,
-    budget: handle.accepted.budget,
-  });
+  const state = JobState.submitted(handle);
   const firstEvent = Promise.withResolvers<void>();
   const done = follow(handle, state, () => {
     if (state.eventCount > 0) firstEvent.resolve();
