@@ -33,10 +33,10 @@ import { FEATURES } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
 import type { Transport } from "./transports/types.ts";
-import { webSocketTransport } from "./transports/websocket.ts";
 import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
 import type { ResumeState } from "./client/resume_state.ts";
 import { handshake } from "./client/_handshake.ts";
+import { openWebSocket } from "./client/_open_socket.ts";
 import { Session, type SessionOptions } from "./client/_session.ts";
 import type {
   CloseOptions,
@@ -66,12 +66,13 @@ export {
 function opener(
   target: ConnectTarget,
   options: ConnectOptions,
-): (() => Promise<Transport>) | undefined {
+  timeoutMs: number,
+): ((signal?: AbortSignal) => Promise<Transport>) | undefined {
   if (typeof target === "string" || target instanceof URL) {
     const socketOptions = options.maxFrameBytes === undefined
       ? {}
       : { maxFrameBytes: options.maxFrameBytes };
-    return () => Promise.resolve(webSocketTransport(new WebSocket(target), socketOptions));
+    return (signal) => openWebSocket(target, socketOptions, timeoutMs, signal);
   }
   if (typeof target === "function") return async () => await target();
   return undefined;
@@ -89,7 +90,10 @@ function opener(
  * @throws {ArcpError} `UNAUTHENTICATED` for a missing or wrong token, or any
  *   other `session.error` the runtime answers the hello with.
  * @throws {ConnectionClosedError} when the transport closes or the
- *   handshake times out.
+ *   handshake times out. A WebSocket that cannot open rejects with
+ *   `Cannot connect to URL: <why>`: connection refused, unknown host, the
+ *   HTTP status answered instead of the upgrade (e.g. 404 for a wrong path),
+ *   or a TLS failure.
  * @example Connect over an in-process transport
  * ```ts
  * import { connect } from "@arcp/arcp/client";
@@ -108,7 +112,8 @@ export async function connect(
   target: ConnectTarget,
   options: ConnectOptions = {},
 ): Promise<Client> {
-  const open = opener(target, options);
+  const timeoutMs = options.handshakeTimeoutMs ?? 30_000;
+  const open = opener(target, options, timeoutMs);
   const resumeKey = options.resumeKey ??
     (open !== undefined && typeof target !== "function" ? String(target) : "default");
   const saved = await options.resumeStore?.load(resumeKey);
@@ -123,10 +128,9 @@ export async function connect(
     if (resume !== undefined) payload.resume = { ...resume };
     return encodeMessage("session.hello", payload);
   };
-  const timeoutMs = options.handshakeTimeoutMs ?? 30_000;
   const first = async (resume?: ResumeState) =>
     await handshake(
-      open ? await open() : (target as Transport),
+      open ? await open(options.signal) : (target as Transport),
       hello(resume),
       timeoutMs,
       options.signal,

@@ -64,6 +64,7 @@ export {
   ArcpError,
   type ArcpErrorOptions,
   ConnectionClosedError,
+  type ConnectionClosedErrorOptions,
   ERROR_CODES,
   type ErrorCode,
   type ErrorPayload,

@@ -109,11 +109,14 @@ export async function withClient(
     try {
       client = await connect(url, options);
     } catch (error) {
-      console.error(
-        `Cannot connect to ${url}: ${error instanceof ArcpError ? `${error.code} ` : ""}${
-          (error as Error).message
-        }`,
-      );
+      const message = (error as Error).message;
+      // connect() names the URL itself when the WebSocket did not open.
+      const line = message.startsWith("Cannot connect to ")
+        ? message
+        : `Cannot connect to ${url}: ${
+          error instanceof ArcpError ? `${error.code} ` : ""
+        }${message}`;
+      console.error(line);
       return EXIT.connection;
     }
     try {

@@ -12,7 +12,7 @@ import { handshake, type Welcomed } from "./_handshake.ts";
 
 /** How to reconnect: a new transport, the hello to send on it, and the pace of attempts. */
 export interface ReconnectPlan {
-  open(): Promise<Transport>;
+  open(signal?: AbortSignal): Promise<Transport>;
   hello(resume?: ResumeState): Envelope<"session.hello", SessionHelloPayload>;
   timeoutMs: number;
   backoff: ReconnectOptions;
@@ -52,7 +52,7 @@ export async function reconnect(
     if (signal.aborted) throw signal.reason;
     try {
       const state = resume();
-      const welcomed = await handshake(await open(), hello(state), timeoutMs, signal);
+      const welcomed = await handshake(await open(signal), hello(state), timeoutMs, signal);
       logger.debug(
         `arcp client: resumed ${state.session_id} after event_seq ${state.last_event_seq}`,
       );

@@ -47,6 +47,8 @@ export class Session {
   #ackedSent: number;
   #savedSeq = -1;
   #failure: Error | undefined;
+  /** The runtime's last unanswered session.error on this link: why it is about to close it. */
+  #closedBy: ArcpError | undefined;
   #heartbeat: Heartbeat | undefined;
   #ackTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -144,6 +146,7 @@ export class Session {
 
   #adopt({ link, welcome }: Welcomed): void {
     this.#link = link;
+    this.#closedBy = undefined;
     this.welcome = welcome.payload;
     this.#token = welcome.payload.resume_token;
     const features = new Set(welcome.payload.capabilities.features ?? []);
@@ -192,7 +195,12 @@ export class Session {
     if (this.#failure !== undefined) return;
     if (this.#closing.signal.aborted) return this.#finish(this.#closing.signal.reason);
     if (this.#options.reconnect === undefined) {
-      return this.#finish(new ConnectionClosedError("The connection closed", { cause }));
+      const closedBy = this.#closedBy;
+      return this.#finish(
+        closedBy === undefined
+          ? new ConnectionClosedError("The connection closed", { cause })
+          : ConnectionClosedError.fromRuntime(closedBy, "The runtime closed the connection"),
+      );
     }
     await this.#reconnect();
   }
@@ -224,8 +232,12 @@ export class Session {
       });
     } catch (error) {
       // Refused for good (an ArcpError): the saved resume state is useless too.
+      // Jobs then fail as the connection's loss, not as if they had failed.
       if (error instanceof ArcpError) {
         await this.#options.resumeStore?.delete(this.#options.resumeKey).catch(() => {});
+        return this.#finish(
+          ConnectionClosedError.fromRuntime(error, `Cannot resume session ${this.sessionId}`),
+        );
       }
       return this.#finish(error as Error);
     }
@@ -405,6 +417,8 @@ export class Session {
       this.#options.logger.warn(
         `arcp client: session.error ${payload.code}: ${(payload as { message: string }).message}`,
       );
+      // Answering nothing, it is the reason for the close that usually follows.
+      this.#closedBy = ArcpError.fromPayload(payload);
       return;
     }
     pending.reject(ArcpError.fromPayload(payload));

@@ -227,9 +227,20 @@ export class ArcpError extends Error {
   }
 }
 
+/** Options of the {@linkcode ConnectionClosedError} constructor. */
+export interface ConnectionClosedErrorOptions extends ErrorOptions {
+  /**
+   * The code of the `session.error` the runtime sent before it closed the
+   * connection (spec §12), e.g. `HEARTBEAT_LOST` or `RESUME_WINDOW_EXPIRED`.
+   */
+  code?: ErrorCode | (string & Record<never, never>);
+}
+
 /**
  * Thrown locally when an operation needs a transport that has closed. It is
- * never sent on the wire.
+ * never sent on the wire. When the runtime said why it closed the connection
+ * (a `session.error` before the close), `code` is that error's code, the
+ * message includes its message, and `cause` is the {@linkcode ArcpError}.
  *
  * @example Detect a closed connection
  * ```ts
@@ -238,17 +249,52 @@ export class ArcpError extends Error {
  *
  * const err = new ConnectionClosedError("Cannot submit: the connection is closed");
  * assert.ok(err instanceof Error);
+ * assert.equal(err.code, undefined);
  * ```
  */
 export class ConnectionClosedError extends Error {
+  /** The code of the runtime's closing `session.error`, if it sent one (spec §12). */
+  readonly code: ErrorCode | (string & Record<never, never>) | undefined;
+
   /**
    * Creates the error.
    *
    * @param message What could not be done, and why.
-   * @param options Standard error options, e.g. a `cause`.
+   * @param options Standard error options, e.g. a `cause`, and the runtime's `code`.
    */
-  constructor(message = "The connection is closed", options?: ErrorOptions) {
+  constructor(message = "The connection is closed", options?: ConnectionClosedErrorOptions) {
     super(message, options);
     this.name = "ConnectionClosedError";
+    this.code = options?.code;
+  }
+
+  /**
+   * The error for a connection the runtime closed after the `session.error`
+   * `error`: its code, and a message that quotes the runtime's.
+   *
+   * @param error The runtime's `session.error`, as an {@linkcode ArcpError}.
+   * @param context What was going on, e.g. `"The runtime closed the connection"`.
+   * @returns The error, with `error` as its `cause`.
+   * @example
+   * ```ts
+   * import { ArcpError, ConnectionClosedError } from "@arcp/arcp";
+   * import assert from "node:assert/strict";
+   *
+   * const closed = ConnectionClosedError.fromRuntime(
+   *   new ArcpError("HEARTBEAT_LOST", "No message from the client for two heartbeat intervals"),
+   *   "The runtime closed the connection",
+   * );
+   * assert.equal(closed.code, "HEARTBEAT_LOST");
+   * assert.equal(
+   *   closed.message,
+   *   "The runtime closed the connection: HEARTBEAT_LOST: No message from the client for two heartbeat intervals",
+   * );
+   * ```
+   */
+  static fromRuntime(error: ArcpError, context: string): ConnectionClosedError {
+    return new ConnectionClosedError(`${context}: ${error.code}: ${error.message}`, {
+      code: error.code,
+      cause: error,
+    });
   }
 }

@@ -1,0 +1,202 @@
+// What the client tells its user when a connection fails or the runtime
+// closes it: over real WebSockets on 127.0.0.1, against a real runtime or a
+// real HTTP server answering something else.
+
+import assert from "node:assert/strict";
+import { connect } from "../../client.ts";
+import { explainConnectFailure, whyNotOpened } from "../../client/_open_socket.ts";
+import { ConnectionClosedError } from "../../protocol/errors.ts";
+import type { AgentContext } from "../../runtime/context.ts";
+import type { Transport } from "../../transports/types.ts";
+import { bounded, serveHttp, startHarness, TOKENS } from "../_helpers.ts";
+
+const TOKEN = Object.keys(TOKENS)[0]!;
+
+/** A port on 127.0.0.1 nothing listens on (it was free a moment ago). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** An agent that runs until cancelled. */
+function waiting(_input: unknown, ctx: AgentContext): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+  });
+}
+
+/** `transport` whose writes are dropped while `muted.on`: a client gone silent. */
+function mutable(transport: Transport, muted: { on: boolean }): Transport {
+  const writer = transport.writable.getWriter();
+  return {
+    readable: transport.readable,
+    writable: new WritableStream({
+      write: (frame) => muted.on ? undefined : writer.write(frame),
+      close: () => writer.close(),
+      abort: (reason) => writer.abort(reason),
+    }),
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ConnectionClosedError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    return error;
+  }
+  assert.fail("expected a rejection");
+}
+
+Deno.test(
+  "a runtime that closes the connection with HEARTBEAT_LOST: open jobs reject with that code and message",
+  bounded(async () => {
+    await using harness = await startHarness("websocket", {
+      runtime: { heartbeatIntervalSec: 0.2 },
+      agents: [{ name: "wait", handler: waiting }],
+    });
+    const muted = { on: false };
+    const attached = await harness.attach();
+    const client = await connect(mutable(attached.transport, muted), { token: TOKEN });
+    const job = await client.submit("wait");
+    muted.on = true;
+    const error = await rejection(job.result);
+    assert.equal(error.code, "HEARTBEAT_LOST");
+    assert.match(
+      error.message,
+      /^The runtime closed the connection: HEARTBEAT_LOST: No message from the client/,
+    );
+    assert.equal((error.cause as { code?: string }).code, "HEARTBEAT_LOST");
+    await assert.rejects(client.submit("wait"), { code: "HEARTBEAT_LOST" });
+    await client.close();
+  }),
+);
+
+Deno.test(
+  "a resume refused with RESUME_WINDOW_EXPIRED ends the session with a ConnectionClosedError of that code",
+  bounded(async () => {
+    await using harness = await startHarness("websocket", {
+      runtime: { resumeWindowSec: 0.2 },
+      agents: [{ name: "wait", handler: waiting }],
+    });
+    const connections: Awaited<ReturnType<typeof harness.attach>>[] = [];
+    const client = await connect(async () => {
+      // Every reconnect comes after the resume window has passed.
+      if (connections.length > 0) await new Promise((resolve) => setTimeout(resolve, 600));
+      const attached = await harness.attach();
+      connections.push(attached);
+      return attached.transport;
+    }, { token: TOKEN, reconnect: { initialDelayMs: 1, maxDelayMs: 1 } });
+    // Followed, not submitted: a session with running jobs of its own never expires.
+    const submitter = await harness.connect();
+    const job = await client.subscribe((await submitter.submit("wait")).jobId);
+    await connections[0]!.drop();
+    const error = await rejection(job.result);
+    assert.equal(error.code, "RESUME_WINDOW_EXPIRED");
+    assert.match(
+      error.message,
+      new RegExp(`^Cannot resume session ${client.sessionId}: RESUME_WINDOW_EXPIRED: `),
+    );
+    await client.close();
+  }),
+);
+
+Deno.test(
+  "connect() with a wrong token rejects with the runtime's UNAUTHENTICATED code and message",
+  bounded(async () => {
+    await using harness = await startHarness("websocket");
+    const url = (harness as unknown as { url: string }).url;
+    await assert.rejects(connect(url, { token: "wrong", reconnect: false }), {
+      name: "ArcpError",
+      code: "UNAUTHENTICATED",
+      message: "Invalid bearer token",
+    });
+  }),
+);
+
+Deno.test(
+  "connect() to a port nothing listens on says the connection was refused",
+  bounded(async () => {
+    const url = `ws://127.0.0.1:${freePort()}/arcp`;
+    const error = await rejection(connect(url, { token: TOKEN }));
+    assert.equal(
+      error.message,
+      `Cannot connect to ${url}: connection refused: nothing listens on ${url.slice(5, -5)}`,
+    );
+  }),
+);
+
+Deno.test(
+  "connect() to an HTTP server answering 404 names the status and the path",
+  bounded(async () => {
+    await using server = await serveHttp(() => new Response("Not found\n", { status: 404 }));
+    {
+      const url = `ws://127.0.0.1:${server.port}/wrong`;
+      const error = await rejection(connect(url, { token: TOKEN }));
+      assert.equal(
+        error.message,
+        `Cannot connect to ${url}: HTTP 404 Not Found: 127.0.0.1:${server.port} serves nothing ` +
+          `at /wrong (wrong path? an ARCP runtime usually serves /arcp)`,
+      );
+    }
+  }),
+);
+
+Deno.test(
+  "connect() over wss:// to a plain HTTP server reports a TLS failure",
+  bounded(async () => {
+    await using server = await serveHttp(() => new Response("plain\n"));
+    {
+      const url = `wss://127.0.0.1:${server.port}/arcp`;
+      const error = await rejection(connect(url, { token: TOKEN }));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^Cannot connect to ${url}: TLS failure with 127\\.0\\.0\\.1:${server.port}: .+ ` +
+            `\\(is it a TLS server\\? ws:// is for plain ones\\)$`,
+        ),
+      );
+    }
+  }),
+);
+
+Deno.test("an unknown host is named as such, from what Deno's WebSocket and fetch say", () => {
+  // Fed as text: tests resolve no names.
+  const url = new URL("ws://arcp.unknown.test:7777/arcp");
+  const expected = `unknown host "arcp.unknown.test": the name does not resolve`;
+  assert.equal(
+    explainConnectFailure(url, "NetworkError: failed to connect to WebSocket: dns error"),
+    expected,
+  );
+  assert.equal(
+    explainConnectFailure(
+      url,
+      "fetch failed: error sending request for url (http://arcp.unknown.test:7777/arcp): " +
+        "client error (Connect): dns error: failed to lookup address information: " +
+        "Name or service not known",
+    ),
+    expected,
+  );
+  assert.equal(explainConnectFailure(url, "something else entirely"), undefined);
+});
+
+Deno.test(
+  "without a detail (as in browsers), an HTTP request to the URL tells the status or the refusal",
+  bounded(async () => {
+    {
+      await using server = await serveHttp(() => new Response("busy\n", { status: 503 }));
+      const busy = new URL(`ws://127.0.0.1:${server.port}/arcp`);
+      assert.equal(
+        await whyNotOpened(busy, undefined),
+        `HTTP 503 Service Unavailable from 127.0.0.1:${server.port} at /arcp instead of a WebSocket upgrade`,
+      );
+    }
+    const port = freePort();
+    assert.equal(
+      await whyNotOpened(new URL(`ws://127.0.0.1:${port}/arcp`), "tcp connect error"),
+      `connection refused: nothing listens on 127.0.0.1:${port}`,
+    );
+  }),
+);
