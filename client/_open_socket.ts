@@ -114,9 +114,15 @@ export async function whyNotOpened(
     return httpStatus(response.status, url);
   } catch (error) {
     const text = messages(error);
-    return explainConnectFailure(url, text) ??
-      `cannot reach ${where(url)} (${detail ?? text}; connection refused, unknown host ` +
-        `or TLS failure: the platform does not say which)`;
+    const known = explainConnectFailure(url, text);
+    if (known !== undefined) return known;
+    if (/tcp connect/i.test(`${detail} ${text}`)) {
+      return `cannot open a TCP connection to ${
+        where(url)
+      } (connection refused or host unreachable)`;
+    }
+    return `cannot reach ${where(url)} (${detail ?? text}; connection refused, unknown host ` +
+      `or TLS failure: the platform does not say which)`;
   }
 }
 
