@@ -10,7 +10,12 @@
  * deno install -g -A --unstable-kv -n arcp jsr:@arcp/arcp/cli
  * ```
  *
- * Every command prints JSON with `--json`, one document per line. The client
+ * Every command prints JSON lines with `--json`, each of one shape:
+ * `{"type", "payload", "job_id"?}` (`type` names the line, `payload` is an
+ * object, `job_id` is there when the line is about one job; `job.event`
+ * lines are the wire messages as received, with their other envelope
+ * fields). Failures are lines too: `job.error`, `session.error` and
+ * `connection.error`. The client
  * commands connect to `--url` (default `$ARCP_URL`, else
  * `ws://127.0.0.1:7777/arcp`) with `--token` (default `$ARCP_TOKEN`).
  *
@@ -31,6 +36,7 @@
  * arcp jobs --token s3cret --status running
  * arcp watch --token s3cret JOB_ID
  * arcp cancel --token s3cret --session alice.kv JOB_ID
+ * arcp agents   # the demo agents' inputs and leases
  * ```
  *
  * @module
@@ -38,7 +44,9 @@
 
 import { PROTOCOL_VERSION } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
-import { EXIT, EXIT_CODES_USAGE } from "./cli/_client.ts";
+import { parseArgs } from "node:util";
+import { EXIT, EXIT_CODES_USAGE, JSON_USAGE, printLine } from "./cli/_client.ts";
+import { agents } from "./cli/agents.ts";
 import { cancel } from "./cli/cancel.ts";
 import { jobs } from "./cli/jobs.ts";
 import { serve } from "./cli/serve.ts";
@@ -56,24 +64,44 @@ Commands:
   jobs      list jobs, with filters (see jobs --help)
   watch     follow a job until it ends (see watch --help)
   cancel    cancel a job (see cancel --help)
-  version   print the SDK and protocol versions (--json for JSON)
+  agents    list the demo agents: inputs, leases, a command to try each
+  version   print the SDK and protocol versions (see version --help)
 
 Install as "arcp": deno install -g -A --unstable-kv -n arcp jsr:@arcp/arcp/cli
 Every command takes --help, and --json for JSON lines.
+${JSON_USAGE}
 ${EXIT_CODES_USAGE}`;
 
+const VERSION_USAGE = `Usage: cli.ts version [--json]
+
+Prints the SDK's name and version and the ARCP versions it speaks. With --json,
+one "version" line: payload {name, version, protocol, accepts}.
+  --json                   print a JSON line (see cli.ts --help)
+  -h, --help               print this help`;
+
 function version(args: string[]): number {
-  if (args.length === 1 && args[0] === "--json") {
-    console.log(JSON.stringify({
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(VERSION_USAGE);
+  } else if (positionals.length > 0) {
+    throw new TypeError(`Unexpected argument "${positionals[0]}": version takes only --json`);
+  } else if (values.json) {
+    printLine("version", {
       name: SDK_NAME,
       version: SDK_VERSION,
       protocol: PROTOCOL_VERSION,
       accepts: ["1.0"],
-    }));
-  } else if (args.length === 0) {
-    console.log(`${SDK_NAME} ${SDK_VERSION} (ARCP ${PROTOCOL_VERSION}; accepts 1.0)`);
+    });
   } else {
-    throw new TypeError(`Unexpected argument "${args[0]}": version takes only --json`);
+    console.log(`${SDK_NAME} ${SDK_VERSION} (ARCP ${PROTOCOL_VERSION}; accepts 1.0)`);
   }
   return EXIT.success;
 }
@@ -107,6 +135,8 @@ export async function main(args: string[]): Promise<number> {
         return await watch(rest);
       case "cancel":
         return await cancel(rest);
+      case "agents":
+        return agents(rest);
       case "version":
       case "--version":
       case "-V":

@@ -3,6 +3,7 @@
 
 import { type Authenticator, staticTokens } from "../runtime/auth.ts";
 import { jwtAuthenticator, type JwtAuthenticatorOptions } from "../runtime/jwt.ts";
+import { parseNumber } from "./_client.ts";
 
 /** The JWT flags of `serve`, for `parseArgs`. */
 export const JWT_OPTIONS = {
@@ -53,11 +54,7 @@ function jwtOptions(values: JwtValues, logger: Logger): JwtAuthenticatorOptions 
   }
   const tolerance = values["jwt-clock-tolerance"];
   if (tolerance !== undefined) {
-    const seconds = Number(tolerance);
-    if (!(seconds >= 0 && seconds < Infinity)) {
-      throw new TypeError(`Invalid --jwt-clock-tolerance "${tolerance}": expected seconds >= 0`);
-    }
-    options.clockToleranceSec = seconds;
+    options.clockToleranceSec = parseNumber("jwt-clock-tolerance", tolerance, { min: 0 });
   }
   return options;
 }

@@ -38,7 +38,7 @@ export const CLIENT_OPTIONS = {
 export const CLIENT_USAGE =
   `  --url URL                the runtime (default $ARCP_URL, else ${DEFAULT_URL})
   --token TOKEN            bearer token (default $ARCP_TOKEN)
-  --json                   print JSON, one document per line
+  --json                   print JSON lines of one shape (see cli.ts --help)
   -h, --help               print this help`;
 
 /** The `--session` flag of the commands that act as the submitting session. */
@@ -66,18 +66,82 @@ export function printJson(value: unknown): void {
 }
 
 /**
+ * How `--json` output is shaped, for the usage texts: the contract that
+ * {@linkcode printLine} keeps.
+ */
+export const JSON_USAGE =
+  `With --json every line on stdout is one JSON object {"type", "payload", "job_id"?}:
+type names the line, payload is an object, job_id is there when the line is about
+one job. Wire messages (job.event) are printed as received, so they also carry
+the envelope's other fields (arcp, id, session_id, event_seq, ...). Failures are
+lines too: "job.error" and "session.error" (payload: the ARCP error), and
+"connection.error" (payload: message, and code when the runtime gave one).`;
+
+/** Prints one `--json` line: `{ type, job_id?, payload }` (see {@linkcode JSON_USAGE}). */
+export function printLine(type: string, payload: object, jobId?: string): void {
+  printJson(jobId === undefined ? { type, payload } : { type, job_id: jobId, payload });
+}
+
+/**
  * Reports an error the runtime answered with: its code on stderr and, with
- * `--json`, `{ type, payload }` (plus `extra`) on stdout.
+ * `--json`, a `type` line whose payload is the error.
  */
 export function reportArcpError(
   error: ArcpError,
   json: boolean,
   type: "job.error" | "session.error",
-  extra: Record<string, unknown> = {},
+  jobId?: string,
 ): number {
-  if (json) printJson({ type, ...extra, payload: error.toPayload() });
+  if (json) printLine(type, error.toPayload(), jobId);
   console.error(`error ${error.code}: ${error.message}`);
   return EXIT.arcpError;
+}
+
+/**
+ * Reports a connection that could not be made or was lost: one line on
+ * stderr and, with `--json`, a `connection.error` line.
+ */
+function reportConnectionError(line: string, json: boolean, code?: string): number {
+  if (json) {
+    printLine("connection.error", code === undefined ? { message: line } : { message: line, code });
+  }
+  console.error(line);
+  return EXIT.connection;
+}
+
+/** What {@linkcode parseNumber} accepts. */
+export interface NumberRange {
+  /** Only whole numbers. */
+  integer?: boolean;
+  /** The least value allowed. */
+  min?: number;
+  /** Whether `min` itself is refused (for "more than 0"). */
+  exclusive?: boolean;
+  /** The greatest value allowed. */
+  max?: number;
+}
+
+/**
+ * The number a numeric flag gives, or a usage error (a `TypeError`, exit 2)
+ * naming the flag, the value and what was expected.
+ *
+ * @param flag The flag's name, without dashes.
+ * @param text The value as given.
+ * @param range What is allowed.
+ */
+export function parseNumber(flag: string, text: string, range: NumberRange = {}): number {
+  const value = text.trim() === "" ? NaN : Number(text);
+  const { integer = false, min, exclusive = false, max } = range;
+  const valid = Number.isFinite(value) && (!integer || Number.isInteger(value)) &&
+    (min === undefined || (exclusive ? value > min : value >= min)) &&
+    (max === undefined || value <= max);
+  if (valid) return value;
+  const kind = integer ? "an integer" : "a number";
+  const bounds = [
+    min === undefined ? undefined : `${exclusive ? ">" : ">="} ${min}`,
+    max === undefined ? undefined : `<= ${max}`,
+  ].filter(Boolean).join(" and ");
+  throw new TypeError(`Invalid --${flag} "${text}": expected ${kind}${bounds ? ` ${bounds}` : ""}`);
 }
 
 async function openSessionFile(path: string): Promise<Deno.Kv> {
@@ -90,14 +154,21 @@ async function openSessionFile(path: string): Promise<Deno.Kv> {
 
 /**
  * Connects with the connection flags, runs `use` with the client and closes
- * it. Failing to connect prints `Cannot connect to URL: …` and yields
- * {@linkcode EXIT.connection}, as does any error of `use` other than an
- * `ArcpError`; `use` reports those itself where `--json` needs a line.
+ * it. Failing to connect prints `Cannot connect to URL: <why>` in one line
+ * (and with `--json` a `connection.error` line) and yields
+ * {@linkcode EXIT.connection}, as does a connection lost during `use`. An
+ * `ArcpError` that `use` does not handle is a `session.error`.
  */
 export async function withClient(
-  values: { url?: string | undefined; token?: string | undefined; session?: string | undefined },
+  values: {
+    url?: string | undefined;
+    token?: string | undefined;
+    session?: string | undefined;
+    json?: boolean | undefined;
+  },
   use: (client: Client) => Promise<number>,
 ): Promise<number> {
+  const json = values.json ?? false;
   const url = values.url ?? Deno.env.get("ARCP_URL") ?? DEFAULT_URL;
   const token = values.token ?? Deno.env.get("ARCP_TOKEN");
   const options: ConnectOptions = token === undefined ? {} : { token };
@@ -110,21 +181,19 @@ export async function withClient(
       client = await connect(url, options);
     } catch (error) {
       const message = (error as Error).message;
+      const code = (error as { code?: string }).code;
       // connect() names the URL itself when the WebSocket did not open.
       const line = message.startsWith("Cannot connect to ")
         ? message
-        : `Cannot connect to ${url}: ${
-          error instanceof ArcpError ? `${error.code} ` : ""
-        }${message}`;
-      console.error(line);
-      return EXIT.connection;
+        : `Cannot connect to ${url}: ${code === undefined ? "" : `${code} `}${message}`;
+      return reportConnectionError(line, json, code);
     }
     try {
       return await use(client);
     } catch (error) {
-      if (error instanceof ArcpError) return reportArcpError(error, false, "session.error");
-      console.error(`Session failed: ${(error as Error).message}`);
-      return EXIT.connection;
+      if (error instanceof ArcpError) return reportArcpError(error, json, "session.error");
+      const { message, code } = error as { message: string; code?: string };
+      return reportConnectionError(`Session failed: ${message}`, json, code);
     } finally {
       await client.close();
     }

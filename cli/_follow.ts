@@ -4,8 +4,10 @@
 
 import type { JobView } from "../client.ts";
 import { ArcpError } from "../protocol/errors.ts";
+import { encodeBase64 } from "../protocol/_base64.ts";
 import type { JobEvent, ProgressBody } from "../protocol/events.ts";
-import { EXIT, print, printJson, reportArcpError } from "./_client.ts";
+import type { JobResultPayload } from "../protocol/messages.ts";
+import { EXIT, print, printJson, printLine, reportArcpError } from "./_client.ts";
 
 function describe(event: JobEvent): string {
   const { kind, body } = event.payload;
@@ -18,6 +20,9 @@ function describe(event: JobEvent): string {
       }${body.message ? ` ${body.message}` : ""}`;
     case "status":
       return `${body.phase}${body.message ? `: ${body.message}` : ""}`;
+    case "result_chunk":
+      // The data is printed once, assembled, with the result.
+      return `chunk ${body.chunk_seq} of ${body.result_id}${body.more ? "" : " (last)"}`;
     default:
       return JSON.stringify(body);
   }
@@ -60,11 +65,42 @@ export async function follow(job: JobView, json: boolean): Promise<number> {
     }
     if (barShown) print("\n");
     const result = await job.result;
-    if (json) printJson({ type: "job.result", job_id: job.jobId, payload: result });
-    else print(`result: ${JSON.stringify(result.result, null, 2)}\n`);
+    if (result.result_id === undefined) {
+      if (json) printLine("job.result", result, job.jobId);
+      else print(`result: ${JSON.stringify(result.result, null, 2)}\n`);
+    } else printStreamed(result, await job.resultBytes(), job.jobId, json);
     return EXIT.success;
   } catch (error) {
     if (!(error instanceof ArcpError)) throw error;
-    return reportArcpError(error, json, "job.error");
+    return reportArcpError(error, json, "job.error", job.jobId);
   }
+}
+
+/**
+ * Prints a streamed result (spec 1.1 §8.4) assembled from its chunks: as
+ * text when it is UTF-8, and with `--json` in the `job.result` payload as
+ * `result` (text) or `result_base64`.
+ */
+function printStreamed(
+  payload: JobResultPayload,
+  bytes: Uint8Array,
+  jobId: string,
+  json: boolean,
+): void {
+  let text: string | undefined;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    text = undefined;
+  }
+  if (json) {
+    const assembled = text === undefined
+      ? { result_base64: encodeBase64(bytes) }
+      : { result: text };
+    return printLine("job.result", { ...payload, ...assembled }, jobId);
+  }
+  if (payload.summary !== undefined) print(`summary: ${payload.summary}\n`);
+  if (text === undefined) {
+    print(`result: ${bytes.length} bytes of binary data (--json prints them as base64)\n`);
+  } else print(`result (${bytes.length} bytes):\n${text}${text.endsWith("\n") ? "" : "\n"}`);
 }

@@ -11,7 +11,7 @@ import {
   CLIENT_USAGE,
   EXIT,
   EXIT_CODES_USAGE,
-  printJson,
+  printLine,
   reportArcpError,
   SESSION_OPTION,
   SESSION_USAGE,
@@ -58,7 +58,7 @@ export async function cancel(args: string[]): Promise<number> {
       await client.cancel(jobId, values.reason === undefined ? {} : { reason: values.reason });
     } catch (error) {
       if (!(error instanceof ArcpError)) throw error;
-      reportArcpError(error, values.json, "session.error", { job_id: jobId });
+      reportArcpError(error, values.json, "session.error", jobId);
       if (error.code === "PERMISSION_DENIED" && values.session === undefined) {
         console.error("Cancel from the submitting session: pass the --session that submit used");
       }
@@ -66,7 +66,7 @@ export async function cancel(args: string[]): Promise<number> {
     }
     if (values.json) {
       const payload = values.reason === undefined ? {} : { reason: values.reason };
-      printJson({ type: "job.cancelled", job_id: jobId, payload });
+      printLine("job.cancelled", payload, jobId);
     } else console.log(`job ${jobId} cancelled`);
     return EXIT.success;
   });

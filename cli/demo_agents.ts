@@ -132,3 +132,85 @@ export function demoAgents(): AgentDefinition[] {
     { name: "delegate", handler: delegate },
   ];
 }
+
+/** What one demo agent takes, needs and does, as `cli.ts agents` and the README list it. */
+export interface DemoAgentGuide {
+  /** The name to submit to. */
+  name: string;
+  /** What it does and returns. */
+  does: string;
+  /** Its input's fields, `?` marking optional ones. */
+  input: string;
+  /** An input to try, as JSON. */
+  example: string;
+  /** The lease it needs (`submit --lease`), as JSON; `undefined` when it needs none. */
+  lease: string | undefined;
+}
+
+/** The demo agents' inputs and leases, in the order {@linkcode demoAgents} registers them. */
+export const DEMO_AGENT_GUIDE: readonly DemoAgentGuide[] = [
+  {
+    name: "echo",
+    does: "returns {echoed: INPUT, version}; versions 1.0.0 and 2.0.0 (default), e.g. echo@1.0.0",
+    input: "any JSON",
+    example: '"hello"',
+    lease: undefined,
+  },
+  {
+    name: "count",
+    does: "reports progress 1..n, then returns {count: n}",
+    input: '{"n": number, "delay_ms"?: number}',
+    example: '{"n": 5, "delay_ms": 100}',
+    lease: undefined,
+  },
+  {
+    name: "sleep",
+    does: "waits ms milliseconds (cancel it meanwhile), then returns {slept_ms}",
+    input: '{"ms": number}',
+    example: '{"ms": 60000}',
+    lease: undefined,
+  },
+  {
+    name: "fail",
+    does: "ends with INTERNAL_ERROR and the message",
+    input: '{"message"?: string}',
+    example: '{"message": "boom"}',
+    lease: undefined,
+  },
+  {
+    name: "files",
+    does: "counts lines, words and bytes per file extension under root, as wc does",
+    input: '{"root": string, "pattern"?: glob, "exclude"?: string[]}',
+    example: '{"root": "/srv/project"}',
+    lease: '{"fs.read": ["/srv/project/**"]}',
+  },
+  {
+    name: "spend",
+    does: "calls the tool noop per cost and reports each as a cost metric until the budget " +
+      "is exhausted; returns {spent}",
+    input: '{"costs": number[], "currency": string}',
+    example: '{"costs": [0.25, 0.5], "currency": "USD"}',
+    lease: '{"tool.call": ["noop"], "cost.budget": ["USD:1.00"]}',
+  },
+  {
+    name: "report",
+    does: "streams a text result of exactly bytes bytes in result_chunk events",
+    input: '{"bytes": number}',
+    example: '{"bytes": 200}',
+    lease: undefined,
+  },
+  {
+    name: "fetch",
+    does: "fetches url through the lease and returns {status}",
+    input: '{"url": string}',
+    example: '{"url": "http://127.0.0.1:8000/"}',
+    lease: '{"net.fetch": ["http://127.0.0.1:8000/**"]}',
+  },
+  {
+    name: "delegate",
+    does: "submits agent as a child job (spec §10) and returns the child's result",
+    input: '{"agent": string, "input"?: any, "lease_request"?: lease}',
+    example: '{"agent": "echo", "input": "hi"}',
+    lease: '{"agent.delegate": ["echo"]}',
+  },
+];

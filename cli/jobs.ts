@@ -13,7 +13,8 @@ import {
   CLIENT_USAGE,
   EXIT,
   EXIT_CODES_USAGE,
-  printJson,
+  parseNumber,
+  printLine,
   reportArcpError,
   withClient,
 } from "./_client.ts";
@@ -35,7 +36,7 @@ export const JOBS_USAGE =
                    [--created-before TIME] [--limit N]
 
 Lists the principal's jobs, finished ones included, oldest first: a table, or with
---json one job summary (as in session.jobs) per line.
+--json one "job.summary" line per job, its payload as in session.jobs.
 ${CLIENT_USAGE}
   --status STATUS          only jobs in these states (repeatable or comma-separated):
                            ${STATUSES.join(", ")}
@@ -109,16 +110,15 @@ export async function jobs(args: string[]): Promise<number> {
   if (values.agent !== undefined) filter.agent = values.agent;
   if (after !== undefined) filter.created_after = after;
   if (before !== undefined) filter.created_before = before;
-  const limit = values.limit === undefined ? Infinity : Number(values.limit);
-  if (!(Number.isInteger(limit) && limit > 0 || limit === Infinity)) {
-    throw new TypeError(`Invalid --limit "${values.limit}": expected a positive integer`);
-  }
+  const limit = values.limit === undefined
+    ? Infinity
+    : parseNumber("limit", values.limit, { integer: true, min: 1 });
   return await withClient(values, async (client) => {
     let listed = 0;
     try {
       pages: for await (const page of client.listJobs({ filter, limit: Math.min(limit, 100) })) {
         for (const job of page.jobs) {
-          if (values.json) printJson(job);
+          if (values.json) printLine("job.summary", job, job.job_id);
           else {
             if (listed === 0) console.log(row(["JOB", "STATUS", "CREATED", "AGENT"]));
             console.log(row([job.job_id, job.status, job.created_at, job.agent]));

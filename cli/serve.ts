@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { Runtime } from "../runtime.ts";
 import { newResumeToken } from "../protocol/ids.ts";
 import { authenticator, JWT_OPTIONS, JWT_USAGE, wantsJwt } from "./_auth.ts";
+import { parseNumber, printLine } from "./_client.ts";
 import { demoAgents } from "./demo_agents.ts";
 import { loadDashboard } from "./dashboard.ts";
 import { openDenoKvStore } from "../store/deno_kv.ts";
@@ -35,10 +36,12 @@ ${JWT_USAGE}
   --resume-window SEC      seconds a session stays resumable (default 600)
   --heartbeat SEC          heartbeat interval in seconds (default 30)
   --demo                   register the demo agents: echo, count, sleep, fail, files,
-                           spend, report, fetch, delegate
+                           spend, report, fetch, delegate (their inputs and leases:
+                           cli.ts agents)
   --dashboard              also serve the jobs dashboard at http://HOST:PORT/
   --json                   print what would be lines of text as JSON lines:
-                           {"type":"listening","url":…}, {"type":"stopped"}
+                           {"type":"listening","payload":{"url":…}}, {"type":"stopped",
+                           "payload":{}} (the shape of every command's --json)
 Stops cleanly on SIGINT or SIGTERM.`;
 
 function parseTokens(values: string[]): Record<string, string> {
@@ -84,32 +87,24 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     console.log(SERVE_USAGE);
     return 0;
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`Invalid --port "${values.port}": expected 0 to 65535`);
-  }
+  const port = parseNumber("port", values.port, { integer: true, min: 0, max: 65535 });
   if (values.store !== "memory" && values.store !== "kv") {
     throw new TypeError(`Invalid --store "${values.store}": expected "kv" or "memory"`);
   }
-  const seconds = (name: "resume-window" | "heartbeat") => {
-    const value = Number(values[name]);
-    if (!(value > 0)) {
-      throw new TypeError(`Invalid --${name} "${values[name]}": expected seconds > 0`);
-    }
-    return value;
-  };
+  const seconds = (name: "resume-window" | "heartbeat") =>
+    parseNumber(name, values[name], { min: 0, exclusive: true });
   const resumeWindowSec = seconds("resume-window");
   const heartbeatIntervalSec = seconds("heartbeat");
   // Built first: a page that cannot be bundled stops serve before it opens anything.
   const dashboard = values.dashboard ? await loadDashboard() : undefined;
   // Lines of text, or with --json the same facts as JSON lines.
-  const say = (text: string, json: Record<string, unknown>) =>
-    console.log(values.json ? JSON.stringify(json) : text);
+  const say = (text: string, type: string, payload: Record<string, unknown> = {}) =>
+    values.json ? printLine(type, payload) : console.log(text);
   let tokens = parseTokens(values.token);
   if (Object.keys(tokens).length === 0 && !wantsJwt(values)) {
     const token = newResumeToken().slice(3);
     tokens = { [token]: "default" };
-    say(`generated bearer token: ${token}`, { type: "generated_token", token });
+    say(`generated bearer token: ${token}`, "generated_token", { token });
   }
   // Debug lines go to stdout with console; JSON lines must be alone there.
   const logger = values.json
@@ -138,10 +133,10 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     port,
     onListen: ({ hostname, port }) => {
       const url = `ws://${hostname}:${port}/arcp`;
-      say(`arcp runtime listening on ${url}`, { type: "listening", url });
+      say(`arcp runtime listening on ${url}`, "listening", { url });
       if (dashboard === undefined) return;
       const page = `http://${hostname}:${port}/`;
-      say(`dashboard at ${page}`, { type: "dashboard", url: page });
+      say(`dashboard at ${page}`, "dashboard", { url: page });
     },
   }, dashboard?.(runtime.fetch) ?? runtime.fetch);
   try {
@@ -153,7 +148,7 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     await runtime.close();
     await server.shutdown();
     await store.close?.();
-    say("arcp runtime stopped", { type: "stopped" });
+    say("arcp runtime stopped", "stopped");
   }
   return 0;
 }

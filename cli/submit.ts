@@ -11,8 +11,9 @@ import {
   CLIENT_OPTIONS,
   CLIENT_USAGE,
   EXIT,
+  parseNumber,
   print,
-  printJson,
+  printLine,
   reportArcpError,
   SESSION_OPTION,
   SESSION_USAGE,
@@ -26,17 +27,31 @@ export const SUBMIT_USAGE =
                      [--max-runtime SEC] [--detach] [--session PATH] AGENT [JSON]
 
 Submits one job to AGENT (name or name@version) with JSON as its input, prints its
-events (a progress bar on a terminal, JSON lines with --json) and its result.
+events (a progress bar on a terminal, JSON lines with --json) and its result; a
+streamed result (result_chunk events) is printed once, assembled.
 ${CLIENT_USAGE}
   --lease JSON             the lease request, e.g. '{"fs.read":["/src/**"]}'
   --constraints JSON       lease constraints, e.g. '{"expires_at":"2030-01-01T00:00:00Z"}'
   --idempotency-key KEY    resubmitting with the same key returns the same job
-  --max-runtime SEC        the job ends with TIMEOUT after SEC seconds
+  --max-runtime SEC        the job ends with TIMEOUT after SEC seconds (> 0)
   --detach                 print the accepted job and exit; the job runs on (follow
-                           it with watch, cancel it with cancel --session)
+                           it with watch; with --session, cancel it with cancel
+                           --session; without, it cannot be cancelled)
 ${SESSION_USAGE}
 Ctrl-C cancels the job. Exit code: 0 on success, 1 when the job fails (its error
 code is printed), 2 for usage errors, 3 when the session fails.`;
+
+/** How a detached job can be followed and cancelled later: only its session may cancel it. */
+function detachedHint(jobId: string, session: string | undefined): string {
+  const watch = `follow it with: cli.ts watch ${jobId}`;
+  if (session !== undefined) {
+    return `job ${jobId} runs on; ${watch}; cancel it with: cli.ts cancel --session ${session} ${jobId}`;
+  }
+  return `job ${jobId} runs on; ${watch}. It cannot be cancelled: only the session that ` +
+    `submitted a job may cancel it, and this one has ended. To cancel later, submit with ` +
+    `--session PATH and cancel with: cli.ts cancel --session PATH JOB_ID (or bound it with ` +
+    `--max-runtime SEC)`;
+}
 
 /**
  * Runs `submit` and returns the exit code.
@@ -79,7 +94,12 @@ export async function submit(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (values["idempotency-key"] !== undefined) options.idempotencyKey = values["idempotency-key"];
-  if (values["max-runtime"] !== undefined) options.maxRuntimeSec = Number(values["max-runtime"]);
+  if (values["max-runtime"] !== undefined) {
+    options.maxRuntimeSec = parseNumber("max-runtime", values["max-runtime"], {
+      min: 0,
+      exclusive: true,
+    });
+  }
   return await withClient(values, async (client) => {
     let job;
     try {
@@ -88,9 +108,12 @@ export async function submit(args: string[]): Promise<number> {
       if (!(error instanceof ArcpError)) throw error;
       return reportArcpError(error, values.json, "job.error");
     }
-    if (values.json) printJson({ type: "job.accepted", payload: job.accepted });
+    if (values.json) printLine("job.accepted", job.accepted, job.jobId);
     else print(`job ${job.jobId} accepted: ${job.agent}\n`);
-    if (values.detach) return EXIT.success;
+    if (values.detach) {
+      console.error(detachedHint(job.jobId, values.session));
+      return EXIT.success;
+    }
     const cancel = () => void job.cancel({ reason: "interrupted" }).catch(() => {});
     Deno.addSignalListener("SIGINT", cancel);
     try {

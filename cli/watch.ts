@@ -13,7 +13,7 @@ import {
   EXIT,
   EXIT_CODES_USAGE,
   print,
-  printJson,
+  printLine,
   reportArcpError,
   withClient,
 } from "./_client.ts";
@@ -58,9 +58,9 @@ export async function watch(args: string[]): Promise<number> {
       job = await client.subscribe(jobId, { history: !values.live });
     } catch (error) {
       if (!(error instanceof ArcpError)) throw error;
-      return reportArcpError(error, values.json, "session.error", { job_id: jobId });
+      return reportArcpError(error, values.json, "session.error", jobId);
     }
-    if (values.json) printJson({ type: "job.subscribed", payload: job.subscribed });
+    if (values.json) printLine("job.subscribed", job.subscribed, job.jobId);
     else print(`watching job ${job.jobId}: ${job.agent} (${job.subscribed.current_status})\n`);
     return await follow(job, values.json);
   });

@@ -181,13 +181,10 @@ Deno.test("cli --help of every command exits 0; usage errors exit 2", async () =
 
   const version = await runCli(["version", "--json"]);
   assert.equal(version.code, 0);
-  assert.deepEqual(Object.keys(JSON.parse(version.stdout)), [
-    "name",
-    "version",
-    "protocol",
-    "accepts",
-  ]);
-  assert.equal(JSON.parse(version.stdout).protocol, "1.1");
+  const versionLine = JSON.parse(version.stdout);
+  assert.equal(versionLine.type, "version");
+  assert.deepEqual(Object.keys(versionLine.payload), ["name", "version", "protocol", "accepts"]);
+  assert.equal(versionLine.payload.protocol, "1.1");
 
   const usageErrors: [string[], RegExp][] = [
     [[], /^Usage: cli.ts <command>/],
@@ -203,7 +200,8 @@ Deno.test("cli --help of every command exits 0; usage errors exit 2", async () =
       /--jwt-issuer needs --jwt-secret or --jwt-jwks/,
     ],
     [["serve", "--jwt-secret", "s", "--jwt-jwks", "https://idp.example/jwks"], /exactly one/],
-    [["version", "--verbose"], /version takes only --json/],
+    [["version", "--verbose"], /Unknown option '--verbose'/],
+    [["version", "extra"], /version takes only --json/],
   ];
   for (const [args, message] of usageErrors) {
     const result = await runCli(args);
@@ -216,18 +214,24 @@ Deno.test("cli serve --json prints the listening URL, a generated token and the 
   const served = spawnCli(["serve", "--json", "--store", "memory", "--port", "0"]);
   const early = await served.waitFor(/"listening"/);
   const [generated, listening] = jsonLines(early) as [
-    { type: string; token: string },
-    { type: string; url: string },
+    { type: string; payload: { token: string } },
+    { type: string; payload: { url: string } },
   ];
   assert.equal(generated.type, "generated_token");
   assert.equal(listening.type, "listening");
-  const listed = await runCli(["jobs", "--url", listening.url, "--token", generated.token]);
+  const listed = await runCli([
+    "jobs",
+    "--url",
+    listening.payload.url,
+    "--token",
+    generated.payload.token,
+  ]);
   assert.equal(listed.code, 0);
   assert.equal(listed.stdout, "no jobs\n");
   served.kill("SIGTERM");
   const { code, stdout } = await served.finished;
   assert.equal(code, 0);
-  assert.deepEqual(jsonLines(stdout).at(-1), { type: "stopped" });
+  assert.deepEqual(jsonLines(stdout).at(-1), { type: "stopped", payload: {} });
 });
 
 Deno.test("cli jobs lists the principal's jobs with filters, as a table or JSON lines", async () => {
@@ -245,9 +249,18 @@ Deno.test("cli jobs lists the principal's jobs with filters, as a table or JSON 
     const list = async (...args: string[]) => {
       const { code, stdout, stderr } = await runCli(["jobs", ...connection, "--json", ...args]);
       assert.equal(code, 0, stderr);
-      return jsonLines(stdout) as unknown as Array<
-        { job_id: string; agent: string; status: string; created_at: string }
+      const lines = jsonLines(stdout) as unknown as Array<
+        {
+          type: string;
+          job_id: string;
+          payload: { job_id: string; agent: string; status: string; created_at: string };
+        }
       >;
+      for (const line of lines) {
+        assert.equal(line.type, "job.summary");
+        assert.equal(line.job_id, line.payload.job_id);
+      }
+      return lines.map((line) => line.payload);
     };
     const all = await list();
     assert.deepEqual(all.map((job) => [job.agent, job.status]), [
@@ -349,7 +362,7 @@ Deno.test("cli watch follows another client's job to its end; cancel needs the s
     assert.equal(unknown.code, 1);
     assert.equal((jsonLines(unknown.stdout)[0]!.payload as { code: string }).code, "JOB_NOT_FOUND");
     const listed = await runCli(["jobs", ...connection, "--json", "--status", "cancelled"]);
-    assert.deepEqual(jsonLines(listed.stdout).map((job) => job.job_id), [jobId]);
+    assert.deepEqual(jsonLines(listed.stdout).map((line) => line.job_id), [jobId]);
 
     const counting = await runCli([
       "submit",
@@ -413,7 +426,7 @@ Deno.test("cli serve accepts static tokens and JWTs together, static tokens firs
   const agentsOf = async (token: string) => {
     const listed = await runCli(["jobs", "--url", served.url, "--token", token, "--json"]);
     assert.equal(listed.code, 0, listed.stderr);
-    return jsonLines(listed.stdout).map((job) => job.agent);
+    return jsonLines(listed.stdout).map((line) => (line.payload as { agent: string }).agent);
   };
   try {
     const viaJwt = await runCli([
