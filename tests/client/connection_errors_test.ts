@@ -9,6 +9,7 @@ import { ConnectionClosedError } from "../../protocol/errors.ts";
 import type { AgentContext } from "../../runtime/context.ts";
 import type { Transport } from "../../transports/types.ts";
 import { bounded, serveHttp, startHarness, TOKENS } from "../_helpers.ts";
+import { envelope } from "../_raw.ts";
 
 const TOKEN = Object.keys(TOKENS)[0]!;
 
@@ -113,6 +114,35 @@ Deno.test(
       code: "UNAUTHENTICATED",
       message: "Invalid bearer token",
     });
+  }),
+);
+
+Deno.test(
+  "connect() to a runtime that refuses at once (session.error, then close) rejects with its code and message",
+  bounded(async () => {
+    const refusal = envelope("session.error", {
+      code: "INVALID_REQUEST",
+      message: "Too many connections: maxConnections is 1",
+      retryable: true,
+    });
+    // Refused at once, and refused a moment after the hello.
+    for (const delayMs of [0, 50]) {
+      await using server = await serveHttp((request) => {
+        const { socket, response } = Deno.upgradeWebSocket(request);
+        socket.onopen = () =>
+          setTimeout(() => {
+            socket.send(JSON.stringify(refusal));
+            socket.close(1008, "refused");
+          }, delayMs);
+        return response;
+      });
+      const url = `ws://127.0.0.1:${server.port}/arcp`;
+      await assert.rejects(connect(url, { token: TOKEN, reconnect: false }), {
+        name: "ArcpError",
+        code: "INVALID_REQUEST",
+        message: "Too many connections: maxConnections is 1",
+      });
+    }
   }),
 );
 
