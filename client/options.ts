@@ -52,7 +52,8 @@ export interface ConnectOptions {
    */
   maxFrameBytes?: number;
   /**
-   * Milliseconds to wait for each `session.welcome`.
+   * Milliseconds to wait for each `session.welcome`; with a URL target,
+   * also for each WebSocket to open, before the hello is sent.
    * @default {30000}
    */
   handshakeTimeoutMs?: number;

@@ -230,3 +230,23 @@ Deno.test(
     );
   }),
 );
+
+Deno.test(
+  "connect() to a server that never answers the upgrade gives up after handshakeTimeoutMs",
+  bounded(async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) held.push(conn);
+    })();
+    try {
+      const url = `ws://127.0.0.1:${listener.addr.port}/arcp`;
+      const error = await rejection(connect(url, { token: TOKEN, handshakeTimeoutMs: 300 }));
+      assert.equal(error.message, `No WebSocket connection to ${url} within 300 ms`);
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of held) conn.close();
+    }
+  }),
+);
