@@ -101,9 +101,10 @@ export async function whyNotOpened(
   http.protocol = url.protocol === "wss:" ? "https:" : "http:";
   const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   try {
+    // no-cors: a cross-origin runtime sends no CORS headers; browsers allow it only with
+    // redirects followed.
     const response = await fetch(http, {
       mode: "no-cors",
-      redirect: "manual",
       signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
     });
     await response.body?.cancel();
@@ -121,8 +122,8 @@ export async function whyNotOpened(
         where(url)
       } (connection refused or host unreachable)`;
     }
-    return `cannot reach ${where(url)} (${detail ?? text}; connection refused, unknown host ` +
-      `or TLS failure: the platform does not say which)`;
+    return `cannot reach ${where(url)} (connection refused, unknown host or TLS failure; ` +
+      `the platform does not say which: ${detail ?? text})`;
   }
 }
 

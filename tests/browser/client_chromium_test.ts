@@ -31,7 +31,11 @@ Deno.test({
       title: "ARCP client over WebSocket",
       handler: runtime.fetch,
     });
-    await host.page.goto(new URL(`?token=${TOKEN}`, host.url).href);
+    // A port nothing listens on (it was free a moment ago).
+    const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const refused = free.addr.port;
+    free.close();
+    await host.page.goto(new URL(`?token=${TOKEN}&refused=${refused}`, host.url).href);
     const seen = await host.result<ClientPageResult>();
 
     assert.match(seen.sessionId, /^sess_/);
@@ -63,6 +67,31 @@ Deno.test({
     assert.equal(seen.failing.code, "INTERNAL_ERROR");
     assert.match(seen.failing.message, /boom in the page/);
 
-    assert.deepEqual(host.problems, [], "errors in the page");
+    // Chromium's WebSocket does not say why it failed: the HTTP request that follows does.
+    const origin = new URL(host.url).host;
+    assert.equal(
+      seen.wrongPath.message,
+      `Cannot connect to ws://${origin}/wrong: HTTP 404 Not Found: ${origin} serves nothing at ` +
+        `/wrong (wrong path? an ARCP runtime usually serves /arcp)`,
+    );
+    assert.match(
+      seen.refused.message,
+      new RegExp(
+        `^Cannot connect to ws://127\\.0\\.0\\.1:${refused}/arcp: cannot reach 127\\.0\\.0\\.1:${refused} \\(`,
+      ),
+    );
+
+    // What Chromium logs for the two failed connections and their HTTP requests, and only that.
+    const expected = [
+      `WebSocket connection to 'ws://${origin}/wrong' failed: `,
+      "Failed to load resource: the server responded with a status of 404 (Not Found)",
+      `WebSocket connection to 'ws://127.0.0.1:${refused}/arcp' failed: `,
+      "Failed to load resource: net::ERR_CONNECTION_REFUSED",
+    ];
+    assert.deepEqual(
+      host.problems.filter((problem) => !expected.some((text) => problem.includes(text))),
+      [],
+      "errors in the page",
+    );
   },
 });

@@ -16,6 +16,9 @@ export interface ClientPageResult {
   cancel: { firstEvent: string; error: ErrorSeen; eventsAfterCancel: number };
   unknownAgent: ErrorSeen;
   failing: ErrorSeen;
+  /** connect() to a path the server answers with 404, and to a port nothing listens on. */
+  wrongPath: ErrorSeen;
+  refused: ErrorSeen;
 }
 
 /** An error as the page caught it. */
@@ -29,7 +32,7 @@ function seen(error: unknown): ErrorSeen {
   if (error instanceof ArcpError) {
     return { arcpError: true, code: error.code, message: error.message };
   }
-  return { arcpError: false, message: String(error) };
+  return { arcpError: false, message: error instanceof Error ? error.message : String(error) };
 }
 
 async function failure(promise: Promise<unknown>): Promise<ErrorSeen> {
@@ -48,7 +51,8 @@ async function events(job: JobHandle): Promise<{ kind: string; body: unknown }[]
 }
 
 async function run(): Promise<ClientPageResult> {
-  const token = new URLSearchParams(location.search).get("token") ?? "";
+  const query = new URLSearchParams(location.search);
+  const token = query.get("token") ?? "";
   await using client = await connect(`ws://${location.host}/arcp`, { token });
 
   const counting = await client.submit("count", { n: 5 });
@@ -75,6 +79,8 @@ async function run(): Promise<ClientPageResult> {
     failing: await failure(
       client.submit("fail", { message: "boom in the page" }).then((job) => job.result),
     ),
+    wrongPath: await failure(connect(`ws://${location.host}/wrong`, { token })),
+    refused: await failure(connect(`ws://127.0.0.1:${query.get("refused")}/arcp`, { token })),
   };
 }
 
