@@ -75,7 +75,8 @@ type names the line, payload is an object, job_id is there when the line is abou
 one job. Wire messages (job.event) are printed as received, so they also carry
 the envelope's other fields (arcp, id, session_id, event_seq, ...). Failures are
 lines too: "job.error" and "session.error" (payload: the ARCP error), and
-"connection.error" (payload: message, and code when the runtime gave one).`;
+"connection.error" (payload: message, and code when the runtime gave one). Usage
+errors (exit 2) print only on stderr.`;
 
 /** Prints one `--json` line: `{ type, job_id?, payload }` (see {@linkcode JSON_USAGE}). */
 export function printLine(type: string, payload: object, jobId?: string): void {
