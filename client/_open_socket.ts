@@ -35,9 +35,8 @@ function httpStatus(status: number, url: URL): string {
       : "wrong path? an ARCP runtime usually serves /arcp";
     return `HTTP 404 Not Found: ${where(url)} serves nothing at ${url.pathname} (${hint})`;
   }
-  return `HTTP ${status}${text} from ${
-    where(url)
-  } at ${url.pathname} instead of a WebSocket upgrade`;
+  const from = `${where(url)} at ${url.pathname}`;
+  return `HTTP ${status}${text} from ${from} instead of a WebSocket upgrade`;
 }
 
 /**

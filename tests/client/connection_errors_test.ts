@@ -210,6 +210,27 @@ Deno.test("an unknown host is named as such, from what Deno's WebSocket and fetc
     expected,
   );
   assert.equal(explainConnectFailure(url, "something else entirely"), undefined);
+  // The other causes platforms name, as they name them.
+  const cases: [string, string][] = [
+    [
+      "fetch failed: tcp connect error: Connection refused (os error 111)",
+      "connection refused: nothing listens on arcp.unknown.test:7777",
+    ],
+    [
+      "Unexpected response code: 429",
+      "HTTP 429 Too Many Requests from arcp.unknown.test:7777 at /arcp instead of a WebSocket upgrade",
+    ],
+    ["tcp connect error: Connection timed out", "no answer from arcp.unknown.test:7777: timed out"],
+    [
+      "Connection reset by peer (os error 104)",
+      "arcp.unknown.test:7777 closed the connection during the WebSocket handshake",
+    ],
+    [
+      "client error (Connect): invalid peer certificate: UnknownIssuer",
+      "TLS failure with arcp.unknown.test:7777: invalid peer certificate: UnknownIssuer",
+    ],
+  ];
+  for (const [text, expected] of cases) assert.equal(explainConnectFailure(url, text), expected);
 });
 
 Deno.test(
