@@ -100,9 +100,14 @@ Deno.test("cli serve --demo and submit: the files agent counts what `wc` counts,
     assert.equal(progress.length, 8);
     assert.deepEqual(progress.map((p) => p.current), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.ok(progress.every((p) => p.total === 8 && p.units === "files"));
+    // Through the lease: a listing of each directory walked (the root, docs, docs/deep and src;
+    // node_modules is not entered) and a read of each file.
     const calls = events.filter((e) => e.payload.kind === "tool_call");
     const results = events.filter((e) => e.payload.kind === "tool_result");
-    assert.equal(calls.length, 8);
+    const tools = calls.map((e) => e.payload.body.tool);
+    assert.equal(tools.filter((tool) => tool === "fs.read_dir").length, 4);
+    assert.equal(tools.filter((tool) => tool === "fs.read").length, 8);
+    assert.equal(calls.length, 12);
     assert.deepEqual(
       results.map((e) => e.payload.body.call_id),
       calls.map((e) => e.payload.body.call_id),
