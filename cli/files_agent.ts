@@ -13,7 +13,11 @@ import { type DenoFs, denoFs } from "../runtime/fs_deno.ts";
 
 /** Input of the `files` agent. */
 export interface FilesInput {
-  /** Directory to walk: an absolute path, or one relative to the runtime's working directory. */
+  /**
+   * Directory to walk: an absolute path, or one relative to the runtime's
+   * working directory. It is listed as given, so give its real path (links
+   * resolved), which is what the lease is checked against.
+   */
   root: string;
   /** Glob over paths relative to `root` (`*` one segment, `**` any). @default {"**"} */
   pattern?: string;

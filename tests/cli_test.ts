@@ -50,7 +50,8 @@ async function wc(paths: string[]): Promise<{ lines: number; words: number; byte
 }
 
 Deno.test("cli serve --demo and submit: the files agent counts what `wc` counts, per extension", async () => {
-  const root = await Deno.makeTempDir();
+  // The real path: the agent walks the path it is given, and the lease is checked on real paths.
+  const root = await Deno.realPath(await Deno.makeTempDir());
   const served = await startServe("cli-token");
   try {
     await writeFixture(root);
@@ -62,7 +63,7 @@ Deno.test("cli serve --demo and submit: the files agent counts what `wc` counts,
       "cli-token",
       "--json",
       "--lease",
-      JSON.stringify({ "fs.read": [`${await Deno.realPath(root)}/**`] }),
+      JSON.stringify({ "fs.read": [`${root}/**`] }),
       "files",
       JSON.stringify({ root }),
     ]);
