@@ -18,10 +18,34 @@ import { JobAuthority } from "./_authority.ts";
 import { isLeaseSubset, validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { Lease } from "../protocol/messages.ts";
+import type { JobRecord } from "../store/types.ts";
 import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { submitIdFingerprint } from "./_submit_ids.ts";
+
+/**
+ * Sends `job.accepted` for the existing job `jobId` in answer to
+ * `requestId`; returns the job as known here, or `undefined` (nothing sent)
+ * when the job is no longer known.
+ */
+async function acceptAgain(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  jobId: string,
+  requestId: string,
+): Promise<{ live: RuntimeJob | undefined; record: JobRecord } | undefined> {
+  const live = core.jobs.get(jobId);
+  const record = live?.record() ?? await core.store.getJob(jobId);
+  if (record === undefined) return undefined;
+  const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
+  await session.send(encodeMessage("job.accepted", accepted, {
+    session_id: session.id,
+    job_id: jobId,
+    trace_id: record.trace_id,
+  }));
+  return { live, record };
+}
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
 async function replayIdempotent(
@@ -30,15 +54,9 @@ async function replayIdempotent(
   jobId: string,
   requestId: string,
 ): Promise<boolean> {
-  const live = core.jobs.get(jobId);
-  const record = live?.record() ?? await core.store.getJob(jobId);
-  if (record === undefined) return false;
-  const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
-  await session.send(encodeMessage("job.accepted", accepted, {
-    session_id: session.id,
-    job_id: jobId,
-    trace_id: record.trace_id,
-  }));
+  const known = await acceptAgain(core, session, jobId, requestId);
+  if (known === undefined) return false;
+  const { live, record } = known;
   if (live !== undefined && !live.terminal) {
     // Running: this session now sees its events, unless it already does.
     if (live.ownerSession !== session && !session.subscriptions.has(jobId)) {
@@ -59,30 +77,6 @@ async function replayIdempotent(
     replay.goLive();
     replay.forward(record.terminal, 0);
   }
-  return true;
-}
-
-/**
- * Answers a retransmitted `job.submit` of this session's own job with its
- * `job.accepted` again. Its events need no replay: they are in this
- * session's log, which a resume replays. Returns `false` when the job is
- * no longer known.
- */
-async function answerRetransmission(
-  core: RuntimeCore,
-  session: RuntimeSession,
-  jobId: string,
-  requestId: string,
-): Promise<boolean> {
-  const live = core.jobs.get(jobId);
-  const record = live?.record() ?? await core.store.getJob(jobId);
-  if (record === undefined) return false;
-  const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
-  await session.send(encodeMessage("job.accepted", accepted, {
-    session_id: session.id,
-    job_id: jobId,
-    trace_id: record.trace_id,
-  }));
   return true;
 }
 
@@ -111,8 +105,10 @@ export async function submitJob(
           "each message needs a unique id",
       );
     }
+    // Answered with its job again; the job's events are already the session's
+    // (in its log, which a resume replays, or followed since the first answer).
     const jobId = await earlier.jobId;
-    if (jobId !== undefined && await answerRetransmission(core, session, jobId, message.id)) {
+    if (jobId !== undefined && await acceptAgain(core, session, jobId, message.id) !== undefined) {
       return;
     }
   }
