@@ -112,8 +112,15 @@ export class Runtime {
    * Creates a runtime and registers `options.agents`.
    *
    * @param options Agents, authentication, store and limits.
+   * @throws {RangeError} when `recentSubmitIds` is not a non-negative integer.
    */
   constructor(options: RuntimeOptions = {}) {
+    const recentSubmitIds = options.recentSubmitIds ?? 256;
+    if (!(Number.isInteger(recentSubmitIds) && recentSubmitIds >= 0)) {
+      throw new RangeError(
+        `Cannot create a Runtime: recentSubmitIds must be a non-negative integer, got ${recentSubmitIds}`,
+      );
+    }
     for (const agent of options.agents ?? []) this.#registry.register(agent);
     const store = options.store ?? new MemoryStore();
     const logger = options.logger ?? SILENT;
@@ -144,6 +151,7 @@ export class Runtime {
         maxBufferedBytes: options.maxBufferedBytes ?? 64 << 20,
         ackWindow: options.ackWindow ?? 65_536,
         backPressureLag: options.backPressureLag ?? 32_768,
+        recentSubmitIds,
       },
       subscribePolicy: options.subscribePolicy ?? (() => false),
       auditSubscribe: options.onSubscribe ?? (() => {}),

@@ -13,6 +13,8 @@ export const JWT_OPTIONS = {
   "jwt-audience": { type: "string", multiple: true },
   "jwt-clock-tolerance": { type: "string" },
   "jwt-principal-claim": { type: "string" },
+  "jwt-allow-no-exp": { type: "boolean" },
+  "jwt-max-lifetime": { type: "string" },
 } as const;
 
 /** How the usage text explains {@linkcode JWT_OPTIONS}. */
@@ -25,7 +27,11 @@ export const JWT_USAGE =
   --jwt-clock-tolerance SEC
                            clock skew tolerated on "exp" and "nbf" (default 5)
   --jwt-principal-claim CLAIM
-                           the claim naming the principal (default sub)`;
+                           the claim naming the principal (default sub)
+  --jwt-allow-no-exp       accept JWTs without "exp" (refused by default: they
+                           never expire)
+  --jwt-max-lifetime SEC   refuse JWTs valid for longer than SEC seconds (exp - iat,
+                           or exp - now without iat); no maximum by default`;
 
 interface JwtValues {
   "jwt-secret"?: string | undefined;
@@ -34,6 +40,8 @@ interface JwtValues {
   "jwt-audience"?: string[] | undefined;
   "jwt-clock-tolerance"?: string | undefined;
   "jwt-principal-claim"?: string | undefined;
+  "jwt-allow-no-exp"?: boolean | undefined;
+  "jwt-max-lifetime"?: string | undefined;
 }
 
 type Logger = Pick<Console, "debug" | "warn" | "error">;
@@ -56,6 +64,11 @@ function jwtOptions(values: JwtValues, logger: Logger): JwtAuthenticatorOptions 
   if (tolerance !== undefined) {
     options.clockToleranceSec = parseNumber("jwt-clock-tolerance", tolerance, { min: 0 });
   }
+  if (values["jwt-allow-no-exp"] === true) options.requireExp = false;
+  const lifetime = values["jwt-max-lifetime"];
+  if (lifetime !== undefined) {
+    options.maxLifetimeSec = parseNumber("jwt-max-lifetime", lifetime, { min: 0, exclusive: true });
+  }
   return options;
 }
 
@@ -72,8 +85,14 @@ export function authenticator(
   values: JwtValues,
   logger: Logger,
 ): Authenticator {
-  const jwtOnly = ["jwt-issuer", "jwt-audience", "jwt-clock-tolerance", "jwt-principal-claim"]
-    .filter((flag) => values[flag as keyof JwtValues] !== undefined);
+  const jwtOnly = [
+    "jwt-issuer",
+    "jwt-audience",
+    "jwt-clock-tolerance",
+    "jwt-principal-claim",
+    "jwt-allow-no-exp",
+    "jwt-max-lifetime",
+  ].filter((flag) => values[flag as keyof JwtValues] !== undefined);
   if (!wantsJwt(values) && jwtOnly.length > 0) {
     throw new TypeError(`--${jwtOnly[0]} needs --jwt-secret or --jwt-jwks`);
   }

@@ -5,14 +5,19 @@
  * @module
  */
 
+import { canonicalizePath } from "../protocol/canonical.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { globToRegExp } from "../protocol/glob.ts";
 import type { AgentContext } from "../runtime/context.ts";
-import { denoFs } from "../runtime/fs_deno.ts";
+import { type DenoFs, denoFs } from "../runtime/fs_deno.ts";
 
 /** Input of the `files` agent. */
 export interface FilesInput {
-  /** Directory to walk. */
+  /**
+   * Directory to walk: an absolute path, or one relative to the runtime's
+   * working directory. It is listed as given, so give its real path (links
+   * resolved), which is what the lease is checked against.
+   */
   root: string;
   /** Glob over paths relative to `root` (`*` one segment, `**` any). @default {"**"} */
   pattern?: string;
@@ -34,7 +39,7 @@ export interface Counts {
 
 /** Result of the `files` agent. */
 export interface FilesReport extends Counts {
-  /** The directory walked, without trailing slashes. */
+  /** The directory walked, canonical (absolute, `.` and `..` resolved, no trailing slash). */
   root: string;
   /** The glob matched, `**` when none was given. */
   pattern: string;
@@ -42,7 +47,10 @@ export interface FilesReport extends Counts {
   by_extension: Record<string, Counts>;
   /** Matching files skipped as binary (they contain a NUL byte). */
   skipped: string[];
-  /** Matching files the job could not read: refused by the lease, or unreadable. */
+  /**
+   * Matching files the job could not read, refused by the lease or
+   * unreadable, and subdirectories it could not list (as `name/`).
+   */
   denied: string[];
 }
 
@@ -67,17 +75,33 @@ export function countText(bytes: Uint8Array): Omit<Counts, "files"> {
   return { lines, words, bytes: bytes.length };
 }
 
-async function walk(root: string, exclude: ReadonlySet<string>, prefix = ""): Promise<string[]> {
-  const found: string[] = [];
-  const entries = [];
-  for await (const entry of Deno.readDir(prefix === "" ? root : `${root}/${prefix}`)) {
-    entries.push(entry);
+/**
+ * The files under `root/prefix` (paths relative to `root`, sorted), listed
+ * through the lease: a subdirectory the lease refuses is added to `denied`
+ * as `name/` and not entered. A refused `root` throws.
+ */
+async function walk(
+  fs: DenoFs,
+  root: string,
+  options: { exclude: ReadonlySet<string>; denied: string[] },
+  prefix = "",
+): Promise<string[]> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await fs.readDir(prefix === "" ? root : `${root}/${prefix}`);
+  } catch (error) {
+    if (prefix === "" || (error instanceof ArcpError && error.code === "LEASE_EXPIRED")) {
+      throw error;
+    }
+    options.denied.push(`${prefix}/`);
+    return [];
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const found: string[] = [];
   for (const entry of entries) {
     const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory && !exclude.has(entry.name)) {
-      found.push(...await walk(root, exclude, path));
+    if (entry.isDirectory && !options.exclude.has(entry.name)) {
+      found.push(...await walk(fs, root, options, path));
     } else if (entry.isFile) found.push(path);
   }
   return found;
@@ -90,26 +114,31 @@ function extensionOf(path: string): string {
 }
 
 /**
- * The `files` agent (exact contract of `cli.ts serve --demo`): reads each
- * file through the lease with the Deno file adapter (`fs.read`, so a
- * `tool_call`/`tool_result` pair per read), emits a `progress` event per
- * file, and returns the per-extension counts. Submit it with an `fs.read`
- * lease covering `root`. Listing the tree is not a leased operation: only
- * file contents are.
+ * The `files` agent (exact contract of `cli.ts serve --demo`): walks `root`
+ * and reads each file through the lease with the Deno file adapter, so each
+ * directory listing (tool `fs.read_dir`) and each file read (tool `fs.read`)
+ * is a `tool_call`/`tool_result` pair; emits a `progress` event per file
+ * and returns the per-extension counts. Submit it with an `fs.read` lease
+ * covering `root`, such as `root/**`: no name outside the lease reaches the
+ * client.
  *
  * @param input Root, pattern and excluded directory names.
  * @param ctx The job context.
  * @returns The report.
- * @throws {ArcpError} `INVALID_REQUEST` when `root` is not a readable directory.
+ * @throws {ArcpError} `PERMISSION_DENIED` (or `LEASE_EXPIRED`) when the
+ *   lease does not let `root` be listed, `INVALID_REQUEST` when `root` is
+ *   not a directory that can be listed.
  */
 export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<FilesReport> {
   if (typeof input?.root !== "string") {
     throw new ArcpError("INVALID_REQUEST", 'The files agent needs input { root: "<directory>" }');
   }
+  const fs = denoFs(ctx);
+  // Relative to where the runtime runs, as a shell would.
+  const given = input.root.startsWith("/") ? input.root : `${Deno.cwd()}/${input.root}`;
   let root: string;
   try {
-    // The real path: the lease is checked against where the bytes really are.
-    root = await Deno.realPath(input.root);
+    root = canonicalizePath(given);
   } catch (error) {
     throw new ArcpError(
       "INVALID_REQUEST",
@@ -118,13 +147,16 @@ export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<
   }
   const pattern = input.pattern ?? "**";
   const matcher = globToRegExp(pattern);
+  const denied: string[] = [];
   let paths: string[];
   try {
-    paths = (await walk(root, new Set(input.exclude ?? [".git", "node_modules"]))).filter((p) =>
-      matcher.test(p)
-    );
+    const exclude = new Set(input.exclude ?? [".git", "node_modules"]);
+    paths = (await walk(fs, root, { exclude, denied })).filter((p) => matcher.test(p));
   } catch (error) {
-    throw new ArcpError("INVALID_REQUEST", `Cannot walk "${root}": ${(error as Error).message}`);
+    // The lease's refusal as is; past it, the root is leased and its failure may be told.
+    if (error instanceof ArcpError && error.code !== "INTERNAL_ERROR") throw error;
+    const cause = error instanceof ArcpError ? error.cause ?? error : error;
+    throw new ArcpError("INVALID_REQUEST", `Cannot walk "${root}": ${(cause as Error).message}`);
   }
   const report: FilesReport = {
     root,
@@ -135,10 +167,9 @@ export async function filesAgent(input: FilesInput, ctx: AgentContext): Promise<
     bytes: 0,
     by_extension: {},
     skipped: [],
-    denied: [],
+    denied,
   };
   await ctx.status("walking", `${paths.length} files match ${pattern}`);
-  const fs = denoFs(ctx);
   for (const [index, path] of paths.entries()) {
     ctx.signal.throwIfAborted();
     const file = `${root}/${path}`;

@@ -21,7 +21,8 @@ export const SERVE_USAGE =
                     [--heartbeat SEC] [--demo] [--dashboard] [--json]
                     [--jwt-secret SECRET | --jwt-jwks URL] [--jwt-issuer ISS]...
                     [--jwt-audience AUD]... [--jwt-clock-tolerance SEC]
-                    [--jwt-principal-claim CLAIM]
+                    [--jwt-principal-claim CLAIM] [--jwt-allow-no-exp]
+                    [--jwt-max-lifetime SEC]
 
 Starts an ARCP runtime serving WebSockets at ws://HOST:PORT/arcp.
   --host HOST              interface to listen on (default 127.0.0.1)

@@ -18,6 +18,7 @@ import { compareAndAppend, readAppended, type SessionShared } from "./_shared_st
 import { SharedRecord } from "./_session_record.ts";
 import { isTerminal } from "./_recovery.ts";
 import { SessionRetention } from "./_session_retention.ts";
+import { RecentSubmits } from "./_submit_ids.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -37,6 +38,8 @@ export interface SessionLimits {
   ackWindow: number;
   /** Unacknowledged events after which a `back_pressure` status is emitted. */
   backPressureLag: number;
+  /** `job.submit` envelope ids remembered to recognise retransmissions. */
+  recentSubmitIds: number;
 }
 
 /** Tries at storing a batch before it is given up (RangeErrors are not retried). */
@@ -65,6 +68,11 @@ export class RuntimeSession {
   readonly jobs: Map<string, RuntimeJob> = new Map();
   /** Jobs of other sessions this session observes (spec 1.1 §7.6). */
   readonly subscriptions: Map<string, Subscription> = new Map();
+  /**
+   * Envelope ids of recent submits: kept with the session, not the
+   * connection, since a retransmission comes after a resume.
+   */
+  readonly recentSubmits: RecentSubmits;
   readonly #store: RuntimeStore;
   readonly #onStoreError: (error: unknown) => void;
   readonly #shared: SessionShared;
@@ -97,6 +105,7 @@ export class RuntimeSession {
     restored?: { lastSeq: number; trimmedSeq: number },
   ) {
     this.id = record.session_id;
+    this.recentSubmits = new RecentSubmits(limits.recentSubmitIds);
     this.#record = new SharedRecord(record, store, shared.instanceId, {
       stored: restored !== undefined,
       onStoreError,

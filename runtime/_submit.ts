@@ -1,7 +1,9 @@
 // This module is browser compatible.
 // `job.submit` (spec §7.1) with idempotency keys (spec §7.2): a repeated key
 // with the same parameters answers with the original job and streams it;
-// with other parameters it is `DUPLICATE_KEY`.
+// with other parameters it is `DUPLICATE_KEY`. A repeated envelope id in one
+// session is a retransmission (see `_submit_ids.ts`): the same `job.accepted`
+// again, or `INVALID_REQUEST` when the parameters differ.
 
 import { encodeMessage, type Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
@@ -16,9 +18,34 @@ import { JobAuthority } from "./_authority.ts";
 import { isLeaseSubset, validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { Lease } from "../protocol/messages.ts";
+import type { JobRecord } from "../store/types.ts";
 import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
+import { submitIdFingerprint } from "./_submit_ids.ts";
+
+/**
+ * Sends `job.accepted` for the existing job `jobId` in answer to
+ * `requestId`; returns the job as known here, or `undefined` (nothing sent)
+ * when the job is no longer known.
+ */
+async function acceptAgain(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  jobId: string,
+  requestId: string,
+): Promise<{ live: RuntimeJob | undefined; record: JobRecord } | undefined> {
+  const live = core.jobs.get(jobId);
+  const record = live?.record() ?? await core.store.getJob(jobId);
+  if (record === undefined) return undefined;
+  const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
+  await session.send(encodeMessage("job.accepted", accepted, {
+    session_id: session.id,
+    job_id: jobId,
+    trace_id: record.trace_id,
+  }));
+  return { live, record };
+}
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
 async function replayIdempotent(
@@ -27,15 +54,9 @@ async function replayIdempotent(
   jobId: string,
   requestId: string,
 ): Promise<boolean> {
-  const live = core.jobs.get(jobId);
-  const record = live?.record() ?? await core.store.getJob(jobId);
-  if (record === undefined) return false;
-  const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
-  await session.send(encodeMessage("job.accepted", accepted, {
-    session_id: session.id,
-    job_id: jobId,
-    trace_id: record.trace_id,
-  }));
+  const known = await acceptAgain(core, session, jobId, requestId);
+  if (known === undefined) return false;
+  const { live, record } = known;
   if (live !== undefined && !live.terminal) {
     // Running: this session now sees its events, unless it already does.
     if (live.ownerSession !== session && !session.subscriptions.has(jobId)) {
@@ -59,12 +80,54 @@ async function replayIdempotent(
   return true;
 }
 
-/** Handles `job.submit`: accepts and starts a job, or answers a repeated idempotency key. */
+/**
+ * Handles `job.submit`: answers a retransmission (a repeated envelope id),
+ * or accepts and starts a job, or answers a repeated idempotency key.
+ *
+ * @throws {ArcpError} `INVALID_REQUEST` for an envelope id this session
+ *   already used for a submit with other parameters, besides the refusals
+ *   of the submission itself.
+ */
 export async function submitJob(
   core: RuntimeCore,
   session: RuntimeSession,
   message: Message & { type: "job.submit" },
 ): Promise<void> {
+  const { payload } = message;
+  const parameters = submissionFingerprint(payload);
+  const fingerprint = submitIdFingerprint(parameters, payload.idempotency_key);
+  const earlier = session.recentSubmits.get(message.id);
+  if (earlier !== undefined) {
+    if (earlier.fingerprint !== fingerprint) {
+      throw new ArcpError(
+        "INVALID_REQUEST",
+        `Envelope id "${message.id}" was already used by another job.submit in this session: ` +
+          "each message needs a unique id",
+      );
+    }
+    // Answered with its job again; the job's events are already the session's
+    // (in its log, which a resume replays, or followed since the first answer).
+    const jobId = await earlier.jobId;
+    if (jobId !== undefined && await acceptAgain(core, session, jobId, message.id) !== undefined) {
+      return;
+    }
+  }
+  const settle = session.recentSubmits.remember(message.id, fingerprint);
+  try {
+    settle(await acceptSubmit(core, session, message, parameters));
+  } catch (error) {
+    settle(undefined);
+    throw error;
+  }
+}
+
+/** Accepts a submission; returns the job that answers it, new or (for a repeated key) earlier. */
+async function acceptSubmit(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  message: Message & { type: "job.submit" },
+  fingerprint: string,
+): Promise<string> {
   const { payload } = message;
   const { definition, ref } = core.registry.resolve(payload.agent);
   const { lease } = validateLease(payload.lease_request ?? {}, { field: "lease_request" });
@@ -75,7 +138,6 @@ export async function submitJob(
   const createdAt = new Date().toISOString();
   const key = payload.idempotency_key;
   if (key !== undefined) {
-    const fingerprint = submissionFingerprint(payload);
     const expiresAt = new Date(Date.parse(createdAt) + core.idempotencyTtlSec * 1000).toISOString();
     const existing = await core.store.claimIdempotencyKey(
       { principal: session.principal.id, key, job_id: jobId, fingerprint, expires_at: expiresAt },
@@ -89,10 +151,12 @@ export async function submitJob(
           { details: { job_id: existing.job_id } },
         );
       }
-      if (await replayIdempotent(core, session, existing.job_id, message.id)) return;
+      if (await replayIdempotent(core, session, existing.job_id, message.id)) {
+        return existing.job_id;
+      }
     }
   }
-  await startJob(core, session, {
+  const job = await startJob(core, session, {
     id: jobId,
     definition,
     agent: ref,
@@ -105,6 +169,7 @@ export async function submitJob(
     idempotencyKey: key,
     requestId: message.id,
   });
+  return job.jobId;
 }
 
 /** A job to start, and what it answers: a submit or a delegation. */

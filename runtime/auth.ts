@@ -30,7 +30,9 @@ export interface HelloAuth {
 
 /**
  * Decides who a `session.hello` speaks for. Resolves to the principal, or to
- * `null` to refuse the session with `UNAUTHENTICATED` (spec §6.1).
+ * `null` to refuse the session with `UNAUTHENTICATED` (spec §6.1). To tell
+ * the client why, reject with an `ArcpError` of code `UNAUTHENTICATED`: its
+ * message becomes the `session.error`'s.
  */
 export type Authenticator = (auth: HelloAuth) => Promise<Principal | null>;
 

@@ -69,12 +69,14 @@
 
 import { canonicalizePath } from "../protocol/canonical.ts";
 import { ArcpError } from "../protocol/errors.ts";
+import { isGlobSubset } from "../protocol/glob.ts";
+import type { Lease } from "../protocol/messages.ts";
 import type { AgentContext } from "./context.ts";
 
 export type { AgentContext } from "./context.ts";
 
-/** What the adapter needs of an agent's context: its enforced operations. */
-export type FsContext = Pick<AgentContext, "authorize" | "tool" | "signal">;
+/** What the adapter needs of an agent's context: its enforced operations and its lease. */
+export type FsContext = Pick<AgentContext, "authorize" | "tool" | "signal" | "lease">;
 
 /** Options of {@linkcode DenoFs.writeFile} and {@linkcode DenoFs.writeTextFile}. */
 export interface FsWriteOptions {
@@ -106,7 +108,12 @@ export interface DenoFs {
   writeFile(path: string, data: Uint8Array, options?: FsWriteOptions): Promise<void>;
   /** Writes text as UTF-8 (`fs.write`; tool `fs.write`). */
   writeTextFile(path: string, text: string, options?: FsWriteOptions): Promise<void>;
-  /** Lists a directory, in the order the system gives (`fs.read`; tool `fs.read_dir`). */
+  /**
+   * Lists a directory, in the order the system gives (`fs.read`; tool
+   * `fs.read_dir`). The listing reveals the names inside: it needs `fs.read`
+   * on the directory itself, or on every name directly inside it (so a lease
+   * of `/data/**` lets `/data` be listed, and `/` or `/data/..` not).
+   */
   readDir(path: string): Promise<Deno.DirEntry[]>;
   /** Describes a file or directory, links followed (`fs.read`; tool `fs.stat`). */
   stat(path: string): Promise<Deno.FileInfo>;
@@ -143,30 +150,68 @@ async function realTarget(path: string, capability: FsCapability): Promise<strin
  * Runs `operate` as one enforced tool call: `ctx.tool` emits `tool_call`
  * and authorises the path as given; the real path is authorised again
  * before `operate` touches it; `tool_result` carries `describe`'s summary.
+ * A `listing` is authorised as {@linkcode listingTarget} says.
  */
 async function leased<T>(
   ctx: FsContext,
-  call: { tool: string; capability: FsCapability; path: string },
+  call: { tool: string; capability: FsCapability; path: string; listing?: boolean },
   operate: (target: string) => Promise<T>,
   describe: (value: T) => Record<string, unknown>,
 ): Promise<T> {
   const { tool, capability, path } = call;
+  const checked = (canonical: string) =>
+    call.listing === true ? listingTarget(ctx.lease, canonical) : canonical;
   let value: T;
   await ctx.tool(tool, { path }, async () => {
     // Already authorised by ctx.tool, so this canonicalisation cannot fail.
     const target = await realTarget(canonicalizePath(path), capability);
-    if (ctx.authorize(capability, target) !== target) {
+    const real = checked(target);
+    // Refusals name the path as given: where a link leads out of the lease is not told.
+    let authorized: string;
+    try {
+      authorized = ctx.authorize(capability, real);
+    } catch (error) {
+      if (!(error instanceof ArcpError && error.code === "PERMISSION_DENIED")) throw error;
+      throw new ArcpError(
+        "PERMISSION_DENIED",
+        `${capability} of "${path}" denied: its real path is outside the lease`,
+        { details: { capability, target: path } },
+      );
+    }
+    if (authorized !== real) {
       // A real name with a percent-escape: what was authorised is another file.
       throw new ArcpError(
         "PERMISSION_DENIED",
-        `${capability} of "${path}" denied: its real path "${target}" is not canonical`,
-        { details: { capability, target } },
+        `${capability} of "${path}" denied: its real path is not canonical`,
+        { details: { capability, target: path } },
       );
     }
     value = await operate(target);
     return { path: target, ...describe(value) };
-  }, { capability, target: path });
+  }, { capability, target: call.listing === true ? listingTargetOf(ctx.lease, path) : path });
   return value!;
+}
+
+/**
+ * The target a listing of the canonical directory `dir` is authorised as:
+ * `dir/*` when one `fs.read` pattern covers every name directly inside it
+ * (the lease then matches that literal name too), else `dir` itself.
+ */
+function listingTarget(lease: Lease, dir: string): string {
+  const names = `${dir === "/" ? "" : dir}/*`;
+  const covered = (lease["fs.read"] ?? []).some((pattern) => isGlobSubset(names, pattern));
+  return covered ? names : dir;
+}
+
+/** {@linkcode listingTarget} of a path as given; one that cannot be canonicalised is checked as is. */
+function listingTargetOf(lease: Lease, path: string): string {
+  let canonical: string;
+  try {
+    canonical = canonicalizePath(path);
+  } catch {
+    return path;
+  }
+  return listingTarget(lease, canonical);
 }
 
 const encoder = new TextEncoder();
@@ -176,8 +221,8 @@ const decoder = new TextDecoder();
  * Gives an agent file operations enforced by its lease (spec §9.1, §9.3).
  * See the module documentation for the checks and their limits.
  *
- * @param ctx The agent's context (any object with its `authorize`, `tool`
- *   and `signal`); reads and writes stop when its `signal` aborts.
+ * @param ctx The agent's context (any object with its `authorize`, `tool`,
+ *   `signal` and `lease`); reads and writes stop when its `signal` aborts.
  * @returns The operations, bound to `ctx`.
  * @example Write needs `fs.write`; `fs.read` is not enough
  * ```ts
@@ -222,7 +267,7 @@ export function denoFs(ctx: FsContext): DenoFs {
     readDir: (path) =>
       leased(
         ctx,
-        { tool: "fs.read_dir", capability: "fs.read", path },
+        { tool: "fs.read_dir", capability: "fs.read", path, listing: true },
         (target) => Array.fromAsync(Deno.readDir(target)),
         (entries) => ({ entries: entries.length }),
       ),

@@ -29,6 +29,7 @@ import {
   jwtVerify,
   type JWTVerifyOptions,
 } from "jose";
+import { ArcpError } from "../protocol/errors.ts";
 import { SILENT } from "../protocol/_silent.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 
@@ -63,6 +64,19 @@ export interface JwtAuthenticatorOptions {
    * @default {["HS256"] with a secret, the RS, PS, ES and EdDSA families with a JWKS}
    */
   algorithms?: string[];
+  /**
+   * Whether a token must carry an `exp` claim. A token without one never
+   * expires, so a leaked token would be valid forever; it is refused unless
+   * this is `false`.
+   * @default {true}
+   */
+  requireExp?: boolean;
+  /**
+   * The longest lifetime, in seconds, a token may claim: `exp - iat`, or
+   * `exp - now` when it has no `iat`. A longer-lived token is refused. No
+   * maximum when absent.
+   */
+  maxLifetimeSec?: number;
   /**
    * The claim holding the principal id; it must be a non-empty string.
    * @default {"sub"}
@@ -129,6 +143,32 @@ function keySource(options: JwtAuthenticatorOptions): KeySource {
 }
 
 /**
+ * Why a verified token's lifetime is refused, or `undefined` when it is not.
+ * jose has already checked that `exp`, `iat` and `nbf` are numbers when
+ * present, and that `exp` has not passed.
+ */
+function lifetimeRefusal(
+  payload: JWTPayload,
+  requireExp: boolean,
+  maxLifetimeSec: number | undefined,
+): string | undefined {
+  const { exp, iat } = payload;
+  const limit = maxLifetimeSec === undefined ? "" : `: maxLifetimeSec is ${maxLifetimeSec}`;
+  if (exp === undefined) {
+    return requireExp || maxLifetimeSec !== undefined
+      ? `Invalid bearer token: the JWT has no "exp" claim, so it never expires${limit}`
+      : undefined;
+  }
+  if (maxLifetimeSec === undefined) return undefined;
+  // An `iat` in the future must not shorten the lifetime that remains.
+  const now = Date.now() / 1000;
+  const lifetime = exp - Math.min(iat ?? now, now);
+  if (lifetime <= maxLifetimeSec) return undefined;
+  return `Invalid bearer token: the JWT is valid for ${Math.ceil(lifetime)} s ` +
+    `(${iat !== undefined && iat <= now ? "exp - iat" : "exp - now"}), longer than allowed${limit}`;
+}
+
+/**
  * An {@linkcode Authenticator} that accepts a bearer token when it is a JWT
  * with a valid signature, within its `exp`/`nbf` window (give or take the
  * clock tolerance), from an accepted issuer and audience and signed with an
@@ -136,13 +176,20 @@ function keySource(options: JwtAuthenticatorOptions): KeySource {
  * `principalClaim`), and the verified payload becomes the principal's
  * `claims`. Any other token resolves to `null`, which refuses the session
  * with `UNAUTHENTICATED`; so does a JWKS that cannot be fetched, which is
- * also logged as a warning. The returned function never rejects.
+ * also logged as a warning.
+ *
+ * A token must carry `exp` (unless `requireExp` is `false`) and, with
+ * `maxLifetimeSec`, claim no longer a lifetime. Such a refusal is told to
+ * the client: a correctly signed token that breaks this policy rejects with
+ * an `ArcpError` `UNAUTHENTICATED` whose message says why, which the
+ * runtime sends as the `session.error`.
  *
  * @param options The key (`secret` or `jwksUrl`) and the claims to check.
  * @returns The authenticator.
  * @throws {TypeError} when neither or both of `secret` and `jwksUrl` are
  *   given, the secret is empty, or `jwksUrl` is not an http(s) URL.
- * @throws {RangeError} when `clockToleranceSec` is negative or not finite.
+ * @throws {RangeError} when `clockToleranceSec` is negative or not finite,
+ *   or `maxLifetimeSec` is not a positive number.
  * @example Verify HS256 tokens
  * ```ts
  * import { jwtAuthenticator } from "@arcp/arcp/runtime/jwt";
@@ -162,6 +209,29 @@ function keySource(options: JwtAuthenticatorOptions): KeySource {
  * assert.equal(principal?.id, "alice");
  * assert.equal(principal?.claims?.role, "admin");
  * assert.equal(await authenticate({ scheme: "bearer", token: "not-a-jwt" }), null);
+ * ```
+ * @example Refuse tokens that live longer than an hour
+ * ```ts
+ * import { jwtAuthenticator } from "@arcp/arcp/runtime/jwt";
+ * import { ArcpError } from "@arcp/arcp";
+ * import { SignJWT } from "jose";
+ * import assert from "node:assert/strict";
+ *
+ * const secret = new TextEncoder().encode("a-long-random-shared-secret");
+ * const authenticate = jwtAuthenticator({ secret, maxLifetimeSec: 3600 });
+ * const token = await new SignJWT({})
+ *   .setProtectedHeader({ alg: "HS256" })
+ *   .setSubject("alice")
+ *   .setIssuedAt()
+ *   .setExpirationTime("1d")
+ *   .sign(secret);
+ *
+ * await assert.rejects(authenticate({ scheme: "bearer", token }), (error: unknown) => {
+ *   assert.ok(error instanceof ArcpError);
+ *   assert.equal(error.code, "UNAUTHENTICATED");
+ *   assert.match(error.message, /maxLifetimeSec is 3600/);
+ *   return true;
+ * });
  * ```
  * @example Verify tokens against a JWKS endpoint
  * ```ts ignore
@@ -185,6 +255,13 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticato
       `Cannot create jwtAuthenticator: clockToleranceSec must be a non-negative number, got ${clockTolerance}`,
     );
   }
+  const requireExp = options.requireExp ?? true;
+  const maxLifetime = options.maxLifetimeSec;
+  if (maxLifetime !== undefined && !(maxLifetime > 0 && maxLifetime < Infinity)) {
+    throw new RangeError(
+      `Cannot create jwtAuthenticator: maxLifetimeSec must be a positive number, got ${maxLifetime}`,
+    );
+  }
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...options.algorithms ?? (remote ? ASYMMETRIC_ALGORITHMS : ["HS256"])],
     clockTolerance,
@@ -205,6 +282,11 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticato
         logger.debug(`arcp jwt: rejected a token (${code ?? "unexpected error"})`, error);
       }
       return null;
+    }
+    const refusal = lifetimeRefusal(payload, requireExp, maxLifetime);
+    if (refusal !== undefined) {
+      logger.debug(`arcp jwt: rejected a token: ${refusal}`);
+      throw new ArcpError("UNAUTHENTICATED", refusal);
     }
     const id = payload[claim];
     if (typeof id !== "string" || id === "") {

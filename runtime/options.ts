@@ -102,6 +102,17 @@ export interface RuntimeOptions {
    */
   idempotencyTtlSec?: number;
   /**
+   * `job.submit` envelope ids each session remembers, of its latest submits. A
+   * submit repeating a remembered id is a retransmission (spec 1.0 §5,
+   * §7.2): it gets the same `job.accepted` and starts no job, or
+   * `INVALID_REQUEST` when its parameters differ. An id older than the last
+   * `recentSubmitIds` submits, or one resent after a runtime restart or
+   * to another runtime instance, is not recognised (the ids are kept in
+   * memory); use `idempotency_key` where that matters. 0 turns it off.
+   * @default {256}
+   */
+  recentSubmitIds?: number;
+  /**
    * Whether `subscriber` may observe a job another principal submitted
    * (spec 1.1 §7.6, §14). The default allows only the submitter.
    */

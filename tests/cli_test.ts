@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 
 import { SignJWT } from "jose";
 
-import { runCli, spawnCli, startServe } from "./_serve.ts";
+import { helloFrame } from "./_raw.ts";
+import { rawSession, runCli, spawnCli, startServe } from "./_serve.ts";
 
 const decoder = new TextDecoder();
 
@@ -49,7 +50,8 @@ async function wc(paths: string[]): Promise<{ lines: number; words: number; byte
 }
 
 Deno.test("cli serve --demo and submit: the files agent counts what `wc` counts, per extension", async () => {
-  const root = await Deno.makeTempDir();
+  // The real path: the agent walks the path it is given, and the lease is checked on real paths.
+  const root = await Deno.realPath(await Deno.makeTempDir());
   const served = await startServe("cli-token");
   try {
     await writeFixture(root);
@@ -61,7 +63,7 @@ Deno.test("cli serve --demo and submit: the files agent counts what `wc` counts,
       "cli-token",
       "--json",
       "--lease",
-      JSON.stringify({ "fs.read": [`${await Deno.realPath(root)}/**`] }),
+      JSON.stringify({ "fs.read": [`${root}/**`] }),
       "files",
       JSON.stringify({ root }),
     ]);
@@ -99,9 +101,14 @@ Deno.test("cli serve --demo and submit: the files agent counts what `wc` counts,
     assert.equal(progress.length, 8);
     assert.deepEqual(progress.map((p) => p.current), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.ok(progress.every((p) => p.total === 8 && p.units === "files"));
+    // Through the lease: a listing of each directory walked (the root, docs, docs/deep and src;
+    // node_modules is not entered) and a read of each file.
     const calls = events.filter((e) => e.payload.kind === "tool_call");
     const results = events.filter((e) => e.payload.kind === "tool_result");
-    assert.equal(calls.length, 8);
+    const tools = calls.map((e) => e.payload.body.tool);
+    assert.equal(tools.filter((tool) => tool === "fs.read_dir").length, 4);
+    assert.equal(tools.filter((tool) => tool === "fs.read").length, 8);
+    assert.equal(calls.length, 12);
     assert.deepEqual(
       results.map((e) => e.payload.body.call_id),
       calls.map((e) => e.payload.body.call_id),
@@ -200,6 +207,11 @@ Deno.test("cli --help of every command exits 0; usage errors exit 2", async () =
       /--jwt-issuer needs --jwt-secret or --jwt-jwks/,
     ],
     [["serve", "--jwt-secret", "s", "--jwt-jwks", "https://idp.example/jwks"], /exactly one/],
+    [["serve", "--jwt-allow-no-exp"], /--jwt-allow-no-exp needs --jwt-secret or --jwt-jwks/],
+    [
+      ["serve", "--jwt-secret", "s", "--jwt-max-lifetime", "0"],
+      /Invalid --jwt-max-lifetime "0": expected a number > 0/,
+    ],
     [["version", "--verbose"], /Unknown option '--verbose'/],
     [["version", "extra"], /version takes only --json/],
   ];
@@ -453,6 +465,46 @@ Deno.test("cli serve accepts static tokens and JWTs together, static tokens firs
     assert.match(wrongIssuer.stderr, /UNAUTHENTICATED/);
   } finally {
     assert.equal((await served.stop()).code, 0);
+  }
+});
+
+Deno.test("cli serve refuses JWTs without exp, and beyond --jwt-max-lifetime, saying why", async () => {
+  const secret = new TextEncoder().encode("a-long-random-shared-secret-for-tests");
+  const sign = (claims: Record<string, unknown>) =>
+    new SignJWT({ sub: "tester", ...claims }).setProtectedHeader({ alg: "HS256" }).sign(secret);
+  const errorOf = async (url: string, token: string) => {
+    const frames = await rawSession(url, helloFrame(token), (read) => read.length > 0);
+    return frames.map((frame) => frame.payload as { code?: string; message?: string });
+  };
+  const issued = Math.floor(Date.now() / 1000);
+  const strict = await startServe("t7", undefined, [
+    "--jwt-secret",
+    new TextDecoder().decode(secret),
+    "--jwt-max-lifetime",
+    "600",
+  ]);
+  try {
+    const [noExp] = await errorOf(strict.url, await sign({ iat: issued }));
+    assert.equal(noExp?.code, "UNAUTHENTICATED");
+    assert.match(noExp?.message ?? "", /no "exp" claim, so it never expires/);
+    const [long] = await errorOf(strict.url, await sign({ iat: issued, exp: issued + 3600 }));
+    assert.equal(long?.code, "UNAUTHENTICATED");
+    assert.match(long?.message ?? "", /maxLifetimeSec is 600/);
+    const [welcome] = await errorOf(strict.url, await sign({ iat: issued, exp: issued + 300 }));
+    assert.ok(welcome !== undefined && welcome.code === undefined);
+  } finally {
+    assert.equal((await strict.stop()).code, 0);
+  }
+  const lax = await startServe("t8", undefined, [
+    "--jwt-secret",
+    new TextDecoder().decode(secret),
+    "--jwt-allow-no-exp",
+  ]);
+  try {
+    const listed = await runCli(["jobs", "--url", lax.url, "--token", await sign({})]);
+    assert.equal(listed.code, 0, listed.stderr);
+  } finally {
+    assert.equal((await lax.stop()).code, 0);
   }
 });
 

@@ -58,22 +58,18 @@ interface FilesReport {
 }
 
 Deno.test(
-  "the files agent without an fs.read lease reports every file denied, each a PERMISSION_DENIED tool_result",
+  "the files agent cannot list a root outside its lease: PERMISSION_DENIED, no name of the tree sent",
   bounded(async () => {
     await using tree = await fileTree();
     await using demo = await demoRuntime();
-    const cases: [string, Record<string, string[]> | undefined, string[]][] = [
-      ["no lease", undefined, ["a.txt", "b.md", "sub/c.ts"]],
-      ["another capability", { "tool.call": ["*"] }, ["a.txt", "b.md", "sub/c.ts"]],
-      ["another directory", { "fs.read": [`${tree.root}-other/**`] }, [
-        "a.txt",
-        "b.md",
-        "sub/c.ts",
-      ]],
-      ["a subdirectory", { "fs.read": [`${tree.root}/sub/**`] }, ["a.txt", "b.md"]],
-      ["the whole tree", { "fs.read": [`${tree.root}/**`] }, []],
+    const cases: [string, Record<string, string[]> | undefined][] = [
+      ["no lease", undefined],
+      ["another capability", { "tool.call": ["*"] }],
+      ["another directory", { "fs.read": [`${tree.root}-other/**`] }],
+      ["a subdirectory", { "fs.read": [`${tree.root}/sub/**`] }],
+      ["some of its files", { "fs.read": [`${tree.root}/*.txt`] }],
     ];
-    for (const [label, leaseRequest, denied] of cases) {
+    for (const [label, leaseRequest] of cases) {
       const job = await demo.client.submit(
         "files",
         { root: tree.root },
@@ -81,16 +77,55 @@ Deno.test(
       );
       const events: JobEvent[] = [];
       for await (const event of job) events.push(event);
+      await assert.rejects(job.result, (error: unknown) => {
+        assert.ok(error instanceof ArcpError, label);
+        assert.equal(error.code, "PERMISSION_DENIED", label);
+        return true;
+      });
+      // One refused listing of the root and nothing else.
+      const calls = events.filter((e) => e.payload.kind === "tool_call");
+      assert.deepEqual(calls.map((e) => (e.payload.body as { tool: string }).tool), [
+        "fs.read_dir",
+      ], label);
+      const sent = JSON.stringify(events);
+      for (const name of ["a.txt", "b.md", "c.ts"]) assert.ok(!sent.includes(name), label);
+    }
+  }),
+);
+
+Deno.test(
+  "the files agent reads only the files its lease covers and lists only the directories it covers",
+  bounded(async () => {
+    await using tree = await fileTree();
+    await using demo = await demoRuntime();
+    const { root } = tree;
+    // What the lease covers, what is denied, how many files are counted and tool calls made.
+    const cases: [string, string[], string[], number, number][] = [
+      [
+        "the root, a.txt and sub",
+        [root, `${root}/a.txt`, `${root}/sub`],
+        ["b.md", "sub/c.ts"],
+        1,
+        5,
+      ],
+      ["the root and a.txt", [root, `${root}/a.txt`], ["sub/", "b.md"], 1, 4],
+      ["the whole tree", [`${root}/**`], [], 3, 5],
+    ];
+    for (const [label, patterns, denied, files, toolCalls] of cases) {
+      const job = await demo.client.submit("files", { root }, {
+        leaseRequest: { "fs.read": patterns },
+      });
+      const events: JobEvent[] = [];
+      for await (const event of job) events.push(event);
       const report = (await job.result).result as FilesReport;
       assert.deepEqual(report.denied, denied, label);
-      assert.deepEqual(report.skipped, [], label);
-      assert.equal(report.files, 3 - denied.length, label);
+      assert.equal(report.files, files, label);
 
-      // One fs.read tool call per file, each answered; the denied ones with PERMISSION_DENIED.
+      // A tool call per listing and per read, each answered; the denied ones with PERMISSION_DENIED.
       const calls = events.filter((e) => e.payload.kind === "tool_call");
       const results = events.filter((e) => e.payload.kind === "tool_result");
-      assert.equal(calls.length, 3, label);
-      assert.equal(results.length, 3, label);
+      assert.equal(calls.length, toolCalls, label);
+      assert.equal(results.length, toolCalls, label);
       const refusals = results.flatMap((e) => {
         const body = e.payload.body as { error?: { code: string; retryable: boolean } };
         return body.error === undefined ? [] : [body.error];
@@ -105,17 +140,75 @@ Deno.test(
       }
       for (const call of calls) {
         const body = call.payload.body as { tool: string; args: { path: string } };
-        assert.equal(body.tool, "fs.read");
-        assert.ok(body.args.path.startsWith(`${tree.root}/`), body.args.path);
+        assert.ok(["fs.read", "fs.read_dir"].includes(body.tool), body.tool);
+        assert.ok(body.args.path === root || body.args.path.startsWith(`${root}/`), body.args.path);
       }
-      // Every file is still counted as progress, denied or not.
-      const progress = events.filter((e) => e.payload.kind === "progress");
-      assert.deepEqual(progress.map((e) => (e.payload.body as { current: number }).current), [
-        1,
-        2,
-        3,
-      ]);
     }
+  }),
+);
+
+/**
+ * A lease's directory `leased` beside a `sibling` and under a parent, both
+ * holding names the lease does not cover; removed on dispose.
+ */
+async function leasedBeside(): Promise<{ base: string } & AsyncDisposable> {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "arcp-files-lease-" }));
+  await Deno.mkdir(`${base}/leased/inner`, { recursive: true });
+  await Deno.mkdir(`${base}/sibling/hidden-dir`, { recursive: true });
+  await Deno.mkdir(`${base}/parent-hidden-dir`);
+  await Deno.writeTextFile(`${base}/leased/x.txt`, "in the lease\n");
+  await Deno.writeTextFile(`${base}/leased/inner/y.md`, "also\n");
+  await Deno.writeTextFile(`${base}/sibling/sibling-secret.txt`, "no\n");
+  await Deno.writeTextFile(`${base}/parent-secret.txt`, "no\n");
+  await Deno.symlink(`${base}/sibling`, `${base}/leased/link-dir`);
+  await Deno.symlink(`${base}/parent-secret.txt`, `${base}/leased/link-file`);
+  return { base, [Symbol.asyncDispose]: () => Deno.remove(base, { recursive: true }) };
+}
+
+Deno.test(
+  "over WebSocket, the files agent walking the lease's parent or a sibling is refused and sends no name from outside",
+  bounded(async () => {
+    await using dirs = await leasedBeside();
+    const { base } = dirs;
+    const files = demoAgents().find((agent) => agent.name === "files")!;
+    await using harness = await startHarness("websocket", { agents: [files] });
+    const raw = await harness.raw();
+    await raw.hello();
+    const walk = async (root: string) => {
+      const id = await raw.submit("files", { root }, {
+        lease_request: { "fs.read": [`${base}/leased/**`] },
+      });
+      const frames = await raw.until((f) =>
+        isTerminal(f) || (f.type === "session.error" && payloadOf(f).request_id === id)
+      );
+      return { frames, terminal: frames.at(-1)! };
+    };
+    const outside = /secret|hidden-dir/;
+    for (
+      const root of [
+        base,
+        `${base}/sibling`,
+        `${base}/leased/..`,
+        `${base}/leased/../sibling`,
+        `${base}/leased/link-dir`,
+        "/",
+      ]
+    ) {
+      const { frames, terminal } = await walk(root);
+      assert.equal(terminal.type, "job.error", root);
+      assert.equal(payloadOf(terminal).code, "PERMISSION_DENIED", root);
+      for (const frame of frames) assert.doesNotMatch(JSON.stringify(frame), outside, root);
+    }
+    // The leased directory itself is walked, its links to the outside not followed.
+    const { frames, terminal } = await walk(`${base}/leased`);
+    assert.equal(terminal.type, "job.result");
+    const report = payloadOf(terminal).result as FilesReport & { by_extension: unknown };
+    assert.deepEqual(report.by_extension, {
+      ".txt": { files: 1, lines: 1, words: 3, bytes: 13 },
+      ".md": { files: 1, lines: 1, words: 1, bytes: 5 },
+    });
+    assert.deepEqual(report.denied, []);
+    for (const frame of frames) assert.doesNotMatch(JSON.stringify(frame), outside);
   }),
 );
 

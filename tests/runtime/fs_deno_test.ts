@@ -152,6 +152,7 @@ Deno.test(
       { op: "readText", path: `${root}/in/%61.txt` },
       { op: "readText", path: `${root}/in/link-in` },
       { op: "readDir", path: `${root}/in/sub` },
+      { op: "readDir", path: `${root}/in` },
       { op: "stat", path: `${root}/in/a.txt` },
       { op: "writeText", path: `${root}/out/new.txt`, text: "one" },
       { op: "writeText", path: `${root}/out/new.txt`, text: "+two", append: true },
@@ -165,6 +166,7 @@ Deno.test(
       { ok: "alpha" },
       { ok: "alpha" },
       { ok: ["b.txt"] },
+      { ok: ["a.txt", "decodes-in", "dir-out", "link-in", "link-out", "sub"] },
       { ok: { isFile: true, size: 5 } },
       { ok: null },
       { ok: null },
@@ -195,6 +197,10 @@ Deno.test(
       ["a file link out of the lease", { op: "readText", path: `${root}/in/link-out` }],
       ["a directory link out of the lease", { op: "read", path: `${root}/in/dir-out/secret.txt` }],
       ["listing through a directory link", { op: "readDir", path: `${root}/in/dir-out` }],
+      ["listing the leased directory's parent", { op: "readDir", path: root }],
+      ["listing a sibling", { op: "readDir", path: `${root}/in-evil` }],
+      ["listing it as `in/..`", { op: "readDir", path: `${root}/in/..` }],
+      ["listing /", { op: "readDir", path: "/" }],
       ["stat through a link", { op: "stat", path: `${root}/in/link-out` }],
       ["a link whose real path decodes into the lease", {
         op: "readText",
@@ -232,6 +238,28 @@ Deno.test(
     assert.equal(await Deno.readTextFile(`${root}/outside/secret.txt`), "secret");
     for (const path of [`${root}/in/new.txt`, `${root}/outside/created.txt`]) {
       await assert.rejects(Deno.lstat(path), Deno.errors.NotFound, path);
+    }
+  }),
+);
+
+Deno.test(
+  "denoFs lists a directory when the lease covers it or every name directly inside it",
+  bounded(async () => {
+    await using t = await tree();
+    const { root } = t;
+    const names = ["a.txt", "decodes-in", "dir-out", "link-in", "link-out", "sub"];
+    const list = { op: "readDir", path: `${root}/in` } as const;
+    const cases: [string, Lease, Outcome][] = [
+      ["the tree under it", { "fs.read": [`${root}/in/**`] }, { ok: names }],
+      ["its names", { "fs.read": [`${root}/in/*`] }, { ok: names }],
+      ["the directory itself", { "fs.read": [`${root}/in`] }, { ok: names }],
+      ["some of its names", { "fs.read": [`${root}/in/*.txt`] }, { code: "PERMISSION_DENIED" }],
+      ["one-letter names", { "fs.read": [`${root}/in/?`] }, { code: "PERMISSION_DENIED" }],
+      ["a subdirectory", { "fs.read": [`${root}/in/sub/**`] }, { code: "PERMISSION_DENIED" }],
+    ];
+    for (const [label, lease, expected] of cases) {
+      const { outcomes } = await runScript([list], lease);
+      assert.deepEqual(outcomes, [expected], label);
     }
   }),
 );

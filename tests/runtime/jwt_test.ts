@@ -341,3 +341,110 @@ Deno.test(
     }
   }),
 );
+
+/** A runtime with `authenticate` served over WebSocket on 127.0.0.1; tests `await using` it. */
+async function serveOverWebSocket(authenticate: ReturnType<typeof hs256>) {
+  const runtime = new Runtime({
+    authenticate,
+    agents: [{ name: "whoami", handler: (_input, ctx) => Promise.resolve(ctx.principal.id) }],
+    upgradeWebSocket: Deno.upgradeWebSocket,
+  });
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
+    runtime.fetch,
+  );
+  const { port } = await listening.promise;
+  return {
+    url: `ws://127.0.0.1:${port}/arcp`,
+    async [Symbol.asyncDispose]() {
+      await runtime.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** Asserts that `connect()` over `url` with `token` fails with UNAUTHENTICATED matching `message`. */
+async function refused(url: string, token: string, message: RegExp): Promise<void> {
+  await assert.rejects(connect(url, { token }), (error: unknown) => {
+    assert.ok(error instanceof ArcpError, String(error));
+    assert.equal(error.code, "UNAUTHENTICATED");
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+/** Signs a token with exactly `claims`: no exp or iat unless given. */
+function signed(claims: JWTPayload): Promise<string> {
+  return new SignJWT({ sub: "alice", iss: ISSUER, aud: AUDIENCE, ...claims })
+    .setProtectedHeader({ alg: "HS256" })
+    .sign(SECRET);
+}
+
+Deno.test(
+  "a JWT without exp is refused over WebSocket with UNAUTHENTICATED saying so, unless requireExp is false",
+  bounded(async () => {
+    const token = await signed({ iat: now() });
+    {
+      await using served = await serveOverWebSocket(hs256());
+      await refused(served.url, token, /has no "exp" claim, so it never expires/);
+      // A token with exp is still welcome on the same runtime.
+      await using client = await connect(served.url, { token: await mint() });
+      assert.equal((await (await client.submit("whoami")).result).result, "alice");
+    }
+    {
+      await using served = await serveOverWebSocket(hs256({ requireExp: false }));
+      await using client = await connect(served.url, { token });
+      assert.equal((await (await client.submit("whoami")).result).result, "alice");
+    }
+  }),
+);
+
+Deno.test(
+  "a JWT living longer than maxLifetimeSec is refused over WebSocket, naming the limit and its value",
+  bounded(async () => {
+    await using served = await serveOverWebSocket(hs256({ maxLifetimeSec: 3600 }));
+    const issued = now();
+    await refused(
+      served.url,
+      await signed({ iat: issued, exp: issued + 7200 }),
+      /valid for 7200 s \(exp - iat\), longer than allowed: maxLifetimeSec is 3600/,
+    );
+    // Without iat, the lifetime is what remains: exp - now.
+    await refused(
+      served.url,
+      await signed({ exp: issued + 7200 }),
+      /\(exp - now\), longer than allowed: maxLifetimeSec is 3600/,
+    );
+    // An iat in the future does not shorten a long remaining lifetime.
+    await refused(
+      served.url,
+      await signed({ iat: issued + 7000, exp: issued + 7200 }),
+      /\(exp - now\), longer than allowed: maxLifetimeSec is 3600/,
+    );
+    for (const claims of [{ iat: issued, exp: issued + 3600 }, { exp: issued + 3000 }]) {
+      await using client = await connect(served.url, { token: await signed(claims) });
+      assert.equal((await (await client.submit("whoami")).result).result, "alice");
+    }
+  }),
+);
+
+Deno.test(
+  "with requireExp false and maxLifetimeSec, a JWT without exp is refused as never expiring",
+  bounded(async () => {
+    await using served = await serveOverWebSocket(
+      hs256({ requireExp: false, maxLifetimeSec: 60 }),
+    );
+    await refused(
+      served.url,
+      await signed({ iat: now() }),
+      /never expires: maxLifetimeSec is 60/,
+    );
+  }),
+);
+
+Deno.test("jwtAuthenticator() refuses a maxLifetimeSec that is not a positive number", () => {
+  for (const maxLifetimeSec of [0, -1, NaN, Infinity]) {
+    assert.throws(() => jwtAuthenticator({ secret: SECRET, maxLifetimeSec }), RangeError);
+  }
+});
