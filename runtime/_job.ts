@@ -211,10 +211,10 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
 
   #fail(error: ArcpError): void {
     if (this.terminal) return;
-    const payload = errorPayload(error);
+    const { payload, size } = errorPayload(error);
     this.#status = payload.final_status;
     this.#clearTimers();
-    this.#emitTerminal("job.error", payload, payload.message.length);
+    this.#emitTerminal("job.error", payload, size);
   }
 
   #emitTerminal(type: "job.result" | "job.error", payload: unknown, size: number): void {
