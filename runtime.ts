@@ -333,6 +333,7 @@ export class Runtime {
     if (session?.attached) return;
     // A session with running jobs stays: their events must stay resumable.
     if (session !== undefined && session.jobs.size > 0) {
+      this.#track(this.#abandonUnheld(session));
       return this.#scheduleExpiry(sessionId, this.#core.resumeWindowSec * 1000);
     }
     this.#track(
@@ -340,6 +341,17 @@ export class Runtime {
         this.#core.logger.warn(`arcp runtime: cannot delete expired session ${sessionId}`, error);
       }),
     );
+  }
+
+  /**
+   * Stops holding the agents of a session whose client did not come back
+   * within the resume window, here or on another instance: their next
+   * events past half the buffer caps end their jobs.
+   */
+  async #abandonUnheld(session: RuntimeSession): Promise<void> {
+    const stored = await this.#core.store.getSession(session.id).catch(() => undefined);
+    if (stored?.detached_at === null) return;
+    session.abandon();
   }
 
   /** Keeps `task` among the store work close() waits for. */

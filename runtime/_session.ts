@@ -81,7 +81,6 @@ export class RuntimeSession {
   #outlet: Outlet | undefined;
   #replaying = false;
   #held: Envelope[] = [];
-  #acking = false;
   #queue: Envelope[] = [];
   #flushing: Promise<void> = RESOLVED;
   #flushActive = false;
@@ -122,6 +121,7 @@ export class RuntimeSession {
       { id: this.id, store, limits, onStoreError },
       restored ?? { lastSeq: 0, trimmedSeq: 0 },
     );
+    this.#retention.acking = record.features?.includes("ack") ?? false;
   }
 
   /**
@@ -207,7 +207,7 @@ export class RuntimeSession {
   /** Attaches a connection that has seen everything: a new session. */
   attach(outlet: Outlet, acking: boolean): void {
     this.#outlet = outlet;
-    this.#acking = acking;
+    this.#retention.acking = acking;
     this.#updateTail();
   }
 
@@ -221,21 +221,46 @@ export class RuntimeSession {
   }
 
   /**
+   * Claims the session for a resume after `after`, before its welcome is
+   * sent: the previous connection is dropped, and from now on nothing past
+   * `after` is trimmed to make room, so the replay will find it all.
+   *
+   * @throws {ArcpError} `RESUME_WINDOW_EXPIRED` when the log no longer holds
+   *   the events after `after` (spec §6.3).
+   */
+  claimForResume(after: number): void {
+    const trimmed = this.#retention.trimmedSeq;
+    if (after < trimmed) {
+      throw new ArcpError(
+        "RESUME_WINDOW_EXPIRED",
+        `Cannot resume after event_seq ${after}: the log starts at ${trimmed + 1}`,
+        { details: { first_available_seq: trimmed + 1 } },
+      );
+    }
+    this.#dropPrevious(undefined);
+    this.#retention.resumed(after);
+  }
+
+  #dropPrevious(outlet: Outlet | undefined): void {
+    const previous = this.#outlet;
+    if (previous === undefined || previous === outlet) return;
+    this.detach(previous);
+    previous.drop(
+      new ArcpError("INVALID_REQUEST", "The session was resumed on another connection"),
+    );
+  }
+
+  /**
    * Attaches a resuming connection: replays every stored event after `after`,
    * then switches to live delivery with neither gap nor duplicate, even while
    * jobs keep emitting (spec §6.3). A previous connection is dropped.
    */
   async resume(outlet: Outlet, after: number, acking: boolean): Promise<void> {
-    const previous = this.#outlet;
-    if (previous !== undefined && previous !== outlet) {
-      this.detach(previous);
-      previous.drop(
-        new ArcpError("INVALID_REQUEST", "The session was resumed on another connection"),
-      );
-    }
+    this.#dropPrevious(outlet);
     this.#outlet = outlet;
-    this.#acking = acking;
+    this.#retention.acking = acking;
     this.#replaying = true;
+    this.#retention.resumed(after);
     this.#updateTail();
     this.acknowledge(after);
     let cursor = after;
@@ -248,11 +273,11 @@ export class RuntimeSession {
         batch.push(event);
         cursor = event.event_seq;
         if (batch.length === REPLAY_BATCH) {
-          await outlet.write(batch);
+          await this.#write(outlet, batch);
           batch = [];
         }
       }
-      if (batch.length > 0) await outlet.write(batch);
+      if (batch.length > 0) await this.#write(outlet, batch);
       if (this.#outlet !== outlet) return;
       // Synchronous with the flush loop's own check: nothing stored after
       // `cursor` has been skipped, and everything stored later goes live.
@@ -267,7 +292,10 @@ export class RuntimeSession {
   /**
    * Queues a `job.event`/`job.result`/`job.error` envelope and assigns its
    * event_seq now, so seq order is emission order across all jobs. `size` is
-   * its approximate encoded size in bytes.
+   * its approximate encoded size in bytes. The promise is the emitter's
+   * back-pressure: it resolves once the client has acknowledged enough (with
+   * `ack`), once half the caps or less is undelivered, and once the outbound
+   * queue has room, whichever of these applies first.
    *
    * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
    *   terminal envelopes (`force`) are always taken.
@@ -275,10 +303,20 @@ export class RuntimeSession {
   emit(envelope: Envelope & { job_id: string }, size: number, force = false): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
     const queued = this.#enqueue(envelope);
-    if (this.#acking && this.#outlet !== undefined) {
-      return this.#retention.ackWindowWait() ?? queued;
-    }
-    return queued;
+    if (force) return queued;
+    const acked = this.#retention.acking && this.#outlet !== undefined
+      ? this.#retention.ackWindowWait()
+      : undefined;
+    return acked ?? this.#retention.deliveryWait() ?? queued;
+  }
+
+  /**
+   * The session's resume window passed with no client: emitters held for
+   * delivery go on, and the next events they emit past half the caps are
+   * refused, which ends their jobs with `INTERNAL_ERROR`.
+   */
+  abandon(): void {
+    if (this.#outlet === undefined) this.#retention.abandon();
   }
 
   /** Queues an unsequenced control message behind everything emitted before it. */
@@ -291,7 +329,7 @@ export class RuntimeSession {
    * crosses the threshold (spec 1.1 §6.5); `undefined` otherwise.
    */
   takeBackPressureNotice(): number | undefined {
-    if (!this.#acking || this.#outlet === undefined) return undefined;
+    if (!this.#retention.acking || this.#outlet === undefined) return undefined;
     return this.#retention.backPressureNotice();
   }
 
@@ -350,7 +388,7 @@ export class RuntimeSession {
         }
         for (const [outlet, frames] of deliveries) {
           try {
-            await outlet.write(frames);
+            await this.#write(outlet, frames);
           } catch (error) {
             this.detach(outlet);
             outlet.drop(error);
@@ -367,6 +405,16 @@ export class RuntimeSession {
       this.#flushActive = false;
       this.#drained?.resolve();
       this.#drained = undefined;
+    }
+  }
+
+  /** Writes `frames` to `outlet`, then counts their events delivered if it is still the session's connection. */
+  async #write(outlet: Outlet, frames: readonly Envelope[]): Promise<void> {
+    await outlet.write(frames);
+    if (outlet !== this.#outlet) return;
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const seq = frames[i]!.event_seq;
+      if (seq !== undefined) return this.#retention.delivered(seq);
     }
   }
 
