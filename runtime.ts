@@ -346,7 +346,7 @@ export class Runtime {
   /**
    * Stops holding the agents of a session whose client did not come back
    * within the resume window, here or on another instance: their next
-   * events past half the buffer caps end their jobs.
+   * events past three quarters of a buffer cap end their jobs.
    */
   async #abandonUnheld(session: RuntimeSession): Promise<void> {
     const stored = await this.#core.store.getSession(session.id).catch(() => undefined);

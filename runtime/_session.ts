@@ -293,9 +293,9 @@ export class RuntimeSession {
    * Queues a `job.event`/`job.result`/`job.error` envelope and assigns its
    * event_seq now, so seq order is emission order across all jobs. `size` is
    * its approximate encoded size in bytes. The promise is the emitter's
-   * back-pressure: it resolves once the client has acknowledged enough (with
-   * `ack`), once half the caps or less is undelivered, and once the outbound
-   * queue has room, whichever of these applies first.
+   * back-pressure: it waits for acks past the ack window (with `ack` and a
+   * connection), else for delivery while more than three quarters of a cap
+   * is undelivered, else for room in the outbound queue.
    *
    * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
    *   terminal envelopes (`force`) are always taken.
@@ -312,8 +312,8 @@ export class RuntimeSession {
 
   /**
    * The session's resume window passed with no client: emitters held for
-   * delivery go on, and the next events they emit past half the caps are
-   * refused, which ends their jobs with `INTERNAL_ERROR`.
+   * delivery go on, and the next events they emit past three quarters of a
+   * cap are refused, which ends their jobs with `INTERNAL_ERROR`.
    */
   abandon(): void {
     if (this.#outlet === undefined) this.#retention.abandon();

@@ -5,9 +5,9 @@
 // events are freed once acknowledged (spec 1.1 §6.5) and emitters wait on the
 // ack window; without it, the oldest events already written to a connection
 // are freed to keep the log within the caps. Either way emitters wait while
-// more than half the caps is undelivered, so the transport (or, without a
-// connection, the client's return) paces them and the caps are never hit by
-// an agent that awaits its emitters.
+// more than three quarters of a cap is undelivered, so the transport (or,
+// without a connection, the client's return) paces them and the caps are
+// never hit by an agent that awaits its emitters.
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
@@ -18,6 +18,13 @@ import { trimShared } from "./_shared_store.ts";
 
 /** Freed events per store trim; without acks, delivered events are freed a step at a time. */
 const TRIM_STEP = 256;
+
+/**
+ * Share of each cap that may be undelivered before emitters wait: the rest
+ * is headroom for the event each waiting emitter already put in, events
+ * emitted without awaiting, and subscriptions, which cannot wait.
+ */
+const UNDELIVERED_SHARE = 0.75;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -43,7 +50,7 @@ export class SessionRetention {
   #lagNotified = false;
   #trimming: Promise<void> = RESOLVED;
   #ackWaiters: Array<{ seq: number; resolve(): void }> = [];
-  /** Emitters waiting for the undelivered events to fall within half the caps. */
+  /** Emitters waiting for the undelivered events to fall within their share of the caps. */
   #deliveryWaiters: PromiseWithResolvers<void> | undefined;
   /** Set when the resume window passed with events waiting for a client. */
   #abandoned = false;
@@ -166,15 +173,16 @@ export class SessionRetention {
     return this.#sizes[this.#sizesOffset + seq - this.#trimmedSeq - 1] ?? 0;
   }
 
-  /** Whether more than half a cap is undelivered: emitters wait then. */
+  /** Whether more than {@linkcode UNDELIVERED_SHARE} of a cap is undelivered: emitters wait then. */
   #undelivered(): boolean {
-    return this.#lastSeq - this.#deliveredSeq > this.#limits.maxBufferedEvents / 2 ||
-      this.#undeliveredBytes > this.#limits.maxBufferedBytes / 2;
+    return this.#lastSeq - this.#deliveredSeq >
+        this.#limits.maxBufferedEvents * UNDELIVERED_SHARE ||
+      this.#undeliveredBytes > this.#limits.maxBufferedBytes * UNDELIVERED_SHARE;
   }
 
   /**
-   * Resolves once at most half the caps is undelivered; `undefined` when
-   * that is already so.
+   * Resolves once at most three quarters of each cap is undelivered;
+   * `undefined` when that is already so.
    */
   deliveryWait(): Promise<void> | undefined {
     if (this.#abandoned || !this.#undelivered()) return undefined;
@@ -214,7 +222,8 @@ export class SessionRetention {
 
   /**
    * The resume window passed with no client: waiting emitters go on, and
-   * the next events past half the caps are refused, which ends their jobs.
+   * the next events past three quarters of a cap are refused, which ends
+   * their jobs.
    */
   abandon(): void {
     this.#abandoned = true;

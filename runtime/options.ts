@@ -75,9 +75,9 @@ export interface RuntimeOptions {
    * `ack` negotiated, events are retained until acknowledged; without it,
    * the oldest events already written to the connection are trimmed past
    * this cap, and a resume from before them gets `RESUME_WINDOW_EXPIRED`.
-   * Emitters wait while more than half of it is not yet written to a
-   * connection (with none attached, until a client resumes; past the resume
-   * window, the job ends with `INTERNAL_ERROR`). An emit that finds the cap
+   * Emitters wait while more than three quarters of it is not yet written
+   * to a connection (with none attached, until a client resumes; past the
+   * resume window, the job ends with `INTERNAL_ERROR`). An emit that finds the cap
    * full of events not yet delivered (or, with `ack`, acknowledged) fails
    * with `INTERNAL_ERROR` and ends its job: only an agent that does not
    * await its emitters, or an `ackWindow` over this cap, gets there.
@@ -87,7 +87,7 @@ export interface RuntimeOptions {
   /**
    * Cap on the approximate bytes (encoded JSON) of the events a session
    * retains for resume, applied as {@linkcode RuntimeOptions.maxBufferedEvents}
-   * is: trimming without `ack`, emitters waiting past half of it
+   * is: trimming without `ack`, emitters waiting past three quarters of it
    * undelivered, `INTERNAL_ERROR` for an emit that finds it full.
    * @default {67108864}
    */
