@@ -270,8 +270,9 @@ export class Runtime {
   /**
    * For sessions with jobs here and no connection here (their client may be
    * on another instance): cancels the jobs the session asked to (spec §7.4),
-   * and counts what its log lost to trimming as acknowledged, which frees
-   * the session's buffer (spec 1.0 §14).
+   * counts what its log lost to trimming as acknowledged, which frees the
+   * session's buffer (spec 1.0 §14), and tells the session whether another
+   * instance holds it, so its emitters do not wait for a delivery made there.
    */
   async #serveAwaySessions(): Promise<void> {
     for (const session of [...this.#core.sessions.values()]) {
@@ -279,6 +280,9 @@ export class Runtime {
       const { first } = await this.#core.store.bounds(session.id);
       session.acknowledge(first - 1);
       const record = await this.#core.store.getSession(session.id);
+      session.heldElsewhere(
+        record?.detached_at === null && record.instance_id !== this.#core.instanceId,
+      );
       for (const [jobId, reason] of Object.entries(record?.cancel_requests ?? {})) {
         const job = session.jobs.get(jobId);
         if (job !== undefined && !job.signal.aborted) job.abort(new ArcpError("CANCELLED", reason));

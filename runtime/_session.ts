@@ -319,6 +319,15 @@ export class RuntimeSession {
     if (this.#outlet === undefined) this.#retention.abandon();
   }
 
+  /**
+   * Told, for a session with jobs here and no connection here, whether a
+   * connection on another instance holds it: that instance delivers the
+   * log, so emitters here do not wait for delivery.
+   */
+  heldElsewhere(held: boolean): void {
+    this.#retention.heldElsewhere(held && this.#outlet === undefined);
+  }
+
   /** Queues an unsequenced control message behind everything emitted before it. */
   send(envelope: Envelope): Promise<void> {
     return this.#enqueue(envelope);

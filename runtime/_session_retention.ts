@@ -59,6 +59,12 @@ export class SessionRetention {
    * acknowledged; otherwise the oldest delivered ones are, past the caps.
    */
   acking = false;
+  /**
+   * Set while another instance holds the session: it delivers the log, and
+   * only the trims it makes reach here, so emitters here do not wait for
+   * delivery (the caps still apply).
+   */
+  #heldElsewhere = false;
 
   /**
    * @param session The session's id, its store, its caps, and where trim
@@ -185,7 +191,7 @@ export class SessionRetention {
    * `undefined` when that is already so.
    */
   deliveryWait(): Promise<void> | undefined {
-    if (this.#abandoned || !this.#undelivered()) return undefined;
+    if (this.#abandoned || this.#heldElsewhere || !this.#undelivered()) return undefined;
     this.#deliveryWaiters ??= Promise.withResolvers();
     return this.#deliveryWaiters.promise;
   }
@@ -213,6 +219,7 @@ export class SessionRetention {
    */
   resumed(seq: number): void {
     this.#abandoned = false;
+    this.#heldElsewhere = false;
     this.#deliveredSeq = seq;
     this.#undeliveredBytes = 0;
     for (let s = Math.max(seq, this.#trimmedSeq) + 1; s <= this.#lastSeq; s++) {
@@ -228,6 +235,12 @@ export class SessionRetention {
   abandon(): void {
     this.#abandoned = true;
     this.#releaseDeliveryWaiters();
+  }
+
+  /** Whether another instance holds the session now (see `#heldElsewhere`). */
+  heldElsewhere(held: boolean): void {
+    this.#heldElsewhere = held;
+    if (held) this.#releaseDeliveryWaiters();
   }
 
   #releaseDeliveryWaiters(): void {

@@ -27,12 +27,8 @@ import {
   progressOf,
   range,
   resumeOf,
+  seqsOf,
 } from "../scenarios/_shared.ts";
-
-/** The event_seq of every sequenced frame, in order. */
-function seqsOf(frames: readonly Frame[]): number[] {
-  return frames.filter((f) => typeof f.event_seq === "number").map((f) => f.event_seq as number);
-}
 
 Deno.test(
   "without ack, a job of 5,000 events passes a 1,000-event buffer whole and in order; a resume from before the trimmed log is RESUME_WINDOW_EXPIRED",

@@ -35,6 +35,11 @@ export function resumeOf(raw: RawConnection, lastEventSeq: number): Frame {
   });
 }
 
+/** The event_seq of every sequenced frame, in order. */
+export function seqsOf(frames: readonly Frame[]): number[] {
+  return frames.filter((f) => typeof f.event_seq === "number").map((f) => f.event_seq as number);
+}
+
 /** Whether a frame ends its job. */
 export function isTerminal(frame: Frame): boolean {
   return frame.type === "job.result" || frame.type === "job.error";
