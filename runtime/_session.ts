@@ -229,16 +229,8 @@ export class RuntimeSession {
    *   the events after `after` (spec §6.3).
    */
   claimForResume(after: number): void {
-    const trimmed = this.#retention.trimmedSeq;
-    if (after < trimmed) {
-      throw new ArcpError(
-        "RESUME_WINDOW_EXPIRED",
-        `Cannot resume after event_seq ${after}: the log starts at ${trimmed + 1}`,
-        { details: { first_available_seq: trimmed + 1 } },
-      );
-    }
-    this.#dropPrevious(undefined);
     this.#retention.resumed(after);
+    this.#dropPrevious(undefined);
   }
 
   #dropPrevious(outlet: Outlet | undefined): void {
@@ -256,11 +248,11 @@ export class RuntimeSession {
    * jobs keep emitting (spec §6.3). A previous connection is dropped.
    */
   async resume(outlet: Outlet, after: number, acking: boolean): Promise<void> {
+    this.#retention.resumed(after);
     this.#dropPrevious(outlet);
     this.#outlet = outlet;
     this.#retention.acking = acking;
     this.#replaying = true;
-    this.#retention.resumed(after);
     this.#updateTail();
     this.acknowledge(after);
     let cursor = after;

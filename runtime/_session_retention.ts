@@ -110,11 +110,6 @@ export class SessionRetention {
     return this.#ackedSeq;
   }
 
-  /** The log holds the events after this seq. */
-  get trimmedSeq(): number {
-    return this.#trimmedSeq;
-  }
-
   /**
    * Assigns the next event_seq to an event of about `size` bytes. Without
    * acks, the oldest delivered events are freed to make room first.
@@ -216,8 +211,18 @@ export class SessionRetention {
   /**
    * A connection resumes after `seq`: that is what the client has, and the
    * events after it are undelivered again.
+   *
+   * @throws {ArcpError} `RESUME_WINDOW_EXPIRED` when the log no longer holds
+   *   the events after `seq` (spec §6.3).
    */
   resumed(seq: number): void {
+    if (seq < this.#trimmedSeq) {
+      throw new ArcpError(
+        "RESUME_WINDOW_EXPIRED",
+        `Cannot resume after event_seq ${seq}: the log starts at ${this.#trimmedSeq + 1}`,
+        { details: { first_available_seq: this.#trimmedSeq + 1 } },
+      );
+    }
     this.#abandoned = false;
     this.#heldElsewhere = false;
     this.#deliveredSeq = seq;
