@@ -117,19 +117,21 @@ export function resultPayload(
   return { payload: { final_status: "success", result: result ?? null }, size: length };
 }
 
+/** The `job.error` payload of a job ended by `error`. */
+export function errorPayload(error: ArcpError): JobErrorPayload {
+  return { final_status: finalStatusOf(error.code), ...error.toPayload() };
+}
+
 /**
  * The `job.error` payload of a job ended by `error`, with its encoded size.
- * An error whose code or details JSON cannot carry is replaced by an
- * `INTERNAL_ERROR` saying so.
+ * An error whose code or details JSON cannot carry (an agent's own) is
+ * replaced by an `INTERNAL_ERROR` saying so.
  */
-export function errorPayload(error: ArcpError): { payload: JobErrorPayload; size: number } {
-  const payload: JobErrorPayload = {
-    final_status: finalStatusOf(error.code),
-    ...error.toPayload(),
-  };
+export function sendableError(error: ArcpError): { payload: JobErrorPayload; size: number } {
+  const payload = errorPayload(error);
   const size = encodedLength(payload);
   if (typeof size === "number") return { payload, size };
-  return errorPayload(
+  return sendableError(
     new ArcpError("INTERNAL_ERROR", `The agent's error is not JSON-serialisable: ${size}`),
   );
 }
