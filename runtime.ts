@@ -278,8 +278,9 @@ export class Runtime {
   /**
    * For sessions with jobs here and no connection here (their client may be
    * on another instance): cancels the jobs the session asked to (spec §7.4),
-   * and counts what its log lost to trimming as acknowledged, which frees
-   * the session's buffer (spec 1.0 §14).
+   * counts what its log lost to trimming as acknowledged, which frees the
+   * session's buffer (spec 1.0 §14), and tells the session whether another
+   * instance holds it, so its emitters do not wait for a delivery made there.
    */
   async #serveAwaySessions(): Promise<void> {
     for (const session of [...this.#core.sessions.values()]) {
@@ -287,6 +288,9 @@ export class Runtime {
       const { first } = await this.#core.store.bounds(session.id);
       session.acknowledge(first - 1);
       const record = await this.#core.store.getSession(session.id);
+      session.heldElsewhere(
+        record?.detached_at === null && record.instance_id !== this.#core.instanceId,
+      );
       for (const [jobId, reason] of Object.entries(record?.cancel_requests ?? {})) {
         const job = session.jobs.get(jobId);
         if (job !== undefined && !job.signal.aborted) job.abort(new ArcpError("CANCELLED", reason));
@@ -341,6 +345,7 @@ export class Runtime {
     if (session?.attached) return;
     // A session with running jobs stays: their events must stay resumable.
     if (session !== undefined && session.jobs.size > 0) {
+      this.#track(this.#abandonUnheld(session));
       return this.#scheduleExpiry(sessionId, this.#core.resumeWindowSec * 1000);
     }
     this.#track(
@@ -348,6 +353,17 @@ export class Runtime {
         this.#core.logger.warn(`arcp runtime: cannot delete expired session ${sessionId}`, error);
       }),
     );
+  }
+
+  /**
+   * Stops holding the agents of a session whose client did not come back
+   * within the resume window, here or on another instance: their next
+   * events past three quarters of a buffer cap end their jobs.
+   */
+  async #abandonUnheld(session: RuntimeSession): Promise<void> {
+    const stored = await this.#core.store.getSession(session.id).catch(() => undefined);
+    if (stored?.detached_at === null) return;
+    session.abandon();
   }
 
   /** Keeps `task` among the store work close() waits for. */

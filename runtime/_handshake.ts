@@ -243,6 +243,8 @@ export async function resumeSession(
     detached_at: null,
   });
   if (!taken) throw new ArcpError("UNAUTHENTICATED", "Invalid resume token");
+  // Events may have been trimmed to make room since the log was checked.
+  session.claimForResume(request.lastEventSeq);
   session.followElsewhere(elsewhere);
   return [session, token];
 }

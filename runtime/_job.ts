@@ -23,7 +23,7 @@ import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
 import type { DelegateRequest } from "./_delegate.ts";
 import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
-import { encodedLength, errorPayload, resultPayload } from "./_job_payload.ts";
+import { encodedLength, resultPayload, sendableError } from "./_job_payload.ts";
 import { JobEmitters, refused } from "./_job_emitters.ts";
 import { leasedFetch } from "./_job_fetch.ts";
 import { delegateAndWait } from "./_job_delegate.ts";
@@ -211,10 +211,10 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
 
   #fail(error: ArcpError): void {
     if (this.terminal) return;
-    const payload = errorPayload(error);
+    const { payload, size } = sendableError(error);
     this.#status = payload.final_status;
     this.#clearTimers();
-    this.#emitTerminal("job.error", payload, payload.message.length);
+    this.#emitTerminal("job.error", payload, size);
   }
 
   #emitTerminal(type: "job.result" | "job.error", payload: unknown, size: number): void {

@@ -15,13 +15,45 @@ import type {
 import type { JobRecord } from "../store/types.ts";
 import type { ResultStream } from "./_result_stream.ts";
 
-/** The encoded length of `value`, or why it cannot be sent as JSON (a BigInt, a cycle). */
+/**
+ * Nesting every frame a runtime sends stays within: what peers are expected
+ * to accept (see docs/limits.md), and far within what any serialiser on the
+ * way (the transports' JSON, a store's structured clone) can recurse through.
+ */
+const MAX_FRAME_DEPTH = 64;
+/** Nesting of a job's body, result or error details: each sits two levels into its frame. */
+export const MAX_VALUE_DEPTH: number = MAX_FRAME_DEPTH - 2;
+
+/**
+ * The encoded length of `value`, or why it cannot be sent as JSON: a BigInt,
+ * a cycle, or nesting deeper than {@linkcode MAX_VALUE_DEPTH} (which
+ * `JSON.stringify` may get through here and overflow on later, in a
+ * transport or a store).
+ */
 export function encodedLength(value: unknown): number | string {
+  let length: number;
   try {
-    return JSON.stringify(value)?.length ?? 4;
+    length = JSON.stringify(value)?.length ?? 4;
   } catch (error) {
     return (error as Error).message;
   }
+  // Each level takes two characters at least: short JSON is never too deep.
+  if (length > 2 * MAX_VALUE_DEPTH && nestedDeeper(value, MAX_VALUE_DEPTH)) {
+    return `it is nested deeper than ${MAX_VALUE_DEPTH} levels ` +
+      `(frames are kept within ${MAX_FRAME_DEPTH} levels)`;
+  }
+  return length;
+}
+
+/** Whether `value` nests more than `levels` arrays and objects, as JSON would encode it. */
+function nestedDeeper(value: unknown, levels: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const json = (value as { toJSON?: unknown }).toJSON;
+  if (typeof json === "function") return nestedDeeper(json.call(value), levels);
+  if (levels === 0) return true;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  for (const child of children) if (nestedDeeper(child, levels - 1)) return true;
+  return false;
 }
 
 /**
@@ -88,6 +120,20 @@ export function resultPayload(
 /** The `job.error` payload of a job ended by `error`. */
 export function errorPayload(error: ArcpError): JobErrorPayload {
   return { final_status: finalStatusOf(error.code), ...error.toPayload() };
+}
+
+/**
+ * The `job.error` payload of a job ended by `error`, with its encoded size.
+ * An error whose code or details JSON cannot carry (an agent's own) is
+ * replaced by an `INTERNAL_ERROR` saying so.
+ */
+export function sendableError(error: ArcpError): { payload: JobErrorPayload; size: number } {
+  const payload = errorPayload(error);
+  const size = encodedLength(payload);
+  if (typeof size === "number") return { payload, size };
+  return sendableError(
+    new ArcpError("INTERNAL_ERROR", `The agent's error is not JSON-serialisable: ${size}`),
+  );
 }
 
 function finalStatusOf(code: string): Exclude<FinalStatus, "success"> {

@@ -89,7 +89,6 @@ export class RuntimeSession {
   #outlet: Outlet | undefined;
   #replaying = false;
   #held: Envelope[] = [];
-  #acking = false;
   #queue: Envelope[] = [];
   #flushing: Promise<void> = RESOLVED;
   #flushActive = false;
@@ -131,6 +130,7 @@ export class RuntimeSession {
       { id: this.id, store, limits, onStoreError },
       restored ?? { lastSeq: 0, trimmedSeq: 0 },
     );
+    this.#retention.acking = record.features?.includes("ack") ?? false;
   }
 
   /**
@@ -216,7 +216,7 @@ export class RuntimeSession {
   /** Attaches a connection that has seen everything: a new session. */
   attach(outlet: Outlet, acking: boolean): void {
     this.#outlet = outlet;
-    this.#acking = acking;
+    this.#retention.acking = acking;
     this.#updateTail();
   }
 
@@ -230,20 +230,37 @@ export class RuntimeSession {
   }
 
   /**
+   * Claims the session for a resume after `after`, before its welcome is
+   * sent: the previous connection is dropped, and from now on nothing past
+   * `after` is trimmed to make room, so the replay will find it all.
+   *
+   * @throws {ArcpError} `RESUME_WINDOW_EXPIRED` when the log no longer holds
+   *   the events after `after` (spec §6.3).
+   */
+  claimForResume(after: number): void {
+    this.#retention.resumed(after);
+    this.#dropPrevious(undefined);
+  }
+
+  #dropPrevious(outlet: Outlet | undefined): void {
+    const previous = this.#outlet;
+    if (previous === undefined || previous === outlet) return;
+    this.detach(previous);
+    previous.drop(
+      new ArcpError("INVALID_REQUEST", "The session was resumed on another connection"),
+    );
+  }
+
+  /**
    * Attaches a resuming connection: replays every stored event after `after`,
    * then switches to live delivery with neither gap nor duplicate, even while
    * jobs keep emitting (spec §6.3). A previous connection is dropped.
    */
   async resume(outlet: Outlet, after: number, acking: boolean): Promise<void> {
-    const previous = this.#outlet;
-    if (previous !== undefined && previous !== outlet) {
-      this.detach(previous);
-      previous.drop(
-        new ArcpError("INVALID_REQUEST", "The session was resumed on another connection"),
-      );
-    }
+    this.#retention.resumed(after);
+    this.#dropPrevious(outlet);
     this.#outlet = outlet;
-    this.#acking = acking;
+    this.#retention.acking = acking;
     this.#replaying = true;
     this.#updateTail();
     this.acknowledge(after);
@@ -257,11 +274,11 @@ export class RuntimeSession {
         batch.push(event);
         cursor = event.event_seq;
         if (batch.length === REPLAY_BATCH) {
-          await outlet.write(batch);
+          await this.#write(outlet, batch);
           batch = [];
         }
       }
-      if (batch.length > 0) await outlet.write(batch);
+      if (batch.length > 0) await this.#write(outlet, batch);
       if (this.#outlet !== outlet) return;
       // Synchronous with the flush loop's own check: nothing stored after
       // `cursor` has been skipped, and everything stored later goes live.
@@ -276,7 +293,10 @@ export class RuntimeSession {
   /**
    * Queues a `job.event`/`job.result`/`job.error` envelope and assigns its
    * event_seq now, so seq order is emission order across all jobs. `size` is
-   * its approximate encoded size in bytes.
+   * its approximate encoded size in bytes. The promise is the emitter's
+   * back-pressure: it waits for acks past the ack window (with `ack` and a
+   * connection), else for delivery while more than three quarters of a cap
+   * is undelivered, else for room in the outbound queue.
    *
    * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
    *   terminal envelopes (`force`) are always taken.
@@ -284,10 +304,29 @@ export class RuntimeSession {
   emit(envelope: Envelope & { job_id: string }, size: number, force = false): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
     const queued = this.#enqueue(envelope);
-    if (this.#acking && this.#outlet !== undefined) {
-      return this.#retention.ackWindowWait() ?? queued;
-    }
-    return queued;
+    if (force) return queued;
+    const acked = this.#retention.acking && this.#outlet !== undefined
+      ? this.#retention.ackWindowWait()
+      : undefined;
+    return acked ?? this.#retention.deliveryWait() ?? queued;
+  }
+
+  /**
+   * The session's resume window passed with no client: emitters held for
+   * delivery go on, and the next events they emit past three quarters of a
+   * cap are refused, which ends their jobs with `INTERNAL_ERROR`.
+   */
+  abandon(): void {
+    if (this.#outlet === undefined) this.#retention.abandon();
+  }
+
+  /**
+   * Told, for a session with jobs here and no connection here, whether a
+   * connection on another instance holds it: that instance delivers the
+   * log, so emitters here do not wait for delivery.
+   */
+  heldElsewhere(held: boolean): void {
+    this.#retention.heldElsewhere(held && this.#outlet === undefined);
   }
 
   /** Queues an unsequenced control message behind everything emitted before it. */
@@ -300,7 +339,7 @@ export class RuntimeSession {
    * crosses the threshold (spec 1.1 §6.5); `undefined` otherwise.
    */
   takeBackPressureNotice(): number | undefined {
-    if (!this.#acking || this.#outlet === undefined) return undefined;
+    if (!this.#retention.acking || this.#outlet === undefined) return undefined;
     return this.#retention.backPressureNotice();
   }
 
@@ -359,7 +398,7 @@ export class RuntimeSession {
         }
         for (const [outlet, frames] of deliveries) {
           try {
-            await outlet.write(frames);
+            await this.#write(outlet, frames);
           } catch (error) {
             this.detach(outlet);
             outlet.drop(error);
@@ -376,6 +415,16 @@ export class RuntimeSession {
       this.#flushActive = false;
       this.#drained?.resolve();
       this.#drained = undefined;
+    }
+  }
+
+  /** Writes `frames` to `outlet`, then counts their events delivered if it is still the session's connection. */
+  async #write(outlet: Outlet, frames: readonly Envelope[]): Promise<void> {
+    await outlet.write(frames);
+    if (outlet !== this.#outlet) return;
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const seq = frames[i]!.event_seq;
+      if (seq !== undefined) return this.#retention.delivered(seq);
     }
   }
 

@@ -1,8 +1,13 @@
 // This module is browser compatible.
-// What a session retains of its log until the client acknowledges it (spec
-// 1.1 §6.5): the event_seq counters, the estimated size of every retained
-// event, the per-session caps (spec 1.0 §14), the ack window emitters wait
-// on and the back-pressure notice, and the trimming of the stored log.
+// What a session retains of its log for resume (spec §6.3): the event_seq
+// counters, the estimated size of every retained event, the per-session caps
+// (spec 1.0 §14) and the trimming of the stored log. With `ack` negotiated,
+// events are freed once acknowledged (spec 1.1 §6.5) and emitters wait on the
+// ack window; without it, the oldest events already written to a connection
+// are freed to keep the log within the caps. Either way emitters wait while
+// more than three quarters of a cap is undelivered, so the transport (or,
+// without a connection, the client's return) paces them and the caps are
+// never hit by an agent that awaits its emitters.
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
@@ -11,8 +16,15 @@ import type { SessionLimits } from "./_session.ts";
 import { renumberAfter } from "./_session_record.ts";
 import { trimShared } from "./_shared_store.ts";
 
-/** Acknowledged events freed per store trim. */
+/** Freed events per store trim; without acks, delivered events are freed a step at a time. */
 const TRIM_STEP = 256;
+
+/**
+ * Share of each cap that may be undelivered before emitters wait: the rest
+ * is headroom for the event each waiting emitter already put in, events
+ * emitted without awaiting, and subscriptions, which cannot wait.
+ */
+const UNDELIVERED_SHARE = 0.75;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -25,13 +37,34 @@ export class SessionRetention {
   #storedSeq: number;
   #ackedSeq: number;
   #trimmedSeq: number;
-  /** Estimated sizes of retained events, `sizes[i]` for seq `trimmedSeq + 1 + i`. */
+  /** Trimmed in the store (or being trimmed) through this seq. */
+  #storeTrimmedSeq: number;
+  /** Written to the attached (or last attached) connection through this seq. */
+  #deliveredSeq: number;
+  /** Estimated sizes of retained events, `sizes[sizesOffset + i]` for seq `trimmedSeq + 1 + i`. */
   #sizes: number[] = [];
   #sizesOffset = 0;
   #bufferedBytes = 0;
+  /** Estimated bytes of the retained events after `deliveredSeq`. */
+  #undeliveredBytes = 0;
   #lagNotified = false;
   #trimming: Promise<void> = RESOLVED;
   #ackWaiters: Array<{ seq: number; resolve(): void }> = [];
+  /** Emitters waiting for the undelivered events to fall within their share of the caps. */
+  #deliveryWaiters: PromiseWithResolvers<void> | undefined;
+  /** Set when the resume window passed with events waiting for a client. */
+  #abandoned = false;
+  /**
+   * Whether the client negotiated `ack`: events are then freed once
+   * acknowledged; otherwise the oldest delivered ones are, past the caps.
+   */
+  acking = false;
+  /**
+   * Set while another instance holds the session: it delivers the log, and
+   * only the trims it makes reach here, so emitters here do not wait for
+   * delivery (the caps still apply).
+   */
+  #heldElsewhere = false;
 
   /**
    * @param session The session's id, its store, its caps, and where trim
@@ -55,7 +88,10 @@ export class SessionRetention {
     this.#storedSeq = restored.lastSeq;
     this.#ackedSeq = restored.trimmedSeq;
     this.#trimmedSeq = restored.trimmedSeq;
-    // Events restored from the store count toward the caps at no size.
+    this.#storeTrimmedSeq = restored.trimmedSeq;
+    // Whether a client got the restored events is not known: until a resume
+    // says so, they count as undelivered (at no size).
+    this.#deliveredSeq = restored.trimmedSeq;
     this.#sizes = new Array(restored.lastSeq - restored.trimmedSeq).fill(0);
   }
 
@@ -75,28 +111,146 @@ export class SessionRetention {
   }
 
   /**
-   * Assigns the next event_seq to an event of about `size` bytes.
+   * Assigns the next event_seq to an event of about `size` bytes. Without
+   * acks, the oldest delivered events are freed to make room first.
    *
-   * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
-   *   terminal envelopes (`force`) are always taken.
+   * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full
+   *   of events not yet delivered (or acknowledged), or the resume window
+   *   passed while they waited for a client; terminal envelopes (`force`)
+   *   are always taken.
    */
   sequence(size: number, force: boolean): number {
-    const retained = this.#lastSeq - this.#trimmedSeq;
-    if (
-      !force &&
-      (retained >= this.#limits.maxBufferedEvents ||
-        this.#bufferedBytes + size > this.#limits.maxBufferedBytes)
-    ) {
-      throw new ArcpError(
-        "INTERNAL_ERROR",
-        `Session ${this.#sessionId} buffer is full: ${retained} unacknowledged events, about ${this.#bufferedBytes} bytes ` +
-          `(limits ${this.#limits.maxBufferedEvents} events, ${this.#limits.maxBufferedBytes} bytes)`,
-        { retryable: false },
-      );
+    if (!force) {
+      if (!this.acking) this.#evict(size);
+      const retained = this.#lastSeq - this.#trimmedSeq;
+      if (
+        retained >= this.#limits.maxBufferedEvents ||
+        this.#bufferedBytes + size > this.#limits.maxBufferedBytes
+      ) {
+        throw this.#full(
+          `${retained} events not yet ${this.acking ? "acknowledged" : "delivered"}`,
+        );
+      }
+      if (this.#abandoned && this.#undelivered()) {
+        throw this.#full(
+          `${
+            this.#lastSeq - this.#deliveredSeq
+          } events waited for a client for the whole resume window`,
+        );
+      }
     }
     this.#sizes.push(size);
     this.#bufferedBytes += size;
+    this.#undeliveredBytes += size;
     return ++this.#lastSeq;
+  }
+
+  #full(what: string): ArcpError {
+    return new ArcpError(
+      "INTERNAL_ERROR",
+      `Session ${this.#sessionId} buffer is full: ${what}, about ${this.#bufferedBytes} bytes retained ` +
+        `(maxBufferedEvents is ${this.#limits.maxBufferedEvents}, maxBufferedBytes is ${this.#limits.maxBufferedBytes})`,
+      { retryable: false },
+    );
+  }
+
+  /** Frees the oldest delivered events, a trim step at least, while an event of `size` would not fit. */
+  #evict(size: number): void {
+    const { maxBufferedEvents, maxBufferedBytes } = this.#limits;
+    const limit = Math.min(this.#deliveredSeq, this.#storedSeq);
+    let through = this.#trimmedSeq;
+    let bytes = this.#bufferedBytes;
+    while (
+      through < limit &&
+      (this.#lastSeq - through >= maxBufferedEvents || bytes + size > maxBufferedBytes ||
+        (through > this.#trimmedSeq && through - this.#trimmedSeq < TRIM_STEP))
+    ) {
+      bytes -= this.#sizeOf(++through);
+    }
+    if (through > this.#trimmedSeq) this.#free(through);
+  }
+
+  #sizeOf(seq: number): number {
+    return this.#sizes[this.#sizesOffset + seq - this.#trimmedSeq - 1] ?? 0;
+  }
+
+  /** Whether more than {@linkcode UNDELIVERED_SHARE} of a cap is undelivered: emitters wait then. */
+  #undelivered(): boolean {
+    return this.#lastSeq - this.#deliveredSeq >
+        this.#limits.maxBufferedEvents * UNDELIVERED_SHARE ||
+      this.#undeliveredBytes > this.#limits.maxBufferedBytes * UNDELIVERED_SHARE;
+  }
+
+  /**
+   * Resolves once at most three quarters of each cap is undelivered;
+   * `undefined` when that is already so.
+   */
+  deliveryWait(): Promise<void> | undefined {
+    if (this.#abandoned || this.#heldElsewhere || !this.#undelivered()) return undefined;
+    this.#deliveryWaiters ??= Promise.withResolvers();
+    return this.#deliveryWaiters.promise;
+  }
+
+  /**
+   * Records that the events through `seq` were written to the connection (or
+   * acknowledged, here or on another instance): a client is there. Without
+   * acks, what they push past the caps is freed.
+   */
+  delivered(seq: number): void {
+    if (seq <= this.#deliveredSeq) return;
+    const through = Math.min(seq, this.#lastSeq);
+    for (let s = Math.max(this.#deliveredSeq, this.#trimmedSeq) + 1; s <= through; s++) {
+      this.#undeliveredBytes -= this.#sizeOf(s);
+    }
+    this.#deliveredSeq = through;
+    this.#abandoned = false;
+    if (!this.acking) this.#evict(0);
+    if (this.#deliveryWaiters !== undefined && !this.#undelivered()) this.#releaseDeliveryWaiters();
+  }
+
+  /**
+   * A connection resumes after `seq`: that is what the client has, and the
+   * events after it are undelivered again.
+   *
+   * @throws {ArcpError} `RESUME_WINDOW_EXPIRED` when the log no longer holds
+   *   the events after `seq` (spec §6.3).
+   */
+  resumed(seq: number): void {
+    if (seq < this.#trimmedSeq) {
+      throw new ArcpError(
+        "RESUME_WINDOW_EXPIRED",
+        `Cannot resume after event_seq ${seq}: the log starts at ${this.#trimmedSeq + 1}`,
+        { details: { first_available_seq: this.#trimmedSeq + 1 } },
+      );
+    }
+    this.#abandoned = false;
+    this.#heldElsewhere = false;
+    this.#deliveredSeq = seq;
+    this.#undeliveredBytes = 0;
+    for (let s = Math.max(seq, this.#trimmedSeq) + 1; s <= this.#lastSeq; s++) {
+      this.#undeliveredBytes += this.#sizeOf(s);
+    }
+  }
+
+  /**
+   * The resume window passed with no client: waiting emitters go on, and
+   * the next events past three quarters of a cap are refused, which ends
+   * their jobs.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#releaseDeliveryWaiters();
+  }
+
+  /** Whether another instance holds the session now (see `#heldElsewhere`). */
+  heldElsewhere(held: boolean): void {
+    this.#heldElsewhere = held;
+    if (held) this.#releaseDeliveryWaiters();
+  }
+
+  #releaseDeliveryWaiters(): void {
+    this.#deliveryWaiters?.resolve();
+    this.#deliveryWaiters = undefined;
   }
 
   /**
@@ -128,6 +282,7 @@ export class SessionRetention {
     this.#ackedSeq = Math.min(seq, this.#lastSeq);
     this.releaseAckWaiters(this.#ackedSeq);
     this.#free(this.#ackedSeq);
+    this.delivered(this.#ackedSeq);
   }
 
   /** Marks the log stored through `seq`. */
@@ -170,6 +325,8 @@ export class SessionRetention {
     });
     this.#lastSeq = renumbered.last;
     this.#bufferedBytes -= renumbered.droppedBytes;
+    // Dropped events were unstored, so undelivered; other instances' count at no size.
+    this.#undeliveredBytes -= renumbered.droppedBytes;
     // Other instances' events count toward the caps at no size.
     this.#sizes = [
       ...this.#sizes.slice(this.#sizesOffset, retained),
@@ -183,15 +340,22 @@ export class SessionRetention {
   #free(through: number): void {
     const count = Math.min(through, this.#storedSeq) - this.#trimmedSeq;
     if (count <= 0) return;
-    for (let i = 0; i < count; i++) this.#bufferedBytes -= this.#sizes[this.#sizesOffset + i] ?? 0;
+    for (let i = 0; i < count; i++) {
+      const size = this.#sizes[this.#sizesOffset + i] ?? 0;
+      this.#bufferedBytes -= size;
+      // Acknowledged before it was written: it will not be.
+      if (this.#trimmedSeq + 1 + i > this.#deliveredSeq) this.#undeliveredBytes -= size;
+    }
     this.#sizesOffset += count;
     if (this.#sizesOffset > 4096) {
       this.#sizes = this.#sizes.slice(this.#sizesOffset);
       this.#sizesOffset = 0;
     }
-    const previous = this.#trimmedSeq;
     this.#trimmedSeq += count;
-    if (this.#trimmedSeq - previous >= TRIM_STEP || this.#trimmedSeq === this.#lastSeq) {
+    if (
+      this.#trimmedSeq - this.#storeTrimmedSeq >= TRIM_STEP || this.#trimmedSeq === this.#lastSeq
+    ) {
+      this.#storeTrimmedSeq = this.#trimmedSeq;
       this.#trimLog(this.#trimmedSeq);
     }
   }

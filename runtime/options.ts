@@ -71,14 +71,24 @@ export interface RuntimeOptions {
    */
   path?: string;
   /**
-   * Events a session may hold unacknowledged before emitting fails with
-   * `INTERNAL_ERROR` (spec 1.0 §14).
+   * Cap on the events a session retains for resume (spec 1.0 §14). With
+   * `ack` negotiated, events are retained until acknowledged; without it,
+   * the oldest events already written to the connection are trimmed past
+   * this cap, and a resume from before them gets `RESUME_WINDOW_EXPIRED`.
+   * Emitters wait while more than three quarters of it is not yet written
+   * to a connection (with none attached, until a client resumes; past the
+   * resume window, the job ends with `INTERNAL_ERROR`). An emit that finds the cap
+   * full of events not yet delivered (or, with `ack`, acknowledged) fails
+   * with `INTERNAL_ERROR` and ends its job: only an agent that does not
+   * await its emitters, or an `ackWindow` over this cap, gets there.
    * @default {100000}
    */
   maxBufferedEvents?: number;
   /**
-   * Approximate bytes a session may hold unacknowledged before emitting
-   * fails with `INTERNAL_ERROR` (spec 1.0 §14).
+   * Cap on the approximate bytes (encoded JSON) of the events a session
+   * retains for resume, applied as {@linkcode RuntimeOptions.maxBufferedEvents}
+   * is: trimming without `ack`, emitters waiting past three quarters of it
+   * undelivered, `INTERNAL_ERROR` for an emit that finds it full.
    * @default {67108864}
    */
   maxBufferedBytes?: number;
@@ -86,7 +96,9 @@ export interface RuntimeOptions {
    * Unacknowledged events after which emitters wait for the client's acks,
    * when `ack` is negotiated: a slow reader slows its agents (spec 1.1 §6.5).
    * Clients ack every few hundred milliseconds (§6.5), so this must cover
-   * that long at full speed.
+   * that long at full speed; keep it under `maxBufferedEvents`, which acks
+   * alone free. Without `ack`, the transport's back-pressure paces emitters
+   * instead.
    * @default {65536}
    */
   ackWindow?: number;

@@ -279,7 +279,8 @@ export const SCENARIOS: readonly Scenario[] = [
     run: aConsumerThatStopsReadingHoldsTheAgent,
   },
   {
-    name: "past maxBufferedEvents without acks the job ends with INTERNAL_ERROR naming the cap",
+    name:
+      "an agent that does not await its emitters and outruns maxBufferedEvents ends with INTERNAL_ERROR naming the cap",
     run: overflowingTheBufferEndsTheJobWithInternalError,
   },
   {

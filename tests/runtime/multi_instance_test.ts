@@ -28,6 +28,7 @@ import {
   payloadOf,
   progressOf,
   range,
+  seqsOf,
 } from "../scenarios/_shared.ts";
 import { jobRecord, sessionRecord } from "../store/conformance.ts";
 
@@ -82,10 +83,6 @@ function resumeFrame(raw: RawConnection, lastEventSeq: number): Frame {
 async function submitted(raw: RawConnection, agent: string, input?: unknown): Promise<string> {
   await raw.submit(agent, input);
   return (await raw.expect("job.accepted")).job_id as string;
-}
-
-function seqsOf(frames: readonly Frame[]): number[] {
-  return frames.filter((f) => typeof f.event_seq === "number").map((f) => f.event_seq as number);
 }
 
 async function logOf(store: RuntimeStore, sessionId: string): Promise<StoredEvent[]> {
@@ -331,6 +328,40 @@ Deno.test(
       if (isTerminal(frame)) terminal = frame;
     }
     assert.deepEqual(payloadOf(terminal).result, { done: true }, JSON.stringify(terminal));
+  }),
+);
+
+Deno.test(
+  "a job whose client without ack reads on another instance is not held for a delivery made there",
+  bounded(async () => {
+    await using instances = new Instances(new MemoryStore());
+    const go = Promise.withResolvers<void>();
+    const n = 300;
+    const chatty: AgentDefinition = {
+      name: "chatty",
+      async handler(_input: unknown, ctx) {
+        await go.promise;
+        for (let i = 1; i <= n; i++) await ctx.progress(i);
+        return { done: true };
+      },
+    };
+    const options = { instanceTtlMs: 100, maxBufferedEvents: 200 };
+    const a = instances.start([chatty], options);
+    const b = instances.start([chatty], options);
+    const first = instances.raw(a);
+    await first.hello(TOKEN, { features: [] });
+    await submitted(first, "chatty");
+    await first.close();
+    const second = instances.raw(b);
+    await second.handshake(resumeFrame(first, 0));
+    go.resolve();
+    // Nothing is delivered on a, where the job runs: past three quarters of
+    // the cap its agent must not wait for that, but go on as far as the caps
+    // let it (the log instance b keeps for resume counts there too) and end.
+    const frames = await second.until(isTerminal);
+    const terminal = frames.at(-1)!;
+    assert.deepEqual(seqsOf(frames), range(1, terminal.event_seq as number));
+    assert.ok(progressOf(frames).length > 150, `only ${progressOf(frames).length} events`);
   }),
 );
 

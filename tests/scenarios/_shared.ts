@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { ArcpError } from "../../protocol/errors.ts";
 import type { AgentContext, AgentDefinition } from "../../runtime.ts";
 import type { Frame } from "../../transports/types.ts";
-import { aborted, type RawConnection, type TransportKind } from "../_helpers.ts";
+import { aborted, envelope, type RawConnection, type TransportKind } from "../_helpers.ts";
 
 /** A scenario: the behaviour it proves, as a test name, and its body for one transport. */
 export interface Scenario {
@@ -24,6 +24,20 @@ export function isArcpError(code: string): (error: unknown) => boolean {
 /** A frame's payload as a plain record. */
 export function payloadOf(frame: Frame): Record<string, unknown> {
   return frame.payload as Record<string, unknown>;
+}
+
+/** A `session.resume` frame for the session `raw` holds. */
+export function resumeOf(raw: RawConnection, lastEventSeq: number): Frame {
+  return envelope("session.resume", {
+    session_id: raw.sessionId,
+    resume_token: raw.resumeToken,
+    last_event_seq: lastEventSeq,
+  });
+}
+
+/** The event_seq of every sequenced frame, in order. */
+export function seqsOf(frames: readonly Frame[]): number[] {
+  return frames.filter((f) => typeof f.event_seq === "number").map((f) => f.event_seq as number);
 }
 
 /** Whether a frame ends its job. */

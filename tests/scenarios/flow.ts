@@ -3,9 +3,9 @@
 // (spec 1.1 §6.4).
 
 import assert from "node:assert/strict";
+import type { AgentDefinition } from "../../runtime.ts";
 import type { Frame } from "../../transports/types.ts";
 import {
-  envelope,
   type RawConnection,
   startHarness,
   tap,
@@ -14,6 +14,7 @@ import {
   type TransportKind,
 } from "../_helpers.ts";
 import {
+  assertSessionWorks,
   gatedAgent,
   isTerminal,
   pausingAgent,
@@ -21,16 +22,8 @@ import {
   payloadOf,
   progressOf,
   range,
+  resumeOf,
 } from "./_shared.ts";
-
-/** A `session.resume` frame for the session `raw` holds. */
-function resumeOf(raw: RawConnection, lastEventSeq: number): Frame {
-  return envelope("session.resume", {
-    session_id: raw.sessionId,
-    resume_token: raw.resumeToken,
-    last_event_seq: lastEventSeq,
-  });
-}
 
 /** Sends `session.ping` and reads up to its `session.pong`: the runtime has handled everything sent before. */
 async function roundTrip(raw: RawConnection): Promise<Frame[]> {
@@ -175,21 +168,32 @@ export async function aConsumerThatStopsReadingHoldsTheAgent(kind: TransportKind
 export async function overflowingTheBufferEndsTheJobWithInternalError(
   kind: TransportKind,
 ): Promise<void> {
-  const agent = pausingAgent();
+  // Emitting without awaiting, nothing is delivered before the buffer is full.
+  const burst: AgentDefinition = {
+    name: "burst",
+    handler: (_input: unknown, ctx) => {
+      for (let i = 1; i <= 100; i++) ctx.progress(i).catch(() => {});
+      return Promise.resolve("unreachable");
+    },
+  };
   await using h = await startHarness(kind, {
-    agents: [agent.definition],
+    agents: [burst],
     runtime: { maxBufferedEvents: 20 },
   });
   const raw = await h.raw();
   await raw.hello(TOKEN, { features: [] });
-  const frames = await raw.run("stream", { n: 100 } satisfies PausingInput);
+  const frames = await raw.run("burst");
   assert.deepEqual(progressOf(frames), range(1, 20));
   const terminal = frames.at(-1)!;
   assert.equal(terminal.type, "job.error");
   assert.equal(payloadOf(terminal).code, "INTERNAL_ERROR");
   assert.equal(payloadOf(terminal).final_status, "error");
-  assert.match(payloadOf(terminal).message as string, /buffer is full/);
-  assert.match(payloadOf(terminal).message as string, /limits 20 events/);
+  assert.match(
+    payloadOf(terminal).message as string,
+    /buffer is full: 20 events not yet delivered/,
+  );
+  assert.match(payloadOf(terminal).message as string, /maxBufferedEvents is 20/);
+  await assertSessionWorks(raw);
 }
 
 // Heartbeats ----------------------------------------------------------------------------
