@@ -1,0 +1,138 @@
+// What one connection may send, over a real WebSocket on 127.0.0.1: frames
+// waiting to be read are bounded, frames left waiting by a closed connection
+// are dropped unanswered, and deeply nested JSON is refused without harm.
+
+import assert from "node:assert/strict";
+import { bounded, eventually, RecordingStore, startHarness } from "../_helpers.ts";
+import { assertSessionWorks, payloadOf } from "../scenarios/_shared.ts";
+import type { JobRecord } from "../../store/types.ts";
+
+/** A job id whose lookup in the store waits for the test: the runtime stops reading meanwhile. */
+const GATED_JOB = "job_01JGATED000000000000000000";
+
+/** A store whose lookup of {@linkcode GATED_JOB} blocks until released. */
+class GatedStore extends RecordingStore {
+  readonly reached = Promise.withResolvers<void>();
+  readonly release = Promise.withResolvers<void>();
+
+  override async getJob(jobId: string): Promise<JobRecord | undefined> {
+    if (jobId === GATED_JOB) {
+      this.reached.resolve();
+      await this.release.promise;
+    }
+    return super.getJob(jobId);
+  }
+}
+
+/** How many jobs alice (the harness's default principal) ever submitted. */
+async function jobsOfAlice(store: RecordingStore): Promise<number> {
+  return (await store.listJobs({ principal: "alice", limit: 1000 })).jobs.length;
+}
+
+Deno.test(
+  "frames piling up past maxQueuedFrames get a session.error naming the cap, then the connection closes",
+  bounded(async () => {
+    const store = new GatedStore();
+    await using h = await startHarness("websocket", { store, runtime: { maxQueuedFrames: 8 } });
+    const raw = await h.raw();
+    await raw.hello();
+    await raw.request("job.cancel", { job_id: GATED_JOB });
+    await store.reached.promise;
+    for (let n = 0; n < 50; n++) await raw.submit("echo", { n });
+    const error = await raw.expectError("INTERNAL_ERROR");
+    assert.match(String(error.message), /maxQueuedFrames is 8/);
+    await raw.ended();
+    store.release.resolve();
+    // The runtime carries on; the frames dropped with the queue started nothing.
+    const healthy = await h.raw();
+    await healthy.hello();
+    await assertSessionWorks(healthy);
+    assert.equal(await jobsOfAlice(store), 1);
+  }),
+);
+
+Deno.test(
+  "past maxQueuedBytes the connection is closed the same way, naming that cap",
+  bounded(async () => {
+    const store = new GatedStore();
+    await using h = await startHarness("websocket", {
+      store,
+      runtime: { maxQueuedBytes: 64 << 10 },
+    });
+    const raw = await h.raw();
+    await raw.hello();
+    await raw.request("job.cancel", { job_id: GATED_JOB });
+    await store.reached.promise;
+    for (let n = 0; n < 20; n++) await raw.submit("echo", "x".repeat(8 << 10));
+    const error = await raw.expectError("INTERNAL_ERROR");
+    assert.match(String(error.message), /maxQueuedBytes is 65536/);
+    await raw.ended();
+    store.release.resolve();
+  }),
+);
+
+Deno.test(
+  "frames still queued when the client goes away are dropped: no job starts, nothing is written",
+  bounded(async () => {
+    const store = new GatedStore();
+    await using h = await startHarness("websocket", { store });
+    const raw = await h.raw();
+    const welcome = await raw.hello();
+    await raw.request("job.cancel", { job_id: GATED_JOB });
+    await store.reached.promise;
+    for (let n = 0; n < 20; n++) await raw.submit("echo", { n });
+    await raw.close();
+    // Detached as soon as the runtime notices, though it is still answering a frame.
+    await eventually(
+      async () => (await store.getSession(welcome.session_id as string))?.detached_at != null,
+      "the session to be detached",
+    );
+    store.release.resolve();
+    const healthy = await h.raw();
+    await healthy.hello();
+    await assertSessionWorks(healthy);
+    assert.equal(await jobsOfAlice(store), 1, "only the healthy session's job was accepted");
+  }),
+);
+
+/** A `job.submit` frame whose echo input nests arrays so that the whole frame is `depth` levels deep. */
+function nestedSubmit(depth: number): string {
+  // The frame is level 1, its payload 2, the input's outermost array 3.
+  const arrays = depth - 2;
+  return `{"arcp":"1.1","id":"deep_${depth}","type":"job.submit","payload":{"agent":"echo",` +
+    `"input":${"[".repeat(arrays)}"[[\\"[["${"]".repeat(arrays)}}}`;
+}
+
+Deno.test(
+  "a frame nested deeper than maxJsonDepth is refused with INVALID_REQUEST and the session carries on",
+  bounded(async () => {
+    await using h = await startHarness("websocket");
+    const raw = await h.raw();
+    await raw.hello();
+    await raw.sendText(nestedSubmit(10_000));
+    const error = await raw.expectError("INVALID_REQUEST");
+    assert.match(String(error.message), /maxJsonDepth is 64/);
+    await raw.sendText(nestedSubmit(65));
+    assert.match(String((await raw.expectError("INVALID_REQUEST")).message), /maxJsonDepth is 64/);
+    // Exactly at the cap is fine; brackets inside strings do not count.
+    await raw.sendText(nestedSubmit(64));
+    const frames = await raw.until((frame) => frame.type === "job.result");
+    const result = payloadOf(frames.at(-1)!).result as { echoed: unknown };
+    let depth = 0;
+    for (let value = result.echoed; Array.isArray(value); value = value[0]) depth++;
+    assert.equal(depth, 62);
+    await assertSessionWorks(raw);
+  }),
+);
+
+Deno.test(
+  "maxJsonDepth is an option",
+  bounded(async () => {
+    await using h = await startHarness("websocket", { runtime: { maxJsonDepth: 8 } });
+    const raw = await h.raw();
+    await raw.hello();
+    await raw.sendText(nestedSubmit(9));
+    assert.match(String((await raw.expectError("INVALID_REQUEST")).message), /maxJsonDepth is 8/);
+    await assertSessionWorks(raw);
+  }),
+);
