@@ -3,7 +3,15 @@
 // are dropped unanswered, and deeply nested JSON is refused without harm.
 
 import assert from "node:assert/strict";
-import { bounded, eventually, RecordingStore, startHarness } from "../_helpers.ts";
+import {
+  bounded,
+  eventually,
+  helloFrame,
+  RecordingStore,
+  startHarness,
+  within,
+} from "../_helpers.ts";
+import { rawSession } from "../_serve.ts";
 import { assertSessionWorks, payloadOf } from "../scenarios/_shared.ts";
 import type { JobRecord } from "../../store/types.ts";
 
@@ -136,3 +144,104 @@ Deno.test(
     await assertSessionWorks(raw);
   }),
 );
+
+/** A WebSocket client over plain TCP that can stop reading, as a hostile client does. */
+class TcpWebSocket {
+  readonly #connection: Deno.Conn;
+  #pending = new Uint8Array(0);
+
+  private constructor(connection: Deno.Conn) {
+    this.#connection = connection;
+  }
+
+  /** Connects and upgrades; resolves once the 101 response has been read. */
+  static async open(url: string): Promise<TcpWebSocket> {
+    const { hostname, port, pathname } = new URL(url);
+    const connection = await Deno.connect({ hostname, port: Number(port) });
+    const request =
+      `GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n` +
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+      "Sec-WebSocket-Version: 13\r\n\r\n";
+    await connection.write(new TextEncoder().encode(request));
+    const socket = new TcpWebSocket(connection);
+    const head = await socket.#readUntil((bytes) => {
+      const end = new TextDecoder().decode(bytes).indexOf("\r\n\r\n");
+      return end === -1 ? undefined : end + 4;
+    });
+    assert.match(new TextDecoder().decode(head), /^HTTP\/1\.1 101/);
+    return socket;
+  }
+
+  /** Sends one masked text frame (payloads under 64 KiB). */
+  async send(text: string): Promise<void> {
+    const payload = new TextEncoder().encode(text);
+    const header = payload.length < 126
+      ? [0x81, 0x80 | payload.length]
+      : [0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff];
+    const frame = new Uint8Array(header.length + 4 + payload.length);
+    frame.set(header);
+    // A zero mask: masking is required, its value is not.
+    frame.set(payload, header.length + 4);
+    await this.#connection.write(frame);
+  }
+
+  /**
+   * Reads and discards what the server sent until it ends the connection
+   * (a reset loses what was not read yet, so the content is not checked).
+   */
+  async readToEnd(): Promise<void> {
+    const buffer = new Uint8Array(1 << 16);
+    while (await this.#connection.read(buffer).catch(() => null) !== null);
+  }
+
+  close(): void {
+    this.#connection.close();
+  }
+
+  /** Reads until `complete` says how many buffered bytes make a whole unit; returns them. */
+  async #readUntil(complete: (bytes: Uint8Array) => number | undefined): Promise<Uint8Array> {
+    for (;;) {
+      const size = complete(this.#pending);
+      if (size !== undefined) {
+        const unit = this.#pending.slice(0, size);
+        this.#pending = this.#pending.slice(size);
+        return unit;
+      }
+      const buffer = new Uint8Array(1 << 16);
+      const read = await this.#connection.read(buffer);
+      if (read === null) throw new Error("The connection ended");
+      const joined = new Uint8Array(this.#pending.length + read);
+      joined.set(this.#pending);
+      joined.set(buffer.subarray(0, read), this.#pending.length);
+      this.#pending = joined;
+    }
+  }
+}
+
+Deno.test(
+  "a client that floods without reading is disconnected by the runtime, and its slot is freed",
+  bounded(async () => {
+    await using h = await startHarness("websocket", { runtime: { maxConnections: 1 } });
+    const url = (h as unknown as { url: string }).url;
+    const flooder = await TcpWebSocket.open(url);
+    try {
+      await flooder.send(JSON.stringify(helloFrame()));
+      // Invalid submits, each answered with an error the client never reads.
+      const invalid = JSON.stringify({ arcp: "1.1", id: "bad", type: "job.submit", payload: {} });
+      for (let n = 0; n < 200_000; n++) {
+        if (!await flooder.send(invalid).then(() => true, () => false)) break;
+      }
+      // Only now does the client read: the runtime must already have ended it.
+      await within(flooder.readToEnd(), "the runtime to end the flooder's connection", 30_000);
+      await eventually(() => slotFree(url), "the flooder's slot to be freed");
+    } finally {
+      flooder.close();
+    }
+  }, 60_000),
+);
+
+/** Whether a new connection is served: a session.hello gets a welcome. */
+async function slotFree(url: string): Promise<boolean> {
+  const frames = await rawSession(url, helloFrame(), (frames) => frames.length > 0);
+  return frames[0]?.type === "session.welcome";
+}
