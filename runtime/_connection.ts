@@ -109,10 +109,11 @@ export class RuntimeConnection implements Outlet {
     this.#reader.closed.catch((error) => {
       if (error instanceof ArcpError) void this.#closeTransport(error);
     });
-    this.#armHelloDeadline();
     let failure: ArcpError | undefined;
     try {
       await this.#core.ready();
+      // From now on: recovery at start may take longer than a handshake may.
+      if (!this.#closing) this.#armHelloDeadline();
       while (!this.#closing) {
         const { value, done } = await this.#reader.read();
         if (done) break;

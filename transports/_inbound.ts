@@ -34,6 +34,9 @@ export interface InboundQueue {
   end(): void;
 }
 
+/** Frames handed to the stream per pull when a backlog is waiting. */
+const BATCH = 16;
+
 function sizeOf(data: unknown): number {
   if (typeof data === "string") return data.length;
   return (data as { byteLength?: number }).byteLength ?? 0;
@@ -93,9 +96,16 @@ export function inboundQueue(limits: InboundLimits, onCancel: () => void): Inbou
       controller = c;
     },
     pull(c) {
-      if (head < pending.length) c.enqueue(parseSocketData(take(), maxFrameBytes, maxJsonDepth));
-      else if (ended) c.close();
-      else waiting = true;
+      if (head === pending.length) {
+        if (ended) c.close();
+        else waiting = true;
+        return;
+      }
+      // A few at a time, so a reader working through a backlog is not called
+      // back once per frame; at most BATCH frames sit outside the counts.
+      for (let n = 0; n < BATCH && head < pending.length; n++) {
+        c.enqueue(parseSocketData(take(), maxFrameBytes, maxJsonDepth));
+      }
     },
     cancel() {
       done = true;
