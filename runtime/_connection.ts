@@ -162,7 +162,7 @@ export class RuntimeConnection implements Outlet {
     }
     if (this.#closing) return;
     this.#closing = true;
-    if (this.#counted !== undefined) this.#core.connectedSessions.remove(this.#counted);
+    this.#uncount();
     if (error !== undefined) {
       this.#core.logger.debug(`arcp runtime: closing a connection: ${error.message}`);
       const payload: SessionErrorPayload = error.toPayload();
@@ -225,6 +225,10 @@ export class RuntimeConnection implements Outlet {
         this.#handshaking = true;
         try {
           await this.#handshake(message);
+        } catch (error) {
+          // A failed handshake does not hold a session slot.
+          if (this.#session === undefined) this.#uncount();
+          throw error;
         } finally {
           this.#handshaking = false;
         }
@@ -313,22 +317,36 @@ export class RuntimeConnection implements Outlet {
     }
   }
 
-  /** Opens a session, if its principal may connect one more (spec 1.1 §14). */
-  async #open(principal: Principal): Promise<[RuntimeSession, string]> {
-    this.#core.connectedSessions.add(principal.id);
-    try {
-      const opened = await openSession(this.#core, principal);
-      this.#counted = principal.id;
-      return opened;
-    } catch (error) {
-      this.#core.connectedSessions.remove(principal.id);
-      throw error;
+  /**
+   * Counts this connection's session against its principal's cap (spec 1.1
+   * §14); given back exactly once, when the connection closes or the
+   * handshake fails.
+   *
+   * @throws {ArcpError} `INTERNAL_ERROR` naming the cap when it is reached.
+   */
+  #count(principalId: string): void {
+    if (this.#closing) {
+      throw new ArcpError("INTERNAL_ERROR", "The connection closed during the handshake");
     }
+    this.#core.connectedSessions.add(principalId);
+    this.#counted = principalId;
+  }
+
+  #uncount(): void {
+    if (this.#counted === undefined) return;
+    this.#core.connectedSessions.remove(this.#counted);
+    this.#counted = undefined;
+  }
+
+  /** Opens a session, if its principal may connect one more. */
+  #open(principal: Principal): Promise<[RuntimeSession, string]> {
+    this.#count(principal.id);
+    return openSession(this.#core, principal);
   }
 
   /**
-   * Resumes a session, if its principal may connect one more (spec 1.1 §14);
-   * one refused is left detached and resumable, with the token it presented.
+   * Resumes a session, if its principal may connect one more; one refused is
+   * left detached and resumable, with the token it presented.
    */
   async #resume(
     request: ResumeRequest,
@@ -337,12 +355,11 @@ export class RuntimeConnection implements Outlet {
     const resumed = await resumeSession(this.#core, request, principal);
     const [session] = resumed;
     try {
-      this.#core.connectedSessions.add(session.principal.id);
+      this.#count(session.principal.id);
     } catch (error) {
       this.#core.detached(session);
       throw error;
     }
-    this.#counted = session.principal.id;
     return resumed;
   }
 
