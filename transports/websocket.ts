@@ -93,7 +93,7 @@ function closedError(event: Event): ConnectionClosedError {
  * to the network's pace instead of filling memory.
  *
  * @param socket The socket; the transport owns it from now on.
- * @param options Frame cap and send buffering.
+ * @param options Frame caps, queue bounds and send buffering.
  * @returns The transport.
  * @example Connect a client transport
  * ```ts ignore
