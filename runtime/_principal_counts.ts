@@ -23,20 +23,28 @@ export class PrincipalCounts {
   }
 
   /**
-   * Counts one more for `principal`.
+   * Refuses one more for `principal`, without counting it.
    *
    * @throws {ArcpError} `INTERNAL_ERROR` naming the cap when it is reached
    *   (spec 1.0 §14: exceeded limits surface as `INTERNAL_ERROR`).
    */
-  add(principal: string): void {
-    const count = this.#counts.get(principal) ?? 0;
-    if (count >= this.#max) {
+  check(principal: string): void {
+    if ((this.#counts.get(principal) ?? 0) >= this.#max) {
       throw new ArcpError(
         "INTERNAL_ERROR",
         `Too many ${this.#what} for principal "${principal}": ${this.#option} is ${this.#max}`,
       );
     }
-    this.#counts.set(principal, count + 1);
+  }
+
+  /**
+   * Counts one more for `principal`.
+   *
+   * @throws {ArcpError} as {@linkcode PrincipalCounts.check} does.
+   */
+  add(principal: string): void {
+    this.check(principal);
+    this.#counts.set(principal, (this.#counts.get(principal) ?? 0) + 1);
   }
 
   /** Counts one less for `principal`. */

@@ -3,6 +3,7 @@
 // sessions that carry nothing.
 
 import assert from "node:assert/strict";
+import type { AgentDefinition } from "../../runtime.ts";
 import { bounded, eventually, helloFrame, startHarness } from "../_helpers.ts";
 import { assertSessionWorks, gatedAgent, payloadOf } from "../scenarios/_shared.ts";
 import { RESUME_ENCODINGS } from "../scenarios/resume.ts";
@@ -124,5 +125,35 @@ Deno.test(
     gated.release.resolve();
     const done = await busy.until((frame) => frame.type === "job.result" && frame.job_id === jobId);
     assert.ok(done.every((frame) => frame.type !== "session.error"), JSON.stringify(done));
+  }),
+);
+
+Deno.test(
+  "a delegation past maxRunningJobsPerPrincipal fails the agent's call and carves nothing from its budget",
+  bounded(async () => {
+    const parent: AgentDefinition = {
+      name: "parent",
+      async handler(_input, ctx) {
+        const before = ctx.budget;
+        const refusal = await ctx.delegate("echo", {}, { "cost.budget": ["USD:0.50"] })
+          .then(() => "delegated", (error: Error) => error.message);
+        return { before, after: ctx.budget, refusal };
+      },
+    };
+    await using h = await startHarness("websocket", {
+      agents: [parent],
+      runtime: { maxRunningJobsPerPrincipal: 1 },
+    });
+    const raw = await h.raw();
+    await raw.hello();
+    await raw.submit("parent", null, {
+      lease_request: { "agent.delegate": ["echo"], "cost.budget": ["USD:2.00"] },
+    });
+    const frames = await raw.until((frame) =>
+      frame.type === "job.result" || frame.type === "job.error"
+    );
+    const result = payloadOf(frames.at(-1)!).result as Record<string, unknown>;
+    assert.match(String(result.refusal), /maxRunningJobsPerPrincipal is 1/);
+    assert.deepEqual(result.after, result.before);
   }),
 );
