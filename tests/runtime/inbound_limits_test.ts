@@ -3,12 +3,17 @@
 // are dropped unanswered, and deeply nested JSON is refused without harm.
 
 import assert from "node:assert/strict";
+import { Runtime, staticTokens } from "../../runtime.ts";
+import { ndjsonTransport } from "../../transports/stdio.ts";
 import {
   bounded,
+  envelope,
   eventually,
   helloFrame,
   RecordingStore,
+  standardAgents,
   startHarness,
+  TOKENS,
   within,
 } from "../_helpers.ts";
 import { rawSession } from "../_serve.ts";
@@ -281,3 +286,38 @@ async function slotFree(url: string): Promise<boolean> {
   const frames = await rawSession(url, helloFrame(), (frames) => frames.length > 0);
   return frames[0]?.type === "session.welcome";
 }
+
+Deno.test(
+  "over NDJSON byte streams a runtime that is busy stops reading: the peer is held back, nothing piles up",
+  bounded(async () => {
+    const store = new GatedStore();
+    await using runtime = new Runtime({
+      authenticate: staticTokens({ ...TOKENS }),
+      agents: standardAgents(),
+      store,
+    });
+    const encoder = new TextEncoder();
+    const lines = [
+      helloFrame(),
+      envelope("job.cancel", { job_id: GATED_JOB }),
+      ...Array.from({ length: 10_000 }, (_, n) => envelope("session.ping", { nonce: `p${n}` })),
+    ];
+    // One line per pull: what the runtime's side asked for so far.
+    let pulled = 0;
+    const readable = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const line = lines[pulled++];
+        if (line === undefined) controller.close();
+        else controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
+      },
+    }, { highWaterMark: 0 });
+    const served = runtime.accept(ndjsonTransport({ readable, writable: new WritableStream() }));
+    await store.reached.promise;
+    // Give the streams every chance to read ahead while the runtime is stuck.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(pulled < 10, `read ${pulled} lines ahead of a runtime that is not reading`);
+    store.release.resolve();
+    await served;
+    assert.equal(pulled, lines.length + 1, "every line is read once the runtime goes on");
+  }),
+);
