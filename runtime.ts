@@ -35,6 +35,9 @@ import { InstanceHeartbeat, type InstanceView } from "./runtime/_instance.ts";
 import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runtime/_recovery.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
+import { PrincipalCounts } from "./runtime/_principal_counts.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./transports/_inbound.ts";
+import type { WebSocketTransportOptions } from "./transports/websocket.ts";
 
 export {
   anonymous,
@@ -96,7 +99,9 @@ export class Runtime {
   readonly #connections = new Map<RuntimeConnection, Promise<void>>();
   readonly #upgrade: UpgradeWebSocket | undefined;
   readonly #path: string;
-  readonly #maxFrameBytes: number | undefined;
+  /** How {@linkcode Runtime.fetch} reads each socket. */
+  readonly #socketOptions: WebSocketTransportOptions;
+  readonly #maxConnections: number;
   /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
   readonly #expiries = new Map<string, ReturnType<typeof setTimeout>>();
   #ready: Promise<void> | undefined;
@@ -153,6 +158,18 @@ export class Runtime {
         backPressureLag: options.backPressureLag ?? 32_768,
         recentSubmitIds,
       },
+      helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+      idleSessionSec: options.idleSessionSec ?? 900,
+      connectedSessions: new PrincipalCounts(
+        options.maxSessionsPerPrincipal ?? 1024,
+        "connected sessions",
+        "maxSessionsPerPrincipal",
+      ),
+      runningJobs: new PrincipalCounts(
+        options.maxRunningJobsPerPrincipal ?? 1024,
+        "running jobs",
+        "maxRunningJobsPerPrincipal",
+      ),
       subscribePolicy: options.subscribePolicy ?? (() => false),
       auditSubscribe: options.onSubscribe ?? (() => {}),
       logger,
@@ -187,7 +204,13 @@ export class Runtime {
     }
     this.#upgrade = options.upgradeWebSocket;
     this.#path = options.path ?? "/arcp";
-    this.#maxFrameBytes = options.maxFrameBytes;
+    this.#socketOptions = {
+      maxQueuedFrames: options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES,
+      maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+      ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+      ...(options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth }),
+    };
+    this.#maxConnections = options.maxConnections ?? 4096;
   }
 
   /**
@@ -204,6 +227,9 @@ export class Runtime {
   /**
    * Serves one client over `transport` until it closes or `signal` aborts.
    *
+   * Past `maxConnections` the transport gets `session.error`
+   * (`INTERNAL_ERROR`) naming the cap and is closed.
+   *
    * @param transport The runtime's end of a transport.
    * @param options An abort signal.
    * @returns Resolves when the connection has ended; never rejects.
@@ -212,6 +238,9 @@ export class Runtime {
   accept(transport: Transport, options: AcceptOptions = {}): Promise<void> {
     if (this.#closed) throw new TypeError("Cannot accept a transport: the runtime is closed");
     const connection = new RuntimeConnection(this.#core, transport);
+    if (this.#connections.size >= this.#maxConnections) {
+      return connection.refuse(new ArcpError("INTERNAL_ERROR", this.#tooManyConnections()));
+    }
     const running = connection.run(options.signal).finally(() => {
       this.#connections.delete(connection);
     });
@@ -227,7 +256,8 @@ export class Runtime {
    *
    * @param request The HTTP request.
    * @returns The upgrade response, 426 without an upgrade header, 404 for
-   *   other paths, or 501 when no `upgradeWebSocket` was configured.
+   *   other paths, 501 when no `upgradeWebSocket` was configured, or 503
+   *   when closed or serving `maxConnections` already.
    */
   readonly fetch = (request: Request): Response => {
     const url = new URL(request.url);
@@ -241,11 +271,17 @@ export class Runtime {
       });
     }
     if (this.#closed) return new Response("Runtime is closed\n", { status: 503 });
+    if (this.#connections.size >= this.#maxConnections) {
+      return new Response(`${this.#tooManyConnections()}\n`, { status: 503 });
+    }
     const { socket, response } = this.#upgrade(request);
-    const options = this.#maxFrameBytes === undefined ? {} : { maxFrameBytes: this.#maxFrameBytes };
-    void this.accept(webSocketTransport(socket, options));
+    void this.accept(webSocketTransport(socket, this.#socketOptions));
     return response;
   };
+
+  #tooManyConnections(): string {
+    return `Too many connections: maxConnections is ${this.#maxConnections}`;
+  }
 
   /** The same function as {@linkcode Runtime.fetch}, under the name `Deno.serve` users expect. */
   get handler(): (request: Request) => Response {
@@ -299,6 +335,7 @@ export class Runtime {
   }
 
   #settled(job: RuntimeJob): void {
+    this.#core.runningJobs.remove(job.principal.id);
     this.#revokeCredentials(job);
     // Forgotten as live only once stored, so listings never see it running again.
     const stored = this.#core.store.putJob(job.record()).finally(() => {

@@ -18,7 +18,9 @@ import type { RuntimeStore } from "../store/types.ts";
 export const SERVE_USAGE =
   `Usage: cli.ts serve [--host 127.0.0.1] [--port 7777] [--token TOKEN=PRINCIPAL]...
                     [--store kv|memory] [--kv-path PATH] [--resume-window SEC]
-                    [--heartbeat SEC] [--demo] [--dashboard] [--json]
+                    [--heartbeat SEC] [--max-connections N] [--hello-timeout SEC]
+                    [--max-sessions-per-principal N] [--max-jobs-per-principal N]
+                    [--idle-session SEC] [--demo] [--dashboard] [--json]
                     [--jwt-secret SECRET | --jwt-jwks URL] [--jwt-issuer ISS]...
                     [--jwt-audience AUD]... [--jwt-clock-tolerance SEC]
                     [--jwt-principal-claim CLAIM] [--jwt-allow-no-exp]
@@ -36,6 +38,18 @@ ${JWT_USAGE}
   --kv-path PATH           the Deno KV file (default arcp-runtime.kv)
   --resume-window SEC      seconds a session stays resumable (default 600)
   --heartbeat SEC          heartbeat interval in seconds (default 30)
+  --max-connections N      WebSockets served at once; more get HTTP 503 (default 4096)
+  --hello-timeout SEC      seconds a connection has to send session.hello or
+                           session.resume before it is closed (default 10)
+  --max-sessions-per-principal N
+                           sessions one principal may have connected (default 1024)
+  --max-jobs-per-principal N
+                           jobs one principal may have running (default 1024)
+  --idle-session SEC       seconds a session with no request, job or subscription
+                           stays connected; 0 never disconnects (default 900)
+                           Deno.serve has no HTTP header timeout: a client that
+                           sends half a request holds its socket. On the internet,
+                           put a reverse proxy with one in front (docs/limits.md)
   --demo                   register the demo agents: echo, count, sleep, fail, files,
                            spend, report, fetch, delegate (their inputs and leases:
                            cli.ts agents)
@@ -76,6 +90,11 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
       "kv-path": { type: "string", default: "arcp-runtime.kv" },
       "resume-window": { type: "string", default: "600" },
       heartbeat: { type: "string", default: "30" },
+      "max-connections": { type: "string", default: "4096" },
+      "hello-timeout": { type: "string", default: "10" },
+      "max-sessions-per-principal": { type: "string", default: "1024" },
+      "max-jobs-per-principal": { type: "string", default: "1024" },
+      "idle-session": { type: "string", default: "900" },
       demo: { type: "boolean", default: false },
       dashboard: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
@@ -92,10 +111,18 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
   if (values.store !== "memory" && values.store !== "kv") {
     throw new TypeError(`Invalid --store "${values.store}": expected "kv" or "memory"`);
   }
-  const seconds = (name: "resume-window" | "heartbeat") =>
+  const seconds = (name: "resume-window" | "heartbeat" | "hello-timeout") =>
     parseNumber(name, values[name], { min: 0, exclusive: true });
   const resumeWindowSec = seconds("resume-window");
   const heartbeatIntervalSec = seconds("heartbeat");
+  const helloTimeoutMs = seconds("hello-timeout") * 1000;
+  const count = (
+    name: "max-connections" | "max-sessions-per-principal" | "max-jobs-per-principal",
+  ) => parseNumber(name, values[name], { integer: true, min: 1 });
+  const maxConnections = count("max-connections");
+  const maxSessionsPerPrincipal = count("max-sessions-per-principal");
+  const maxRunningJobsPerPrincipal = count("max-jobs-per-principal");
+  const idleSessionSec = parseNumber("idle-session", values["idle-session"], { min: 0 });
   // Built first: a page that cannot be bundled stops serve before it opens anything.
   const dashboard = values.dashboard ? await loadDashboard() : undefined;
   // Lines of text, or with --json the same facts as JSON lines.
@@ -119,6 +146,11 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     store,
     resumeWindowSec,
     heartbeatIntervalSec,
+    helloTimeoutMs,
+    maxConnections,
+    maxSessionsPerPrincipal,
+    maxRunningJobsPerPrincipal,
+    idleSessionSec,
     authenticate,
     agents: values.demo ? demoAgents() : [],
     upgradeWebSocket: Deno.upgradeWebSocket,

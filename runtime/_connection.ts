@@ -19,13 +19,16 @@ import {
   confirmRotation,
   negotiate,
   openSession,
+  type ResumeRequest,
   resumeRequestOf,
   resumeSession,
 } from "./_handshake.ts";
+import type { Principal } from "./auth.ts";
 import { listJobs, subscribe } from "./_observe.ts";
 import type { Outlet, RuntimeSession } from "./_session.ts";
 import { submitJob } from "./_submit.ts";
 import { isUnfinished } from "./_recovery.ts";
+import { IdleWatch, isThroughput } from "./_idle.ts";
 
 export type { RuntimeCore } from "./_core.ts";
 
@@ -53,6 +56,23 @@ const FEATURE_OF: Partial<Record<string, Feature>> = {
 /** Errors after which a handshake's transport is closed (spec §6.1, §6.3). */
 const FATAL = new Set(["UNAUTHENTICATED", "RESUME_WINDOW_EXPIRED"]);
 
+/**
+ * Milliseconds a closing connection waits for its last frames to go out; a
+ * peer that does not read would otherwise hold the close forever.
+ */
+const CLOSE_GRACE_MS = 1000;
+
+/** Whether `promise` settles (resolves or rejects) within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class RuntimeConnection implements Outlet {
   readonly #core: RuntimeCore;
   readonly #writer: WritableStreamDefaultWriter<Frame>;
@@ -63,6 +83,12 @@ export class RuntimeConnection implements Outlet {
   #closing = false;
   /** Set after a resume until the client's first frame confirms the new token. */
   #rotated = false;
+  /** Set while a hello or resume is being answered. */
+  #handshaking = false;
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #idle: IdleWatch | undefined;
+  /** The principal this connection's session counts against, once counted. */
+  #counted: string | undefined;
 
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
@@ -75,12 +101,28 @@ export class RuntimeConnection implements Outlet {
   async run(signal?: AbortSignal): Promise<void> {
     const onAbort = () => this.close();
     signal?.addEventListener("abort", onAbort, { once: true });
+    // Once nothing can be written to the peer, frames still queued are
+    // dropped unanswered: no reply could reach it.
+    this.#writer.closed.catch(() => this.close());
+    // A transport refuses more frames with an ArcpError (a full queue): sent
+    // as is, even while a frame is being answered.
+    this.#reader.closed.catch((error) => {
+      if (error instanceof ArcpError) void this.#closeTransport(error);
+    });
+    let failure: ArcpError | undefined;
     try {
       await this.#core.ready();
+      // From now on: recovery at start may take longer than a handshake may.
+      if (!this.#closing) this.#armHelloDeadline();
       while (!this.#closing) {
         const { value, done } = await this.#reader.read();
         if (done) break;
         this.#heartbeat?.received();
+        if (
+          this.#idle !== undefined && !(value instanceof MalformedFrame) && isThroughput(value.type)
+        ) {
+          this.#idle.touch();
+        }
         if (this.#rotated) {
           this.#rotated = false;
           void confirmRotation(this.#session!);
@@ -88,10 +130,11 @@ export class RuntimeConnection implements Outlet {
         await this.#receive(value);
       }
     } catch (error) {
-      this.#core.logger.debug("arcp runtime: transport failed", error);
+      if (error instanceof ArcpError) failure = error;
+      else this.#core.logger.debug("arcp runtime: transport failed", error);
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      await this.#closeTransport();
+      await this.#closeTransport(failure);
     }
   }
 
@@ -100,16 +143,52 @@ export class RuntimeConnection implements Outlet {
     void this.#closeTransport();
   }
 
-  async #closeTransport(): Promise<void> {
+  /** Sends `error` and closes the transport: a connection refused before it is served. */
+  refuse(error: ArcpError): Promise<void> {
+    return this.#closeTransport(error);
+  }
+
+  /**
+   * Closes the transport, first sending `error` as `session.error` when
+   * given. Frames still queued from the peer are dropped unanswered.
+   */
+  async #closeTransport(error?: ArcpError): Promise<void> {
+    clearTimeout(this.#helloTimer);
     this.#heartbeat?.stop();
+    this.#idle?.stop();
     if (this.#session !== undefined) {
       this.#session.detach(this);
       this.#core.detached(this.#session);
     }
     if (this.#closing) return;
     this.#closing = true;
-    await this.#writer.close().catch(() => {});
+    this.#uncount();
+    if (error !== undefined) {
+      this.#core.logger.debug(`arcp runtime: closing a connection: ${error.message}`);
+      const payload: SessionErrorPayload = error.toPayload();
+      const envelope = encodeMessage("session.error", payload, { session_id: this.#session?.id });
+      this.#writer.write(envelope).catch(() => {});
+    }
+    if (!await settlesWithin(this.#writer.close(), CLOSE_GRACE_MS)) {
+      await this.#writer.abort(error).catch(() => {});
+    }
     await this.#reader.cancel().catch(() => {});
+  }
+
+  /** Closes a connection that has not completed a handshake in time (hello or resume). */
+  #armHelloDeadline(): void {
+    const ms = this.#core.helloTimeoutMs;
+    this.#helloTimer = setTimeout(() => {
+      if (this.#session !== undefined || this.#closing) return;
+      // One being answered (a slow authenticator) gets another period.
+      if (this.#handshaking) return this.#armHelloDeadline();
+      void this.#closeTransport(
+        new ArcpError(
+          "UNAUTHENTICATED",
+          `No session.hello or session.resume within ${ms} ms: helloTimeoutMs is ${ms}`,
+        ),
+      );
+    }, ms);
   }
 
   // Outlet ---------------------------------------------------------------
@@ -141,8 +220,19 @@ export class RuntimeConnection implements Outlet {
       if (frame instanceof MalformedFrame) throw new ArcpError("INVALID_REQUEST", frame.reason);
       const message = decodeMessage(frame);
       if (message === undefined) return;
-      if (this.#session === undefined) await this.#handshake(message);
-      else await this.#dispatch(this.#session, message);
+      if (this.#session !== undefined) await this.#dispatch(this.#session, message);
+      else {
+        this.#handshaking = true;
+        try {
+          await this.#handshake(message);
+        } catch (error) {
+          // A failed handshake does not hold a session slot.
+          if (this.#session === undefined) this.#uncount();
+          throw error;
+        } finally {
+          this.#handshaking = false;
+        }
+      }
     } catch (error) {
       const arcpError = ArcpError.from(error);
       if (arcpError.code === "INTERNAL_ERROR") {
@@ -186,8 +276,8 @@ export class RuntimeConnection implements Outlet {
       ? await authenticate(this.#core, message)
       : undefined;
     const [session, token] = resume === undefined
-      ? await openSession(this.#core, principal!)
-      : await resumeSession(this.#core, resume, principal);
+      ? await this.#open(principal!)
+      : await this.#resume(resume, principal);
     // A session.resume carries no capabilities: the session keeps what it negotiated.
     const features = message.type === "session.hello"
       ? negotiate(this.#core, message.payload.capabilities)
@@ -204,14 +294,73 @@ export class RuntimeConnection implements Outlet {
       capabilities: { encodings: ["json"], features, agents: this.#core.registry.inventory() },
     }, { session_id: session.id }));
     this.#session = session;
+    clearTimeout(this.#helloTimer);
     this.#core.attached(session);
     if (this.#features.has("heartbeat")) this.#startHeartbeat(session);
+    const idleSec = this.#core.idleSessionSec;
+    if (idleSec > 0) {
+      this.#idle = new IdleWatch(idleSec, session, () => {
+        void this.#closeTransport(
+          new ArcpError(
+            "INTERNAL_ERROR",
+            `Session idle for ${idleSec} s (no request, no running job, no subscription): ` +
+              `idleSessionSec is ${idleSec}`,
+          ),
+        );
+      });
+    }
     const acking = this.#features.has("ack");
     if (resume === undefined) session.attach(this, acking);
     else {
       this.#rotated = true;
       await session.resume(this, resume.lastEventSeq, acking);
     }
+  }
+
+  /**
+   * Counts this connection's session against its principal's cap (spec 1.1
+   * §14); given back exactly once, when the connection closes or the
+   * handshake fails.
+   *
+   * @throws {ArcpError} `INTERNAL_ERROR` naming the cap when it is reached.
+   */
+  #count(principalId: string): void {
+    if (this.#closing) {
+      throw new ArcpError("INTERNAL_ERROR", "The connection closed during the handshake");
+    }
+    this.#core.connectedSessions.add(principalId);
+    this.#counted = principalId;
+  }
+
+  #uncount(): void {
+    if (this.#counted === undefined) return;
+    this.#core.connectedSessions.remove(this.#counted);
+    this.#counted = undefined;
+  }
+
+  /** Opens a session, if its principal may connect one more. */
+  #open(principal: Principal): Promise<[RuntimeSession, string]> {
+    this.#count(principal.id);
+    return openSession(this.#core, principal);
+  }
+
+  /**
+   * Resumes a session, if its principal may connect one more; one refused is
+   * left detached and resumable, with the token it presented.
+   */
+  async #resume(
+    request: ResumeRequest,
+    principal: Principal | undefined,
+  ): Promise<[RuntimeSession, string]> {
+    const resumed = await resumeSession(this.#core, request, principal);
+    const [session] = resumed;
+    try {
+      this.#count(session.principal.id);
+    } catch (error) {
+      this.#core.detached(session);
+      throw error;
+    }
+    return resumed;
   }
 
   #startHeartbeat(session: RuntimeSession): void {

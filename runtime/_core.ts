@@ -11,6 +11,7 @@ import type { CredentialLedger } from "./_credentials.ts";
 import type { LeasePolicy } from "./context.ts";
 import type { AgentRegistry } from "./_registry.ts";
 import type { RuntimeSession, SessionLimits } from "./_session.ts";
+import type { PrincipalCounts } from "./_principal_counts.ts";
 
 export interface RuntimeCore {
   name: string;
@@ -28,6 +29,14 @@ export interface RuntimeCore {
   cancelGraceMs: number;
   idempotencyTtlSec: number;
   limits: SessionLimits;
+  /** Milliseconds a connection has to complete its handshake. */
+  helloTimeoutMs: number;
+  /** Seconds a connected session may carry nothing before it is disconnected; 0 never. */
+  idleSessionSec: number;
+  /** Sessions connected per principal, capped (spec 1.1 §14). */
+  connectedSessions: PrincipalCounts;
+  /** Jobs running here per principal, capped. */
+  runningJobs: PrincipalCounts;
   /** Whether a principal other than the submitter may observe a job (spec 1.1 §7.6). */
   subscribePolicy(subscriber: Principal, job: JobRecord): boolean | Promise<boolean>;
   /** Told of every subscribe decision (spec 1.1 §14). */

@@ -61,6 +61,9 @@ export async function delegateJob(
       },
     );
   }
+  // Before the carve-out, which a refusal would otherwise lose; startJob
+  // counts the child with no await in between.
+  core.runningJobs.check(parent.principal.id);
   // Carved out: what the child may spend, the parent no longer can.
   for (const amount of lease["cost.budget"] ?? []) {
     const { currency, value } = parseAmount(amount);

@@ -2,7 +2,10 @@
 // Opening and resuming sessions (spec §6.1 to §6.3). Resume accepts all three
 // encodings in the wild (see CONFORMANCE.md): a `resume` block on
 // `session.hello`, flat `resume_token`/`last_event_seq` on the hello, and a
-// `session.resume` message.
+// `session.resume` message. A resume names its session (spec 1.0 §3: the
+// client keeps `session_id`, `resume_token` and `last_event_seq`); only one
+// that also carries a valid bearer token may leave it out, and is then looked
+// for among that principal's sessions.
 
 import type { Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
@@ -127,18 +130,30 @@ export async function openSession(
 }
 
 /**
- * The session a resume names (or, without a name, whose token it presents),
- * loaded from the store if this process does not hold it: it may have been
- * opened on another runtime instance, or before a restart. One this process
- * holds is refreshed, since another instance may have moved it on.
+ * The session a resume names (or, without a name, the authenticated
+ * principal's session whose token it presents), loaded from the store if
+ * this process does not hold it: it may have been opened on another runtime
+ * instance, or before a restart. One this process holds is refreshed, since
+ * another instance may have moved it on.
  */
 async function findSession(
   core: RuntimeCore,
   request: ResumeRequest,
   tokenHash: string,
+  principal: Principal | undefined,
 ): Promise<RuntimeSession | undefined> {
+  if (request.sessionId === undefined && principal === undefined) {
+    // Finding the session by its token alone would cost every unauthenticated
+    // request a scan of every stored session.
+    throw new ArcpError(
+      "INVALID_REQUEST",
+      'A resume without a bearer token must name its session: "session_id" is missing',
+    );
+  }
+  const owned = (record: SessionRecord) =>
+    record.principal === principal?.id && tokenMatches(record, tokenHash);
   const live = request.sessionId === undefined
-    ? [...core.sessions.values()].find((session) => tokenMatches(session.record, tokenHash))
+    ? [...core.sessions.values()].find((session) => owned(session.record))
     : core.sessions.get(request.sessionId);
   if (live !== undefined) {
     if (await live.refresh()) return live;
@@ -149,7 +164,7 @@ async function findSession(
   if (request.sessionId !== undefined) record = await core.store.getSession(request.sessionId);
   else {
     for await (const stored of core.store.listSessions()) {
-      if (tokenMatches(stored, tokenHash)) record = stored;
+      if (owned(stored)) record = stored;
     }
   }
   if (record === undefined) return undefined;
@@ -173,7 +188,8 @@ function forget(core: RuntimeCore, session: RuntimeSession): void {
  * Returns the session (restored from the store after a restart) and its new
  * token; the caller sends the welcome and then replays.
  *
- * @throws {ArcpError} `UNAUTHENTICATED` for a wrong token or principal,
+ * @throws {ArcpError} `INVALID_REQUEST` for a resume naming no session and
+ *   carrying no bearer token, `UNAUTHENTICATED` for a wrong token or principal,
  *   `RESUME_WINDOW_EXPIRED` for an unknown or expired session or a sequence
  *   the log no longer covers, `INVALID_REQUEST` for a sequence never sent.
  */
@@ -183,7 +199,7 @@ export async function resumeSession(
   principal: Principal | undefined,
 ): Promise<[RuntimeSession, string]> {
   const tokenHash = sha256Hex(request.token);
-  const session = await findSession(core, request, tokenHash);
+  const session = await findSession(core, request, tokenHash, principal);
   if (session === undefined) {
     throw new ArcpError(
       "RESUME_WINDOW_EXPIRED",

@@ -14,13 +14,14 @@ import type {
 } from "../protocol/messages.ts";
 import type { JobRecord } from "../store/types.ts";
 import type { ResultStream } from "./_result_stream.ts";
+import { DEFAULT_MAX_JSON_DEPTH } from "../transports/types.ts";
 
 /**
- * Nesting every frame a runtime sends stays within: what peers are expected
- * to accept (see docs/limits.md), and far within what any serialiser on the
+ * Nesting every frame a runtime sends stays within: what peers accept by
+ * default (see docs/limits.md), and far within what any serialiser on the
  * way (the transports' JSON, a store's structured clone) can recurse through.
  */
-const MAX_FRAME_DEPTH = 64;
+const MAX_FRAME_DEPTH = DEFAULT_MAX_JSON_DEPTH;
 /** Nesting of a job's body, result or error details: each sits two levels into its frame. */
 export const MAX_VALUE_DEPTH: number = MAX_FRAME_DEPTH - 2;
 

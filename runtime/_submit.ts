@@ -217,6 +217,25 @@ export async function startJob(
   session: RuntimeSession,
   spec: NewJob,
 ): Promise<RuntimeJob> {
+  // Counted before anything is issued or stored; uncounted unless it runs.
+  core.runningJobs.add(session.principal.id);
+  let running = false;
+  try {
+    const job = await createJob(core, session, spec);
+    running = true;
+    await announce(session, spec, job);
+    return job;
+  } finally {
+    if (!running) core.runningJobs.remove(session.principal.id);
+  }
+}
+
+/** Issues, builds and stores a job, and registers it as running here. */
+async function createJob(
+  core: RuntimeCore,
+  session: RuntimeSession,
+  spec: NewJob,
+): Promise<RuntimeJob> {
   const lease = await effectiveLease(core, session, spec);
   const authority = new JobAuthority({
     lease,
@@ -267,6 +286,15 @@ export async function startJob(
   }
   session.jobs.set(job.jobId, job);
   core.jobs.set(job.jobId, job);
+  return job;
+}
+
+/** Sends `job.accepted` and starts the job. */
+async function announce(
+  session: RuntimeSession,
+  spec: NewJob,
+  job: RuntimeJob,
+): Promise<void> {
   const accepted = acceptedPayload(job.record(), spec.requestId, visibleCredentials(session, job));
   if (spec.parent !== undefined) {
     accepted.parent_job_id = spec.parent.job.jobId;
@@ -278,5 +306,4 @@ export async function startJob(
     trace_id: job.traceId,
   }));
   job.start();
-  return job;
 }

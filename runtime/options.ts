@@ -63,6 +63,72 @@ export interface RuntimeOptions {
    * @default {1048576}
    */
   maxFrameBytes?: number;
+  /**
+   * Cap on how deeply objects and arrays nest in one incoming frame, for
+   * {@linkcode Runtime.fetch} (the frame's own object is level 1). A deeper
+   * frame is refused with `INVALID_REQUEST` naming the cap, checked by a
+   * linear scan before parsing, and the connection carries on.
+   * @default {64}
+   */
+  maxJsonDepth?: number;
+  /**
+   * Incoming frames a connection of {@linkcode Runtime.fetch} may have
+   * waiting for the runtime to read them. A WebSocket cannot be paused, so
+   * past this the connection gets a `session.error` (`INTERNAL_ERROR`)
+   * naming the cap and is closed; the frames still queued are dropped
+   * unanswered, as are frames queued when any connection closes.
+   * @default {1024}
+   */
+  maxQueuedFrames?: number;
+  /**
+   * Total size of the incoming frames a connection of
+   * {@linkcode Runtime.fetch} may have waiting, in bytes (UTF-16 code units
+   * of their text); past it, as for `maxQueuedFrames`.
+   * @default {8388608}
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Connections served at once, over {@linkcode Runtime.fetch} and
+   * {@linkcode Runtime.accept} together. Past it, `fetch` answers HTTP 503
+   * and `accept` sends `session.error` (`INTERNAL_ERROR`) and closes the
+   * transport, both naming the cap.
+   * @default {4096}
+   */
+  maxConnections?: number;
+  /**
+   * Milliseconds a new connection has to complete `session.hello` or
+   * `session.resume`; then it gets `session.error` (`UNAUTHENTICATED`)
+   * naming the deadline and is closed.
+   * @default {10000}
+   */
+  helloTimeoutMs?: number;
+  /**
+   * Sessions one principal may have connected at once (spec 1.1 §14
+   * "Heartbeat amplification"). A hello or resume past it is refused with
+   * `INTERNAL_ERROR` naming the cap; a refused resume leaves the session
+   * resumable. Counted per runtime instance.
+   * @default {1024}
+   */
+  maxSessionsPerPrincipal?: number;
+  /**
+   * Jobs one principal may have running at once on this runtime instance,
+   * delegated ones included. A `job.submit` past it is refused with
+   * `INTERNAL_ERROR` (spec 1.0 §14: exceeded limits surface as
+   * `INTERNAL_ERROR`; it is retryable once a job ends).
+   * @default {1024}
+   */
+  maxRunningJobsPerPrincipal?: number;
+  /**
+   * Seconds a connected session may go without throughput before it is
+   * disconnected (spec 1.1 §14: sustained zero-throughput sessions are
+   * disconnect-eligible): no message from the client other than
+   * `session.ping`, `session.pong` and `session.ack`, while it has no
+   * running job and no subscription. The connection gets `session.error`
+   * (`INTERNAL_ERROR`) naming the limit and is closed; the session stays
+   * resumable. 0 disables.
+   * @default {900}
+   */
+  idleSessionSec?: number;
   /** Needed by {@linkcode Runtime.fetch}: e.g. `Deno.upgradeWebSocket`. */
   upgradeWebSocket?: UpgradeWebSocket;
   /**

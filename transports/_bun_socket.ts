@@ -6,7 +6,9 @@
 // tested with a scripted socket under any runtime.
 
 import { ConnectionClosedError } from "../protocol/errors.ts";
-import { type Frame, type MalformedFrame, parseSocketData, type Transport } from "./types.ts";
+import { closeSocketFor } from "./_close.ts";
+import { type InboundLimits, inboundQueue } from "./_inbound.ts";
+import type { Frame, Transport } from "./types.ts";
 
 /** The subset of Bun's `ServerWebSocket` a transport uses. */
 export interface ServerSocketLike {
@@ -41,32 +43,22 @@ const INTERNAL_ERROR = 1011;
  * once the socket drains, so the writer (the session) waits for the network;
  * a send that returned 0 lost the frame, so the write fails and the socket is
  * closed: the peer resumes and gets the frame replayed rather than a gap.
+ * Incoming messages wait in a queue bounded by `limits` (see `_inbound.ts`).
  */
 export function serverSocketTransport(
   socket: ServerSocketLike,
-  maxFrameBytes: number,
+  limits: InboundLimits,
 ): SocketTransport {
-  let readController!: ReadableStreamDefaultController<Frame | MalformedFrame>;
   let writeController!: WritableStreamDefaultController;
-  let readableDone = false;
   let drain: PromiseWithResolvers<void> | undefined;
   let closedError: ConnectionClosedError | undefined;
-
-  const readable = new ReadableStream<Frame | MalformedFrame>({
-    start(controller) {
-      readController = controller;
-    },
-    cancel() {
-      readableDone = true;
-      socket.close(1000);
-    },
-  }, { highWaterMark: 0 });
+  const inbound = inboundQueue(limits, () => socket.close(1000));
 
   const writable = new WritableStream<Frame>({
     start(controller) {
       writeController = controller;
     },
-    write(frame) {
+    write(frame, controller) {
       if (closedError !== undefined) throw closedError;
       if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
       const sent = socket.send(JSON.stringify(frame));
@@ -76,21 +68,24 @@ export function serverSocketTransport(
       }
       if (sent > 0) return;
       drain = Promise.withResolvers<void>();
+      // An aborted stream waits for the write in progress: a peer that never
+      // reads must not hold it.
+      const waiting = drain;
+      controller.signal.addEventListener("abort", () => waiting.resolve(), { once: true });
       return drain.promise;
     },
     close() {
       socket.close(1000);
     },
-    abort() {
-      socket.close(1000);
+    abort(reason) {
+      closeSocketFor(socket, reason);
     },
   }, new CountQueuingStrategy({ highWaterMark: 64 }));
 
   return {
-    transport: { readable, writable },
+    transport: { readable: inbound.readable, writable },
     received(message) {
-      if (readableDone) return;
-      readController.enqueue(parseSocketData(message, maxFrameBytes));
+      inbound.push(message);
     },
     drained() {
       drain?.resolve();
@@ -102,10 +97,7 @@ export function serverSocketTransport(
       );
       drain?.reject(closedError);
       drain = undefined;
-      if (!readableDone) {
-        readableDone = true;
-        readController.close();
-      }
+      inbound.end();
       writeController.error(closedError);
     },
   };

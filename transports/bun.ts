@@ -26,7 +26,8 @@ import {
   serverSocketTransport,
   type SocketTransport,
 } from "./_bun_socket.ts";
-import { DEFAULT_MAX_FRAME_BYTES, type Transport } from "./types.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./_inbound.ts";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_JSON_DEPTH, type Transport } from "./types.ts";
 
 export type { Frame, MalformedFrame, Transport } from "./types.ts";
 
@@ -62,6 +63,27 @@ export interface ServeBunOptions {
    * @default {1048576}
    */
   maxFrameBytes?: number;
+  /**
+   * Cap on how deeply objects and arrays nest in one incoming frame (the
+   * frame's own object is level 1); deeper frames arrive as a
+   * `MalformedFrame`, which the runtime answers with `INVALID_REQUEST`.
+   * @default {64}
+   */
+  maxJsonDepth?: number;
+  /**
+   * Incoming frames that may wait for the runtime to read them, per
+   * connection. A socket cannot be paused: past this the runtime gets an
+   * `INTERNAL_ERROR` naming the cap, sends it as `session.error` and closes
+   * the connection; the queued frames are dropped.
+   * @default {1024}
+   */
+  maxQueuedFrames?: number;
+  /**
+   * Total size in bytes (UTF-16 code units of text) of the incoming frames
+   * that may wait, per connection; past it, as for `maxQueuedFrames`.
+   * @default {8388608}
+   */
+  maxQueuedBytes?: number;
 }
 
 /** A listening Bun server, from {@linkcode serveBun}. */
@@ -158,6 +180,12 @@ export function serveBun(runtime: TransportAcceptor, options: ServeBunOptions = 
   const hostname = options.hostname ?? "127.0.0.1";
   const path = options.path ?? "/arcp";
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const limits = {
+    maxFrameBytes,
+    maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
+    maxQueuedFrames: options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES,
+    maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+  };
   const open = new Set<BunSocket>();
 
   const server = bun.serve({
@@ -177,7 +205,7 @@ export function serveBun(runtime: TransportAcceptor, options: ServeBunOptions = 
       maxPayloadLength: Math.max(BUN_MAX_PAYLOAD, 2 * maxFrameBytes),
       open(socket) {
         open.add(socket);
-        const connection = serverSocketTransport(socket, maxFrameBytes);
+        const connection = serverSocketTransport(socket, limits);
         socket.data.socket = connection;
         try {
           socket.data.ended = runtime.accept(connection.transport).catch(() => {});

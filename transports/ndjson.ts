@@ -19,7 +19,13 @@
  * @module
  */
 
-import { DEFAULT_MAX_FRAME_BYTES, type Frame, MalformedFrame, parseFrame } from "./types.ts";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_JSON_DEPTH,
+  type Frame,
+  MalformedFrame,
+  parseFrame,
+} from "./types.ts";
 
 export { type Frame, MalformedFrame } from "./types.ts";
 
@@ -32,6 +38,12 @@ export interface NdjsonDecoderOptions {
    * @default {1048576}
    */
   maxFrameBytes?: number;
+  /**
+   * Cap on how deeply objects and arrays nest in one line (the line's own
+   * object is level 1); a deeper line arrives as a {@linkcode MalformedFrame}.
+   * @default {64}
+   */
+  maxJsonDepth?: number;
 }
 
 const LF = 0x0a;
@@ -52,11 +64,11 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
 /**
  * Creates a stream that splits UTF-8 bytes into lines on `"\n"` (a `"\r\n"`
  * ending is accepted), skips blank lines, and parses each line as one frame.
- * A line that is not UTF-8, not JSON, not a JSON object or longer than
- * `maxFrameBytes` becomes a {@linkcode MalformedFrame} and the stream goes
+ * A line that is not UTF-8, not JSON, not a JSON object, longer than
+ * `maxFrameBytes` or nested deeper than `maxJsonDepth` becomes a {@linkcode MalformedFrame} and the stream goes
  * on; an unterminated last line is parsed when the input ends.
  *
- * @param options The line cap.
+ * @param options The line and nesting caps.
  * @returns A `TransformStream` from bytes to frames.
  * @throws {RangeError} when `maxFrameBytes` is not a positive integer.
  * @example Lines split across chunks, a blank line and a bad one
@@ -82,6 +94,7 @@ export function ndjsonDecoder(
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
     throw new RangeError(`Cannot create an NDJSON decoder: maxFrameBytes is ${maxBytes}`);
   }
+  const maxDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const decoder = new TextDecoder("utf-8", { fatal: true });
   // The partial line so far; one byte over the cap is allowed for a "\r".
   let parts: Uint8Array[] = [];
@@ -100,7 +113,7 @@ export function ndjsonDecoder(
       controller.enqueue(new MalformedFrame("Frame is not valid UTF-8"));
       return;
     }
-    if (!BLANK.test(text)) controller.enqueue(parseFrame(text, maxBytes));
+    if (!BLANK.test(text)) controller.enqueue(parseFrame(text, maxBytes, maxDepth));
   }
 
   function reset(): void {

@@ -34,6 +34,13 @@ export interface NdjsonTransportOptions {
    * @default {1048576}
    */
   maxFrameBytes?: number;
+  /**
+   * Cap on how deeply objects and arrays nest in one incoming line (the
+   * line's own object is level 1); a deeper line arrives as a
+   * {@linkcode MalformedFrame}.
+   * @default {64}
+   */
+  maxJsonDepth?: number;
 }
 
 /** A pair of byte streams: what the peer sends, and where to send to it. */
@@ -87,10 +94,10 @@ export function ndjsonTransport(
   if (streams.readable.locked || streams.writable.locked) {
     throw new TypeError("Cannot create an NDJSON transport: a byte stream is already locked");
   }
-  const decoderOptions = options.maxFrameBytes === undefined
-    ? {}
-    : { maxFrameBytes: options.maxFrameBytes };
-  const decoder = ndjsonDecoder(decoderOptions);
+  const decoder = ndjsonDecoder({
+    ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+    ...(options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth }),
+  });
   const encoder = ndjsonEncoder();
   const piped = encoder.readable.pipeTo(streams.writable);
   // Failures surface on the transport's writable; here they would only repeat.

@@ -43,14 +43,67 @@ export interface Transport {
 /** Default cap on one incoming frame: 1 MiB of UTF-8. */
 export const DEFAULT_MAX_FRAME_BYTES: number = 1 << 20;
 
+/** Default cap on the nesting of objects and arrays in one incoming frame. */
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
 const encoder = new TextEncoder();
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/** How many times `char` occurs in `text`, counted natively up to `max + 1`. */
+function occurrences(text: string, char: string, max: number): number {
+  let count = 0;
+  for (let i = text.indexOf(char); i !== -1 && count <= max; i = text.indexOf(char, i + 1)) {
+    count++;
+  }
+  return count;
+}
+
+/**
+ * Whether `text` opens more than `maxDepth` objects or arrays inside one
+ * another. Deep JSON parses fine but overflows the stack wherever it is
+ * walked recursively later (serialisation, validation, copies), so it is
+ * refused before parsing. Nesting that deep needs that many `{` and `[`:
+ * counting them with the native `indexOf` clears almost every frame at a
+ * small fraction of the cost of parsing it; only a frame with more goes
+ * through the exact scan, which skips strings. Text that is not JSON gives a
+ * meaningless answer, and `JSON.parse` refuses it anyway.
+ */
+function nestsDeeper(text: string, maxDepth: number): boolean {
+  if (text.length <= maxDepth) return false;
+  if (occurrences(text, "{", maxDepth) + occurrences(text, "[", maxDepth) <= maxDepth) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // To the closing quote: one not preceded by an odd run of backslashes.
+      for (;;) {
+        const end = text.indexOf('"', i + 1);
+        if (end === -1) return false;
+        let slashes = 0;
+        while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
+        i = end;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > maxDepth) return true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
 
 /**
  * Parses one text frame, refusing it (as a {@linkcode MalformedFrame}) when it
- * is over `maxBytes` of UTF-8, not JSON, or not a JSON object.
+ * is over `maxBytes` of UTF-8, nests objects and arrays more than `maxDepth`
+ * levels deep, is not JSON, or is not a JSON object.
  *
  * @param text The frame's text.
  * @param maxBytes The cap in bytes.
+ * @param maxDepth The cap on nesting; the frame's own object is level 1.
  * @returns The parsed frame or the refusal.
  * @example
  * ```ts
@@ -59,15 +112,25 @@ const encoder = new TextEncoder();
  *
  * assert.deepEqual(parseFrame('{"a":1}', 1024), { a: 1 });
  * assert.ok(parseFrame("[1]", 1024) instanceof MalformedFrame);
+ * assert.ok(parseFrame('{"a":[[1]]}', 1024, 2) instanceof MalformedFrame);
  * ```
  */
-export function parseFrame(text: string, maxBytes: number): Frame | MalformedFrame {
+export function parseFrame(
+  text: string,
+  maxBytes: number,
+  maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): Frame | MalformedFrame {
   // A UTF-16 length over the cap is over it in UTF-8 too; only the narrow band
   // where the two can disagree pays for an exact count.
   if (
     text.length > maxBytes || (text.length * 3 > maxBytes && encoder.encode(text).length > maxBytes)
   ) {
     return new MalformedFrame(`Frame exceeds the ${maxBytes}-byte limit`);
+  }
+  if (nestsDeeper(text, maxDepth)) {
+    return new MalformedFrame(
+      `Frame nests objects and arrays too deeply: maxJsonDepth is ${maxDepth}`,
+    );
   }
   let value: unknown;
   try {
@@ -85,8 +148,12 @@ export function parseFrame(text: string, maxBytes: number): Frame | MalformedFra
  * Parses what a WebSocket delivered: a text frame as {@linkcode parseFrame}
  * does, a binary one refused (spec §4.1: text frames only).
  */
-export function parseSocketData(data: unknown, maxBytes: number): Frame | MalformedFrame {
+export function parseSocketData(
+  data: unknown,
+  maxBytes: number,
+  maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): Frame | MalformedFrame {
   return typeof data === "string"
-    ? parseFrame(data, maxBytes)
+    ? parseFrame(data, maxBytes, maxDepth)
     : new MalformedFrame("Binary frames are not ARCP: send JSON text frames");
 }

@@ -8,11 +8,12 @@
  */
 
 import { ConnectionClosedError } from "../protocol/errors.ts";
+import { closeSocketFor } from "./_close.ts";
+import { inboundQueue } from "./_inbound.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_JSON_DEPTH,
   type Frame,
-  type MalformedFrame,
-  parseSocketData,
   type Transport,
 } from "./types.ts";
 
@@ -49,11 +50,33 @@ export interface WebSocketTransportOptions {
    * @default {1048576}
    */
   maxBufferedBytes?: number;
+  /**
+   * Cap on how deeply objects and arrays nest in one incoming frame (the
+   * frame's own object is level 1); deeper frames arrive as a
+   * {@linkcode MalformedFrame}.
+   * @default {64}
+   */
+  maxJsonDepth?: number;
+  /**
+   * Incoming frames that may wait unread. A WebSocket cannot be paused, so
+   * past this the readable errors with an `INTERNAL_ERROR`
+   * `ArcpError` naming the cap and the queued frames are dropped.
+   * Unbounded by default, as a client reads as fast as frames arrive; the
+   * runtime sets it (`RuntimeOptions.maxQueuedFrames`).
+   * @default {Infinity}
+   */
+  maxQueuedFrames?: number;
+  /**
+   * Total size of the incoming frames that may wait unread, in bytes
+   * (UTF-16 code units of their text); past it the readable errors as for
+   * `maxQueuedFrames`.
+   * @default {Infinity}
+   */
+  maxQueuedBytes?: number;
 }
 
 const CONNECTING = 0;
 const OPEN = 1;
-
 function closedError(event: Event): ConnectionClosedError {
   const { code, reason } = event as CloseEvent;
   return new ConnectionClosedError(
@@ -70,7 +93,7 @@ function closedError(event: Event): ConnectionClosedError {
  * to the network's pace instead of filling memory.
  *
  * @param socket The socket; the transport owns it from now on.
- * @param options Frame cap and send buffering.
+ * @param options Frame caps, queue bounds and send buffering.
  * @returns The transport.
  * @example Connect a client transport
  * ```ts ignore
@@ -90,51 +113,38 @@ export function webSocketTransport(
   closed.promise.catch(() => {});
   if (socket.readyState === OPEN) opened.resolve();
 
-  let readController!: ReadableStreamDefaultController<Frame | MalformedFrame>;
   let writeController: WritableStreamDefaultController | undefined;
+  const inbound = inboundQueue({
+    maxFrameBytes,
+    maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
+    maxQueuedFrames: options.maxQueuedFrames ?? Infinity,
+    maxQueuedBytes: options.maxQueuedBytes ?? Infinity,
+  }, () => socket.close(1000));
+  // A socket that already closed will fire no close event for us.
+  if (socket.readyState > OPEN) inbound.end();
 
   socket.addEventListener("open", () => opened.resolve());
   // Deno still dispatches messages after close() until the closing handshake
-  // ends; once the readable is closed or cancelled they are dropped.
-  let readableDone = false;
-  socket.addEventListener("message", (event) => {
-    if (readableDone) return;
-    readController.enqueue(parseSocketData((event as MessageEvent).data, maxFrameBytes));
-  });
+  // ends; once the readable is closed or cancelled the queue drops them.
+  socket.addEventListener("message", (event) => inbound.push((event as MessageEvent).data));
   socket.addEventListener("close", (event) => {
     const error = closedError(event);
     opened.reject(error);
     closed.reject(error);
-    if (!readableDone) {
-      readableDone = true;
-      readController.close();
-    }
+    inbound.end();
     writeController?.error(error);
   });
   opened.promise.catch(() => {});
 
-  async function drain(): Promise<void> {
+  // Ends early on abort: an aborted stream waits for the write in progress,
+  // and a peer that never reads would never let it drain.
+  async function drain(signal: AbortSignal): Promise<void> {
     const lowWater = maxBuffered / 2;
     while (socket.bufferedAmount > lowWater) {
-      if (socket.readyState !== OPEN) return;
+      if (socket.readyState !== OPEN || signal.aborted) return;
       await Promise.race([new Promise((resolve) => setTimeout(resolve, 1)), closed.promise]);
     }
   }
-
-  const readable = new ReadableStream<Frame | MalformedFrame>({
-    start(controller) {
-      readController = controller;
-      // A socket that already closed will fire no close event for us.
-      if (socket.readyState > OPEN) {
-        readableDone = true;
-        controller.close();
-      }
-    },
-    cancel() {
-      readableDone = true;
-      socket.close(1000);
-    },
-  }, { highWaterMark: 0 });
 
   const writable = new WritableStream<Frame>({
     start(controller) {
@@ -145,18 +155,18 @@ export function webSocketTransport(
         controller.error(new ConnectionClosedError("WebSocket is not open"));
       }
     },
-    write(frame) {
+    write(frame, controller) {
       if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
       socket.send(JSON.stringify(frame));
-      if (socket.bufferedAmount > maxBuffered) return drain();
+      if (socket.bufferedAmount > maxBuffered) return drain(controller.signal);
     },
     close() {
       socket.close(1000);
     },
-    abort() {
-      socket.close(1000);
+    abort(reason) {
+      closeSocketFor(socket, reason);
     },
   }, new CountQueuingStrategy({ highWaterMark: 64 }));
 
-  return { readable, writable };
+  return { readable: inbound.readable, writable };
 }

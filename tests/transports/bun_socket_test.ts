@@ -4,8 +4,9 @@
 // code on a real Bun.serve runs in tests/bun/serve_bun.test.ts.
 
 import assert from "node:assert/strict";
-import { ConnectionClosedError } from "../../protocol/errors.ts";
+import { ArcpError, ConnectionClosedError } from "../../protocol/errors.ts";
 import { type ServerSocketLike, serverSocketTransport } from "../../transports/_bun_socket.ts";
+import type { InboundLimits } from "../../transports/_inbound.ts";
 import { serveBun } from "../../transports/bun.ts";
 import { MalformedFrame } from "../../transports/types.ts";
 
@@ -28,6 +29,11 @@ function scriptedSocket(results: number[]): ServerSocketLike & {
   };
 }
 
+/** Socket limits with a frame cap of `maxFrameBytes` and a queue of at most 4 frames. */
+function limits(maxFrameBytes: number): InboundLimits {
+  return { maxFrameBytes, maxJsonDepth: 64, maxQueuedFrames: 4, maxQueuedBytes: 1 << 20 };
+}
+
 /** Lets every pending promise job and timer callback run. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
@@ -35,7 +41,7 @@ function settle(): Promise<void> {
 
 Deno.test("a write whose send returned -1 completes, and the next is sent, only after drain", async () => {
   const socket = scriptedSocket([-1]);
-  const { transport, drained } = serverSocketTransport(socket, 1024);
+  const { transport, drained } = serverSocketTransport(socket, limits(1024));
   const writer = transport.writable.getWriter();
   let firstDone = false;
   const first = writer.write({ n: 1 }).then(() => firstDone = true);
@@ -51,7 +57,7 @@ Deno.test("a write whose send returned -1 completes, and the next is sent, only 
 
 Deno.test("a send that returned 0 fails the write and closes the socket with 1011", async () => {
   const socket = scriptedSocket([0]);
-  const { transport } = serverSocketTransport(socket, 1024);
+  const { transport } = serverSocketTransport(socket, limits(1024));
   const writer = transport.writable.getWriter();
   await assert.rejects(writer.write({ n: 1 }), ConnectionClosedError);
   assert.deepEqual(socket.closes, [[1011, "A frame could not be sent"]]);
@@ -61,7 +67,7 @@ Deno.test("a send that returned 0 fails the write and closes the socket with 101
 
 Deno.test("a close ends the readable, fails a write waiting for drain and every later write", async () => {
   const socket = scriptedSocket([-1]);
-  const { transport, received, closed } = serverSocketTransport(socket, 16);
+  const { transport, received, closed } = serverSocketTransport(socket, limits(16));
   const reader = transport.readable.getReader();
   const writer = transport.writable.getWriter();
   received('{"a":1}');
@@ -84,10 +90,26 @@ Deno.test("a close ends the readable, fails a write waiting for drain and every 
 
 Deno.test("cancelling the readable or closing the writable closes the socket with 1000", async () => {
   const socket = scriptedSocket([]);
-  const { transport } = serverSocketTransport(socket, 1024);
+  const { transport } = serverSocketTransport(socket, limits(1024));
   await transport.readable.cancel();
   await transport.writable.close();
   assert.deepEqual(socket.closes, [[1000, undefined], [1000, undefined]]);
+});
+
+Deno.test("past maxQueuedFrames unread, the readable errors naming the cap and drops the queue", async () => {
+  const socket = scriptedSocket([]);
+  const { transport, received } = serverSocketTransport(socket, limits(1024));
+  const reader = transport.readable.getReader();
+  for (let n = 0; n < 5; n++) received(`{"n":${n}}`);
+  await assert.rejects(reader.read(), (error: unknown) => {
+    assert.ok(error instanceof ArcpError);
+    assert.equal(error.code, "INTERNAL_ERROR");
+    assert.match(error.message, /maxQueuedFrames is 4/);
+    return true;
+  });
+  received('{"late":true}');
+  await transport.writable.abort(new ArcpError("INTERNAL_ERROR", "maxQueuedFrames is 4"));
+  assert.deepEqual(socket.closes, [[1008, "INTERNAL_ERROR: maxQueuedFrames is 4"]]);
 });
 
 Deno.test("serveBun() throws TypeError outside Bun", () => {

@@ -123,3 +123,41 @@ Deno.test("parseFrame() counts the cap in UTF-8 bytes, not UTF-16 code units", (
   assert.ok(parseFrame(text, 27) instanceof MalformedFrame);
   assert.ok(parseFrame(text, 20) instanceof MalformedFrame, "under the cap in UTF-16 only");
 });
+
+/** A seeded generator of JSON values with strings full of brackets, quotes and backslashes. */
+function randomJson(seed: number): () => unknown {
+  let state = seed;
+  const next = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pieces = ["[", "]", "{", "}", '"', "\\", "\\\\", '\\"', "a", ":", ","];
+  const text = () =>
+    Array.from({ length: Math.floor(next() * 6) }, () => pieces[Math.floor(next() * pieces.length)])
+      .join("");
+  const value = (depth: number): unknown => {
+    const roll = next();
+    if (depth > 12 || roll < 0.3) return roll < 0.15 ? text() : Math.floor(roll * 100);
+    if (roll < 0.65) return Array.from({ length: Math.floor(next() * 3) }, () => value(depth + 1));
+    const object: Record<string, unknown> = {};
+    for (let i = Math.floor(next() * 3); i > 0; i--) object[text()] = value(depth + 1);
+    return object;
+  };
+  return () => ({ [text()]: value(1) });
+}
+
+function depthOf(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  const children = Object.values(value as Record<string, unknown>);
+  return 1 + Math.max(0, ...children.map(depthOf));
+}
+
+Deno.test("parseFrame() refuses exactly the frames nested deeper than maxDepth, whatever their strings hold", () => {
+  const generate = randomJson(42);
+  for (let n = 0; n < 2_000; n++) {
+    const value = generate();
+    const depth = depthOf(value);
+    const text = JSON.stringify(value);
+    for (const maxDepth of [depth - 1, depth]) {
+      const parsed = parseFrame(text, 1 << 20, maxDepth);
+      assert.equal(parsed instanceof MalformedFrame, depth > maxDepth, `${text} at ${maxDepth}`);
+    }
+  }
+});

@@ -144,3 +144,18 @@ Deno.test("ndjsonEncoder() errors the stream on a frame that cannot be serialise
   await assert.rejects(writer.write({ big: 1n }), TypeError);
   await assert.rejects(read, TypeError);
 });
+
+Deno.test("ndjsonDecoder() refuses a line nested deeper than maxJsonDepth and goes on", async () => {
+  const deep = `{"a":${"[".repeat(10_000)}${"]".repeat(10_000)}}`;
+  // Brackets and escaped quotes inside strings do not count.
+  const shallow = '{"a":[["[[[\\"[[[", "]]"]]}';
+  const lines = `${deep}\n${shallow}\n{"b":[[[1]]]}\n`;
+  const frames = await Array.fromAsync(
+    ReadableStream.from([utf8.encode(lines)]).pipeThrough(ndjsonDecoder({ maxJsonDepth: 3 })),
+  );
+  assertMalformed(frames[0], /maxJsonDepth is 3/);
+  assert.deepEqual(frames[1], { a: [['[[["[[[', "]]"]] });
+  assertMalformed(frames[2], /maxJsonDepth is 3/);
+  const byDefault = await decode([`${deep}\n`]);
+  assertMalformed(byDefault[0], /maxJsonDepth is 64/);
+});

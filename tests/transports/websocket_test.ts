@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { ConnectionClosedError } from "../../protocol/errors.ts";
+import { ArcpError, ConnectionClosedError } from "../../protocol/errors.ts";
 import type { Frame, Transport } from "../../transports/types.ts";
 import {
   MalformedFrame,
+  type WebSocketLike,
   webSocketTransport,
   type WebSocketTransportOptions,
 } from "../../transports/websocket.ts";
@@ -181,3 +182,22 @@ Deno.test(
     await socketClosed(clientSocket);
   }),
 );
+
+Deno.test("webSocketTransport() abort ends a write stuck on an unread socket and closes with 1008 naming an ArcpError", async () => {
+  const closes: [number | undefined, string | undefined][] = [];
+  const socket: WebSocketLike = {
+    readyState: 1,
+    // A peer that never reads: the buffer never drains.
+    bufferedAmount: 1 << 30,
+    send() {},
+    close(code, reason) {
+      closes.push([code, reason]);
+    },
+    addEventListener() {},
+  };
+  const writer = webSocketTransport(socket).writable.getWriter();
+  const stuck = writer.write({ n: 1 });
+  await writer.abort(new ArcpError("INTERNAL_ERROR", "maxQueuedFrames is 8"));
+  await assert.rejects(stuck);
+  assert.deepEqual(closes, [[1008, "INTERNAL_ERROR: maxQueuedFrames is 8"]]);
+});
