@@ -1,0 +1,427 @@
+// A seeded fuzzer for a runtime at a WebSocket URL: each connection sends
+// the frames of tests/_fuzz_frames.ts, before a hello or after a good one,
+// then proves the runtime still answers it (or closed it), and that its
+// session can still be resumed. Every wait has a deadline, so a runtime that
+// hangs shows up as a failure, never as a stuck run.
+
+import { connect } from "../client.ts";
+import {
+  authenticates,
+  BEARER,
+  type FuzzFrame,
+  JOB,
+  planFrames,
+  preview,
+  RESUME_TOKEN,
+  SESSION,
+} from "./_fuzz_frames.ts";
+
+export { planFrames, preview } from "./_fuzz_frames.ts";
+
+/** Options of {@linkcode fuzz}. */
+export interface FuzzOptions {
+  /** The runtime's WebSocket URL, e.g. `ws://127.0.0.1:7777/arcp`. */
+  url: string;
+  /** A bearer token the runtime accepts. */
+  token: string;
+  /** Seeds the frames: the same seed sends the same frames. */
+  seed: number;
+  /** Connections to open, each with its own frames. */
+  connections: number;
+  /** Fuzz frames per connection. */
+  framesPerConnection: number;
+  /** Connections open at a time. @default {4} */
+  concurrency?: number;
+  /** Deadline of every wait for the runtime, in milliseconds. @default {10000} */
+  deadlineMs?: number;
+  /**
+   * Replays one connection of the run instead of all, optionally only some
+   * of its frames (indices): to narrow a failure down to the frame causing it.
+   */
+  only?: { connection: number; frames?: number[] };
+}
+
+/** Something the runtime did wrong on one connection. */
+export interface FuzzFailure {
+  seed: number;
+  connection: number;
+  authenticated: boolean;
+  /** What went wrong, e.g. `hang: no reply to the probe and no close within 10000 ms`. */
+  symptom: string;
+  /** The frames the connection sent, labelled and previewed. */
+  frames: string[];
+}
+
+/** What a fuzz run did and found. */
+export interface FuzzReport {
+  seed: number;
+  connections: number;
+  framesSent: number;
+  /** Frames the runtime sent back, all connections together. */
+  replies: number;
+  /** `session.error` replies, by code. */
+  errorCodes: Record<string, number>;
+  /** Connections the runtime closed before the fuzzer did. */
+  closes: number;
+  failures: FuzzFailure[];
+}
+
+type Received = Record<string, unknown> & { type?: unknown; payload?: Record<string, unknown> };
+
+/** A WebSocket's received frames and close, with deadline-bound waits. */
+class Socket {
+  readonly frames: Received[] = [];
+  readonly problems: string[] = [];
+  closedByRuntime = false;
+  readonly #socket: WebSocket;
+  readonly #closed = Promise.withResolvers<void>();
+  #closing = false;
+  #wake: () => void = () => {};
+
+  constructor(url: string) {
+    this.#socket = new WebSocket(url);
+    this.#socket.binaryType = "arraybuffer";
+    this.#socket.onmessage = (event) => {
+      if (typeof event.data !== "string") this.problems.push("the runtime sent a binary frame");
+      else {
+        try {
+          this.frames.push(JSON.parse(event.data));
+        } catch {
+          this.problems.push(`the runtime sent non-JSON: ${event.data.slice(0, 100)}`);
+        }
+      }
+      this.#wake();
+    };
+    this.#socket.onclose = () => {
+      if (!this.#closing) this.closedByRuntime = true;
+      this.#closed.resolve();
+      this.#wake();
+    };
+    this.#socket.onerror = () => {};
+  }
+
+  get closed(): boolean {
+    return this.#socket.readyState >= WebSocket.CLOSING;
+  }
+
+  /** Resolves `true` once open, `false` if it closed or `ms` passed first. */
+  opened(ms: number): Promise<boolean> {
+    if (this.#socket.readyState === WebSocket.OPEN) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#socket.addEventListener("open", () => {
+        clearTimeout(timer);
+        resolve(true);
+      }, { once: true });
+      this.#closed.promise.then(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+  }
+
+  send(data: string | Uint8Array): boolean {
+    if (this.closed) return false;
+    this.#socket.send(data);
+    return true;
+  }
+
+  /**
+   * Resolves with the first frame from index `from` on matching `predicate`,
+   * `"closed"` if the connection closes first, or `"timeout"` after `ms`.
+   */
+  async waitFor(
+    predicate: (frame: Received) => boolean,
+    ms: number,
+    from = 0,
+  ): Promise<Received | "closed" | "timeout"> {
+    const deadline = Date.now() + ms;
+    let checked = from;
+    for (;;) {
+      for (; checked < this.frames.length; checked++) {
+        if (predicate(this.frames[checked]!)) return this.frames[checked]!;
+      }
+      if (this.closed) return "closed";
+      const left = deadline - Date.now();
+      if (left <= 0) return "timeout";
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Closes from this side; `false` if the runtime never completed the close within `ms`. */
+  async close(ms: number): Promise<boolean> {
+    this.#closing = true;
+    if (this.#socket.readyState === WebSocket.CLOSED) return true;
+    this.#socket.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+    const done = await Promise.race([this.#closed.promise.then(() => true), timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+}
+
+const requestIdOf = (frame: Received) => frame.payload?.request_id;
+const describe = (frame: Received | "closed" | "timeout") =>
+  typeof frame === "string" ? frame : JSON.stringify(frame).slice(0, 300);
+
+function hello(token: string, id: string, resume?: Record<string, unknown>): string {
+  return JSON.stringify({
+    arcp: "1.1",
+    id,
+    type: "session.hello",
+    payload: {
+      client: { name: "fuzz", version: "0.0.0" },
+      auth: { scheme: "bearer", token },
+      capabilities: { encodings: ["json"], features: ["list_jobs", "subscribe", "agent_versions"] },
+      ...(resume === undefined ? {} : { resume }),
+    },
+  });
+}
+
+function submit(id: string, sessionId: string, agent: string, input: unknown): string {
+  return JSON.stringify({
+    arcp: "1.1",
+    id,
+    type: "job.submit",
+    session_id: sessionId,
+    payload: { agent, input },
+  });
+}
+
+type Settings = FuzzOptions & Required<Pick<FuzzOptions, "concurrency" | "deadlineMs">>;
+
+interface Session {
+  sessionId: string;
+  resumeToken: string;
+  jobId: string;
+}
+
+/** Runs one connection; returns its symptoms (none when the runtime behaved). */
+async function fuzzConnection(
+  options: Settings,
+  connection: number,
+  report: FuzzReport,
+): Promise<string[]> {
+  const { url, token, seed, deadlineMs } = options;
+  const tag = `fuzz_${seed}_${connection}`;
+  const socket = new Socket(url);
+  const symptoms: string[] = [];
+  try {
+    if (!await socket.opened(deadlineMs)) {
+      symptoms.push("the WebSocket did not open");
+      return symptoms;
+    }
+    let session: Session | undefined;
+    if (authenticates(seed, connection)) {
+      const result = await greet(socket, token, tag, deadlineMs);
+      if (typeof result === "string") {
+        symptoms.push(result);
+        return symptoms;
+      }
+      session = result;
+    }
+    const frames = planFrames(seed, connection, options.framesPerConnection)
+      .filter((_, i) => options.only?.frames?.includes(i) ?? true);
+    for (const frame of frames) {
+      if (!socket.send(splice(frame, token, session))) break;
+      report.framesSent++;
+    }
+    const probed = socket.frames.length;
+    const probe = `${tag}_probe`;
+    const sent = socket.send(
+      session === undefined
+        ? hello(token, probe)
+        : submit(probe, session.sessionId, "echo", { probe: connection }),
+    );
+    const answer = !sent ? "closed" : await socket.waitFor(
+      (frame) =>
+        requestIdOf(frame) === probe || (session === undefined && frame.type === "session.welcome"),
+      deadlineMs,
+      probed,
+    );
+    if (answer === "timeout") {
+      symptoms.push(`hang: no reply to the probe and no close within ${deadlineMs} ms`);
+    }
+    const ended = socket.frames.some((frame) => frame.type === "session.closed");
+    if (session !== undefined && !ended) {
+      const lastSeq = Math.max(0, ...socket.frames.map((f) => Number(f.event_seq) || 0));
+      if (!await socket.close(deadlineMs)) symptoms.push("close: the runtime never closed");
+      const resumed = await resumeCheck(options, tag, session, lastSeq);
+      if (resumed !== undefined) symptoms.push(resumed);
+    }
+  } finally {
+    if (!await socket.close(deadlineMs)) symptoms.push("close: the runtime never closed");
+    report.replies += socket.frames.length;
+    if (socket.closedByRuntime) report.closes++;
+    for (const frame of socket.frames) {
+      if (frame.type !== "session.error") continue;
+      const code = String(frame.payload?.code);
+      report.errorCodes[code] = (report.errorCodes[code] ?? 0) + 1;
+    }
+    symptoms.push(...socket.problems);
+  }
+  return symptoms;
+}
+
+/** A good hello and a long job whose id the fuzz frames can name. */
+async function greet(
+  socket: Socket,
+  token: string,
+  tag: string,
+  deadlineMs: number,
+): Promise<Session | string> {
+  socket.send(hello(token, `${tag}_hello`));
+  const welcome = await socket.waitFor((f) => f.type === "session.welcome", deadlineMs);
+  if (typeof welcome === "string" || typeof welcome.session_id !== "string") {
+    return `handshake: no welcome to a good hello (${describe(welcome)})`;
+  }
+  const sessionId = welcome.session_id;
+  const resumeToken = String(welcome.payload?.resume_token);
+  socket.send(submit(`${tag}_job`, sessionId, "sleep", { ms: 1_500 }));
+  const accepted = await socket.waitFor((f) => requestIdOf(f) === `${tag}_job`, deadlineMs);
+  if (typeof accepted === "string" || accepted.type !== "job.accepted") {
+    return `handshake: a good job.submit was not accepted (${describe(accepted)})`;
+  }
+  return { sessionId, resumeToken, jobId: String(accepted.job_id) };
+}
+
+function splice(
+  frame: FuzzFrame,
+  token: string,
+  session: Session | undefined,
+): string | Uint8Array {
+  if (typeof frame.data !== "string") return frame.data;
+  return frame.data
+    .replaceAll(BEARER, token)
+    .replaceAll(SESSION, session?.sessionId ?? "sess_01J00000000000000000000000")
+    .replaceAll(JOB, session?.jobId ?? "job_01J00000000000000000000000")
+    .replaceAll(RESUME_TOKEN, session?.resumeToken ?? "rt_none");
+}
+
+/** Resumes the session on a fresh connection and checks it still takes a job. */
+async function resumeCheck(
+  options: Settings,
+  tag: string,
+  session: Session,
+  lastSeq: number,
+): Promise<string | undefined> {
+  const { url, token, deadlineMs } = options;
+  const socket = new Socket(url);
+  try {
+    if (!await socket.opened(deadlineMs)) return "resume: the WebSocket did not open";
+    socket.send(hello(token, `${tag}_resume`, {
+      session_id: session.sessionId,
+      resume_token: session.resumeToken,
+      last_event_seq: lastSeq,
+    }));
+    const welcome = await socket.waitFor(
+      (f) => f.type === "session.welcome" || f.type === "session.error",
+      deadlineMs,
+    );
+    if (typeof welcome === "string" || welcome.type !== "session.welcome") {
+      return `resume: refused (${describe(welcome)})`;
+    }
+    const probe = `${tag}_resume_probe`;
+    socket.send(submit(probe, session.sessionId, "echo", { probe: "resumed" }));
+    const answer = await socket.waitFor((f) => requestIdOf(f) === probe, deadlineMs);
+    if (typeof answer === "string") {
+      return `resume: the resumed session did not answer a job.submit (${answer})`;
+    }
+    return undefined;
+  } finally {
+    await socket.close(deadlineMs);
+  }
+}
+
+/**
+ * Runs `connections` fuzz connections against `url` and reports what the
+ * runtime did; never hangs (each wait is bounded by `deadlineMs`).
+ */
+export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
+  const full: Settings = { concurrency: 4, deadlineMs: 10_000, ...options };
+  const report: FuzzReport = {
+    seed: full.seed,
+    connections: full.connections,
+    framesSent: 0,
+    replies: 0,
+    errorCodes: {},
+    closes: 0,
+    failures: [],
+  };
+  const connections = full.only === undefined
+    ? Array.from({ length: full.connections }, (_, i) => i)
+    : [full.only.connection];
+  const worker = async () => {
+    for (
+      let connection = connections.shift();
+      connection !== undefined;
+      connection = connections.shift()
+    ) {
+      const symptoms = await fuzzConnection(full, connection, report);
+      if (symptoms.length === 0) continue;
+      const frames = planFrames(full.seed, connection, full.framesPerConnection)
+        .map((frame, i) => `#${i} ${frame.label} ${preview(frame)}`);
+      const authenticated = authenticates(full.seed, connection);
+      for (const symptom of symptoms) {
+        report.failures.push({ seed: full.seed, connection, authenticated, symptom, frames });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: full.concurrency }, worker));
+  return report;
+}
+
+/**
+ * Whether the runtime still serves a fresh client: connects with the SDK,
+ * runs `echo` and checks the result. Resolves to a symptom, or `undefined`.
+ */
+export async function healthCheck(
+  url: string,
+  token: string,
+  deadlineMs = 10_000,
+): Promise<string | undefined> {
+  const signal = AbortSignal.timeout(deadlineMs);
+  try {
+    await using client = await connect(url, { token, reconnect: false, signal });
+    const job = await client.submit("echo", { health: "check" });
+    await job.events.cancel();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result within ${deadlineMs} ms`)), deadlineMs);
+    });
+    const { result } = await Promise.race([job.result, timeout]).finally(() => clearTimeout(timer));
+    const echoed = (result as { echoed?: { health?: string } })?.echoed?.health;
+    return echoed === "check" ? undefined : `health: echo returned ${JSON.stringify(result)}`;
+  } catch (error) {
+    return `health: a fresh client failed: ${error instanceof Error ? error.message : error}`;
+  }
+}
+
+/** A report as lines of text: counts, then each failure with its frames. */
+export function formatReport(report: FuzzReport): string {
+  const lines = [
+    `seed ${report.seed}: ${report.connections} connections, ${report.framesSent} frames sent, ` +
+    `${report.replies} replies, ${sum(report.errorCodes)} error replies ` +
+    `${JSON.stringify(report.errorCodes)}, ${report.closes} closed by the runtime, ` +
+    `${report.failures.length} failures`,
+  ];
+  for (const failure of report.failures) {
+    lines.push(
+      `  seed ${failure.seed} connection ${failure.connection} ` +
+        `(${failure.authenticated ? "after hello" : "before hello"}): ${failure.symptom}`,
+      ...failure.frames.map((frame) => `    ${frame}`),
+    );
+  }
+  return lines.join("\n");
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
