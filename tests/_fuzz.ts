@@ -264,6 +264,10 @@ async function fuzzConnection(
       if (frame.type !== "session.error") continue;
       const code = String(frame.payload?.code);
       report.errorCodes[code] = (report.errorCodes[code] ?? 0) + 1;
+      // Bad input deserves a protocol error naming the problem, not a runtime failure.
+      if (code === "INTERNAL_ERROR") {
+        symptoms.push(`INTERNAL_ERROR in reply to a frame: ${frame.payload?.message}`);
+      }
     }
     symptoms.push(...socket.problems);
   }
