@@ -22,8 +22,12 @@ export { planFrames, preview } from "./_fuzz_frames.ts";
 export interface FuzzOptions {
   /** The runtime's WebSocket URL, e.g. `ws://127.0.0.1:7777/arcp`. */
   url: string;
-  /** A bearer token the runtime accepts. */
-  token: string;
+  /**
+   * A bearer token the runtime accepts, or several: connection `i` uses
+   * token `i` modulo their number, so per-principal limits bound no single
+   * principal with the whole run.
+   */
+  token: string | readonly string[];
   /** Seeds the frames: the same seed sends the same frames. */
   seed: number;
   /** Connections to open, each with its own frames. */
@@ -197,7 +201,13 @@ function submit(id: string, sessionId: string, agent: string, input: unknown): s
 
 type Settings = FuzzOptions & Required<Pick<FuzzOptions, "concurrency" | "deadlineMs">>;
 
+function tokenOf(options: FuzzOptions, connection: number): string {
+  const tokens = typeof options.token === "string" ? [options.token] : options.token;
+  return tokens[connection % tokens.length]!;
+}
+
 interface Session {
+  token: string;
   sessionId: string;
   resumeToken: string;
   jobId: string;
@@ -209,7 +219,8 @@ async function fuzzConnection(
   connection: number,
   report: FuzzReport,
 ): Promise<string[]> {
-  const { url, token, seed, deadlineMs } = options;
+  const { url, seed, deadlineMs } = options;
+  const token = tokenOf(options, connection);
   const tag = `fuzz_${seed}_${connection}`;
   const socket = new Socket(url);
   const symptoms: string[] = [];
@@ -293,7 +304,7 @@ async function greet(
   if (typeof accepted === "string" || accepted.type !== "job.accepted") {
     return `handshake: a good job.submit was not accepted (${describe(accepted)})`;
   }
-  return { sessionId, resumeToken, jobId: String(accepted.job_id) };
+  return { token, sessionId, resumeToken, jobId: String(accepted.job_id) };
 }
 
 function splice(
@@ -316,7 +327,8 @@ async function resumeCheck(
   session: Session,
   lastSeq: number,
 ): Promise<string | undefined> {
-  const { url, token, deadlineMs } = options;
+  const { url, deadlineMs } = options;
+  const token = session.token;
   const socket = new Socket(url);
   try {
     if (!await socket.opened(deadlineMs)) return "resume: the WebSocket did not open";

@@ -13,7 +13,10 @@ import { MemoryStore } from "../store/memory.ts";
 import type { RuntimeStore } from "../store/types.ts";
 import { formatReport, fuzz, healthCheck } from "./_fuzz.ts";
 
-const TOKEN = "fuzz-token";
+/** One principal per token: the run is not about per-principal limits. */
+const TOKENS = Object.fromEntries(
+  Array.from({ length: 8 }, (_, i) => [`fuzz-token-${i}`, `fuzzer-${i}`]),
+);
 /** Fixed seeds, so CI sends the same frames on every run; the bench varies them. */
 const SEEDS = { memory: 20261203, kv: 7 };
 
@@ -31,7 +34,7 @@ async function serve(store: RuntimeStore): Promise<Served> {
   const runtime = new Runtime({
     store,
     agents: AGENTS,
-    authenticate: staticTokens({ [TOKEN]: "fuzzer" }),
+    authenticate: staticTokens(TOKENS),
     upgradeWebSocket: Deno.upgradeWebSocket,
     logger: {
       debug: () => {},
@@ -84,14 +87,14 @@ async function fuzzAndCheck(store: RuntimeStore, seed: number): Promise<void> {
   console.log(`fuzz seed ${seed}`);
   const report = await fuzz({
     url: served.url,
-    token: TOKEN,
+    token: Object.keys(TOKENS),
     seed,
     connections: 32,
     framesPerConnection: 16,
   });
   console.log(formatReport(report));
   assert.ok(report.framesSent > 0, "the fuzzer sent frames");
-  const health = await healthCheck(served.url, TOKEN);
+  const health = await healthCheck(served.url, Object.keys(TOKENS)[0]!);
   // Shown, not asserted: a store refusing a record may rightly log why.
   for (const line of served.logged) console.log(`the runtime logged: ${line}`);
   // One assertion of every symptom, so a failing run shows them all at once.
