@@ -79,7 +79,8 @@ class Socket {
   closedByRuntime = false;
   readonly #socket: WebSocket;
   readonly #closed = Promise.withResolvers<void>();
-  #closing = false;
+  /** Set once this side closes: whether the runtime completed the close. */
+  #closing: Promise<boolean> | undefined;
   #wake: () => void = () => {};
 
   constructor(url: string) {
@@ -97,7 +98,7 @@ class Socket {
       this.#wake();
     };
     this.#socket.onclose = () => {
-      if (!this.#closing) this.closedByRuntime = true;
+      if (this.#closing === undefined) this.closedByRuntime = true;
       this.#closed.resolve();
       this.#wake();
     };
@@ -158,9 +159,16 @@ class Socket {
     }
   }
 
-  /** Closes from this side; `false` if the runtime never completed the close within `ms`. */
-  async close(ms: number): Promise<boolean> {
-    this.#closing = true;
+  /**
+   * Closes from this side; `false` if the runtime never completed the close
+   * within `ms`. Closing again gives the first answer.
+   */
+  close(ms: number): Promise<boolean> {
+    this.#closing ??= this.#close(ms);
+    return this.#closing;
+  }
+
+  async #close(ms: number): Promise<boolean> {
     if (this.#socket.readyState === WebSocket.CLOSED) return true;
     this.#socket.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -277,7 +285,8 @@ async function fuzzConnection(
       report.errorCodes[code] = (report.errorCodes[code] ?? 0) + 1;
       // Bad input deserves a protocol error naming the problem, not a runtime failure.
       if (code === "INTERNAL_ERROR") {
-        symptoms.push(`INTERNAL_ERROR in reply to a frame: ${frame.payload?.message}`);
+        const request = frame.payload?.request_id;
+        symptoms.push(`INTERNAL_ERROR in reply to frame ${request}: ${frame.payload?.message}`);
       }
     }
     symptoms.push(...socket.problems);
