@@ -272,7 +272,8 @@ async function fuzzConnection(
     if (session !== undefined && !ended) {
       const lastSeq = Math.max(0, ...socket.frames.map((f) => Number(f.event_seq) || 0));
       if (!await socket.close(deadlineMs)) symptoms.push("close: the runtime never closed");
-      const resumed = await resumeCheck(options, tag, session, lastSeq);
+      const delivered = deliveredStatuses(socket.frames);
+      const resumed = await resumeCheck(options, tag, session, lastSeq, delivered);
       if (resumed !== undefined) symptoms.push(resumed);
     }
   } finally {
@@ -329,12 +330,16 @@ function splice(
     .replaceAll(RESUME_TOKEN, session?.resumeToken ?? "rt_none");
 }
 
-/** Resumes the session on a fresh connection and checks it still takes a job. */
+/**
+ * Resumes the session on a fresh connection and checks it still takes a
+ * job, and that the jobs it saw end are listed as they ended.
+ */
 async function resumeCheck(
   options: Settings,
   tag: string,
   session: Session,
   lastSeq: number,
+  delivered: ReadonlyMap<string, string>,
 ): Promise<string | undefined> {
   const { url, deadlineMs } = options;
   const token = session.token;
@@ -359,9 +364,62 @@ async function resumeCheck(
     if (typeof answer === "string") {
       return `resume: the resumed session did not answer a job.submit (${answer})`;
     }
-    return undefined;
+    return await listedAsDelivered(socket, session, delivered, `${tag}_list`, deadlineMs);
   } finally {
     await socket.close(deadlineMs);
+  }
+}
+
+/** The final status of every job whose `job.result` or `job.error` arrived, by job id. */
+function deliveredStatuses(frames: readonly Received[]): Map<string, string> {
+  const statuses = new Map<string, string>();
+  for (const frame of frames) {
+    if (frame.type !== "job.result" && frame.type !== "job.error") continue;
+    statuses.set(String(frame.job_id), String(frame.payload?.final_status));
+  }
+  return statuses;
+}
+
+/**
+ * Lists the session's jobs until each one whose end was delivered is listed
+ * with that status: a result the client saw must never be contradicted by
+ * the store. Retried until `deadlineMs`, as the record may trail the event.
+ */
+async function listedAsDelivered(
+  socket: Socket,
+  session: Session,
+  delivered: ReadonlyMap<string, string>,
+  tag: string,
+  deadlineMs: number,
+): Promise<string | undefined> {
+  if (delivered.size === 0) return undefined;
+  const deadline = Date.now() + deadlineMs;
+  for (let attempt = 0;; attempt++) {
+    const id = `${tag}_${attempt}`;
+    socket.send(JSON.stringify({
+      arcp: "1.1",
+      id,
+      type: "session.list_jobs",
+      session_id: session.sessionId,
+      payload: { limit: 1000 },
+    }));
+    const page = await socket.waitFor((f) => requestIdOf(f) === id, deadlineMs);
+    if (typeof page === "string" || page.type !== "session.jobs") {
+      return `list_jobs: no listing (${describe(page)})`;
+    }
+    const jobs = (page.payload?.jobs ?? []) as { job_id: string; status: string }[];
+    const listed = new Map(jobs.map((job) => [job.job_id, job.status]));
+    const wrong = [...delivered].filter(([job, status]) =>
+      listed.has(job) && listed.get(job) !== status
+    );
+    if (wrong.length === 0) return undefined;
+    if (Date.now() > deadline) {
+      const which = wrong.map(([job, status]) =>
+        `${job} ended ${status}, listed ${listed.get(job)}`
+      );
+      return `lost result: ${which.join("; ")} after ${deadlineMs} ms`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
