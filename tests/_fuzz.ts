@@ -218,7 +218,18 @@ interface Session {
   token: string;
   sessionId: string;
   resumeToken: string;
-  jobId: string;
+  /** The long job {@linkcode greet} submitted. */
+  jobId?: string;
+}
+
+function sessionOf(frames: readonly Received[], token: string): Session | undefined {
+  const welcome = frames.find((frame) => frame.type === "session.welcome");
+  if (typeof welcome?.session_id !== "string") return undefined;
+  return {
+    token,
+    sessionId: welcome.session_id,
+    resumeToken: String(welcome.payload?.resume_token),
+  };
 }
 
 /** Runs one connection; returns its symptoms (none when the runtime behaved). */
@@ -268,6 +279,8 @@ async function fuzzConnection(
     if (answer === "timeout") {
       symptoms.push(`hang: no reply to the probe and no close within ${deadlineMs} ms`);
     }
+    // A session some fuzz frame opened (a valid hello) is checked the same way.
+    session ??= sessionOf(socket.frames, token);
     const ended = socket.frames.some((frame) => frame.type === "session.closed");
     if (session !== undefined && !ended) {
       const lastSeq = Math.max(0, ...socket.frames.map((f) => Number(f.event_seq) || 0));
@@ -364,7 +377,8 @@ async function resumeCheck(
     if (typeof answer === "string") {
       return `resume: the resumed session did not answer a job.submit (${answer})`;
     }
-    return await listedAsDelivered(socket, session, delivered, `${tag}_list`, deadlineMs);
+    const seen = new Map([...delivered, ...deliveredStatuses(socket.frames)]);
+    return await listedAsDelivered(socket, session, seen, `${tag}_list`, deadlineMs);
   } finally {
     await socket.close(deadlineMs);
   }

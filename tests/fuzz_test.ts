@@ -91,6 +91,7 @@ async function fuzzAndCheck(store: RuntimeStore, seed: number): Promise<void> {
     seed,
     connections: 32,
     framesPerConnection: 16,
+    concurrency: 8,
   });
   console.log(formatReport(report));
   assert.ok(report.framesSent > 0, "the fuzzer sent frames");
