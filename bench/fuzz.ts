@@ -6,7 +6,7 @@
  * ```sh
  * deno run -A bench/fuzz.ts [--seconds 60] [--connections 4000] [--frames 20]
  *   [--batch 40] [--concurrency 8] [--seed N] [--store memory|kv|both]
- * deno run -A bench/fuzz.ts --replay SEED:CONNECTION [--frames 20]
+ * deno run -A bench/fuzz.ts --replay SEED:CONNECTION[:I,J,...] [--frames 20] [--store ...]
  * ```
  *
  * Per store, rounds of `--batch` connections (round `r` seeded `seed + r`)
@@ -17,7 +17,8 @@
  * server's output, a server that died), what the server wrote to stderr,
  * and its RSS (`/proc/PID/status` `VmRSS`) before and after, with the peak
  * (`VmHWM`). Exits 1 on any failure. `--replay` prints the frames one
- * connection of a failing round sent, without running anything.
+ * connection of a failing round sent (or only frames `I,J,...` of them)
+ * and sends just those, on that one connection: to find the frame at fault.
  *
  * @module
  */
@@ -45,18 +46,30 @@ const { values } = parseArgs({
 });
 const frames = positive(values, "frames");
 
-if (values.replay !== undefined) {
-  const [seed, connection] = values.replay.split(":").map(Number);
-  if (!Number.isInteger(seed) || !Number.isInteger(connection)) {
-    throw new TypeError(`Invalid --replay "${values.replay}": expected SEED:CONNECTION`);
+/** The connection, and maybe the frames, that `--replay` sends. */
+function replayed(replay: string): { seed: number; connection: number; frames?: number[] } {
+  const [seed, connection, indices] = replay.split(":");
+  const only = { seed: Number(seed), connection: Number(connection) };
+  const frames = indices?.split(",").map(Number);
+  if (
+    !Number.isInteger(only.seed) || !Number.isInteger(only.connection) ||
+    !(frames ?? []).every(Number.isInteger)
+  ) {
+    throw new TypeError(`Invalid --replay "${replay}": expected SEED:CONNECTION[:I,J,...]`);
   }
-  planFrames(seed!, connection!, frames).forEach((frame, i) =>
-    console.log(`#${i} ${frame.label} ${preview(frame, 400)}`)
-  );
-  Deno.exit(0);
+  return frames === undefined ? only : { ...only, frames };
 }
 
-const seed = Number(values.seed);
+const replay = values.replay === undefined ? undefined : replayed(values.replay);
+if (replay !== undefined) {
+  planFrames(replay.seed, replay.connection, frames).forEach((frame, i) => {
+    if (replay.frames?.includes(i) ?? true) {
+      console.log(`#${i} ${frame.label} ${preview(frame, 400)}`);
+    }
+  });
+}
+
+const seed = replay?.seed ?? Number(values.seed);
 const stores = values.store === "both" ? ["memory", "kv"] : [values.store];
 if (!stores.every((store) => store === "memory" || store === "kv")) {
   throw new TypeError(`Invalid --store "${values.store}": expected memory, kv or both`);
@@ -87,7 +100,8 @@ async function fuzzStore(store: string): Promise<boolean> {
   const failures: FuzzFailure[] = [];
   for (
     let round = 0;
-    Date.now() - started < limits.seconds * 1000 && totals.connections < limits.connections;
+    Date.now() - started < limits.seconds * 1000 && totals.connections < limits.connections &&
+    (replay === undefined || round === 0);
     round++
   ) {
     const report = await fuzz({
@@ -97,6 +111,7 @@ async function fuzzStore(store: string): Promise<boolean> {
       connections: Math.min(limits.batch, limits.connections - totals.connections),
       framesPerConnection: frames,
       concurrency: limits.concurrency,
+      ...(replay === undefined ? {} : { only: replay }),
     });
     totals.connections += report.connections;
     totals.frames += report.framesSent;
@@ -149,7 +164,10 @@ async function fuzzStore(store: string): Promise<boolean> {
 
 let ok = true;
 console.log(
-  `fuzz bench: seed ${seed}, up to ${limits.seconds} s or ${limits.connections} connections per store, ${frames} frames each`,
+  replay === undefined
+    ? `fuzz bench: seed ${seed}, up to ${limits.seconds} s or ${limits.connections} connections ` +
+      `per store, ${frames} frames each`
+    : `fuzz bench: replaying connection ${replay.connection} of seed ${seed}`,
 );
 for (const store of stores) ok = (await fuzzStore(store)) && ok;
 Deno.exit(ok ? 0 : 1);
