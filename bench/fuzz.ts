@@ -10,7 +10,8 @@
  * ```
  *
  * Per store, rounds of `--batch` connections (round `r` seeded `seed + r`)
- * run until `--seconds` have passed or `--connections` were opened; each
+ * run until `--seconds` have passed (a round under way finishes) or
+ * `--connections` were opened; each
  * connection sends `--frames` frames. It prints frames sent, replies, error
  * replies by code, connections the runtime closed, failures (hangs, sessions
  * that no longer resume, a fresh client that fails, uncaught errors in the
