@@ -11,12 +11,12 @@
  *
  * Per store, rounds of `--batch` connections (round `r` seeded `seed + r`)
  * run until `--seconds` have passed (a round under way finishes) or
- * `--connections` were opened; each
- * connection sends `--frames` frames. It prints frames sent, replies, error
- * replies by code, connections the runtime closed, failures (hangs, sessions
- * that no longer resume, a fresh client that fails, uncaught errors in the
- * server's output, a server that died), what the server wrote to stderr,
- * and its RSS (`/proc/PID/status` `VmRSS`) before and after, with the peak
+ * `--connections` were opened; each connection sends `--frames` frames.
+ * It prints frames sent, replies, error replies by code, connections the
+ * runtime closed, failures (hangs, sessions that no longer resume, results
+ * the runtime lists otherwise than it delivered them, INTERNAL_ERROR
+ * replies, a fresh client that fails, uncaught errors in the server's
+ * output, a server that died), what the server wrote to stderr, and its RSS (`/proc/PID/status` `VmRSS`) before and after, with the peak
  * (`VmHWM`). Exits 1 on any failure. `--replay` prints the frames one
  * connection of a failing round sent (or only frames `I,J,...` of them)
  * and sends just those, on that one connection: to find the frame at fault.
