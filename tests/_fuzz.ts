@@ -1,8 +1,9 @@
 // A seeded fuzzer for a runtime at a WebSocket URL: each connection sends
 // the frames of tests/_fuzz_frames.ts, before a hello or after a good one,
-// then proves the runtime still answers it (or closed it), and that its
-// session can still be resumed. Every wait has a deadline, so a runtime that
-// hangs shows up as a failure, never as a stuck run.
+// then proves the runtime still answers it (or closed it), never answered
+// INTERNAL_ERROR, and that its session can still be resumed and lists every
+// job whose end it delivered with that final status. Every wait has a
+// deadline, so a runtime that hangs shows up as a failure, never a stuck run.
 
 import { connect } from "../client.ts";
 import {

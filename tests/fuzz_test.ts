@@ -1,7 +1,8 @@
 // The seeded fuzzer, briefly, against an in-process runtime on 127.0.0.1 with
 // a memory store and with a Deno KV file: after mutated and random frames,
 // before and after a hello, no connection hangs, no frame is answered with
-// INTERNAL_ERROR, every authenticated session can still be resumed, a fresh
+// INTERNAL_ERROR, every session can still be resumed and lists the results it
+// delivered as delivered (none lost to the store), a fresh
 // client still gets its result, and nothing escapes as an uncaught error. A
 // failure prints the seed, the connection and the frames it sent.
 
