@@ -2,9 +2,9 @@
 // a memory store and with a Deno KV file: after mutated and random frames,
 // before and after a hello, no connection hangs, no frame is answered with
 // INTERNAL_ERROR, every session can still be resumed and lists the results it
-// delivered as delivered (none lost to the store), a fresh
-// client still gets its result, and nothing escapes as an uncaught error. A
-// failure prints the seed, the connection and the frames it sent.
+// delivered as delivered (none lost to the store), a fresh client still gets
+// its result, and nothing escapes as an uncaught error. A failure prints the
+// seed, the connection and the frames it sent.
 
 import assert from "node:assert/strict";
 import { Runtime, staticTokens } from "../runtime.ts";
