@@ -156,7 +156,8 @@ export function decodeMessage(frame: unknown): Message | undefined {
   // Every event of every job passes here: its three fields are checked by
   // hand, with the same rules and messages as its schema, at a tenth the cost.
   if (type === "job.event") return checkEventPayload(envelope, payload as Record<string, unknown>);
-  const schema = payloadSchemas[type];
+  // Own keys only: "constructor" or "toString" must not find what an object inherits.
+  const schema = Object.hasOwn(payloadSchemas, type) ? payloadSchemas[type] : undefined;
   if (schema === undefined) {
     if (type.startsWith("x-")) return undefined;
     throw invalid(`Unknown message type "${type}"`, { type });

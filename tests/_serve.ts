@@ -8,6 +8,10 @@ const decoder = new TextDecoder();
 /** A running `cli.ts serve` process. */
 export interface Served {
   url: string;
+  /** The process id, e.g. to read its memory in `/proc`. */
+  pid: number;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
   /** SIGTERM, then its exit code and output. */
   stop(): Promise<{ code: number; output: string }>;
   /** SIGKILL: the process dies without cleaning up. */
@@ -77,16 +81,23 @@ export async function startListening(args: string[]): Promise<Served> {
       output += value;
     }
   })();
+  // Read as it comes: a runtime logging errors must never block on a full pipe.
+  let stderr = "";
+  const errors = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
   return {
     url,
+    pid: child.pid,
+    stderr: () => stderr,
     async stop() {
       child.kill("SIGTERM");
-      const [status] = await Promise.all([child.status, rest, child.stderr.cancel()]);
+      const [status] = await Promise.all([child.status, rest, errors]);
       return { code: status.code, output };
     },
     async kill() {
       child.kill("SIGKILL");
-      await Promise.all([child.status, rest, child.stderr.cancel()]);
+      await Promise.all([child.status, rest, errors]);
     },
   };
 }
@@ -128,6 +139,8 @@ export async function startDenoServe(
   const ended = () => Promise.all([child.status, rest, stdout]);
   return {
     url: `ws://${address}/arcp`,
+    pid: child.pid,
+    stderr: () => output,
     async stop() {
       child.kill("SIGTERM");
       const [status, , printed] = await ended();

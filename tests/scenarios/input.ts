@@ -58,6 +58,10 @@ function badFrames(raw: RawConnection): BadFrame[] {
       /session\.nope/,
     ),
     badFrame("an unknown job message type", inSession(raw, envelope("job.nope", {})), /job\.nope/),
+    // Names an object inherits are not message types either.
+    ...["constructor", "toString", "__proto__"].map((type) =>
+      badFrame(`a type named "${type}"`, inSession(raw, envelope(type, {})), /Unknown message type/)
+    ),
     badFrame(
       "an unsupported protocol version",
       inSession(raw, { ...envelope("job.submit", { agent: "echo" }), arcp: "2" }),
