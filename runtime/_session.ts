@@ -18,6 +18,7 @@ import { compareAndAppend, readAppended, type SessionShared } from "./_shared_st
 import { SharedRecord } from "./_session_record.ts";
 import { isTerminal } from "./_recovery.ts";
 import { SessionRetention } from "./_session_retention.ts";
+import { retried } from "./_retry.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -39,8 +40,6 @@ export interface SessionLimits {
   backPressureLag: number;
 }
 
-/** Tries at storing a batch before it is given up (RangeErrors are not retried). */
-const APPEND_ATTEMPTS = 4;
 /** Frames queued before a producer has to wait for the pipeline to drain. */
 const HIGH_WATER_MARK = 1024;
 /** The largest batch handed to the store in one append. */
@@ -86,6 +85,10 @@ export class RuntimeSession {
   #flushing: Promise<void> = RESOLVED;
   #flushActive = false;
   #drained: PromiseWithResolvers<void> | undefined;
+  /** Terminal envelopes that may be stored only once their job's record is. */
+  readonly #gates = new Map<Envelope, Promise<void>>();
+  /** Set once the log cannot take this session's events: nothing more is sent. */
+  #failed: ArcpError | undefined;
 
   constructor(
     record: SessionRecord,
@@ -106,18 +109,7 @@ export class RuntimeSession {
     this.#store = store;
     this.#onStoreError = onStoreError;
     this.#shared = shared;
-    this.#append = async (events) => {
-      // A store may fail for a moment (a locked file, a lost connection):
-      // a few retries before the batch is given up and reported.
-      for (let attempt = 1;; attempt++) {
-        try {
-          return await compareAndAppend(store, this.id, events);
-        } catch (error) {
-          if (attempt === APPEND_ATTEMPTS || error instanceof RangeError) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 25 * 4 ** attempt));
-        }
-      }
-    };
+    this.#append = (events) => retried(() => compareAndAppend(store, this.id, events));
     this.#retention = new SessionRetention(
       { id: this.id, store, limits, onStoreError },
       restored ?? { lastSeq: 0, trimmedSeq: 0 },
@@ -226,6 +218,7 @@ export class RuntimeSession {
    * jobs keep emitting (spec §6.3). A previous connection is dropped.
    */
   async resume(outlet: Outlet, after: number, acking: boolean): Promise<void> {
+    if (this.#failed !== undefined) throw this.#failed;
     const previous = this.#outlet;
     if (previous !== undefined && previous !== outlet) {
       this.detach(previous);
@@ -269,11 +262,20 @@ export class RuntimeSession {
    * event_seq now, so seq order is emission order across all jobs. `size` is
    * its approximate encoded size in bytes.
    *
+   * `stored`, for a terminal envelope, resolves once the job's record is
+   * stored: the envelope reaches the log, and so any client, only then.
+   *
    * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
    *   terminal envelopes (`force`) are always taken.
    */
-  emit(envelope: Envelope & { job_id: string }, size: number, force = false): Promise<void> {
+  emit(
+    envelope: Envelope & { job_id: string },
+    size: number,
+    force = false,
+    stored?: Promise<void>,
+  ): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
+    if (stored !== undefined && this.#failed === undefined) this.#gates.set(envelope, stored);
     const queued = this.#enqueue(envelope);
     if (this.#acking && this.#outlet !== undefined) {
       return this.#retention.ackWindowWait() ?? queued;
@@ -306,6 +308,7 @@ export class RuntimeSession {
   }
 
   #enqueue(envelope: Envelope): Promise<void> {
+    if (this.#failed !== undefined) return RESOLVED;
     this.#queue.push(envelope);
     this.#kick();
     if (this.#queue.length < HIGH_WATER_MARK) return RESOLVED;
@@ -336,6 +339,7 @@ export class RuntimeSession {
               : this.#queue.slice(0, MAX_BATCH);
             this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
             const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
+            if (this.#gates.size > 0) await this.#endsStored(events);
             // Control frames alone go out at once, before anything closes the connection.
             const stored = events.length === 0 ? 0 : await this.#append(events);
             if (stored === events.length) {
@@ -344,8 +348,8 @@ export class RuntimeSession {
             } else await this.#persistContested(batch, events, stored, deliveries);
           }
         } catch (error) {
-          // Nothing unstored may be sent: the runtime reports it and closes.
-          this.#onStoreError(error);
+          // Nothing unstored may be sent.
+          this.#fail(error);
           continue;
         }
         for (const [outlet, frames] of deliveries) {
@@ -367,6 +371,39 @@ export class RuntimeSession {
       this.#flushActive = false;
       this.#drained?.resolve();
       this.#drained = undefined;
+    }
+  }
+
+  /** Waits until the jobs ending in `events` have their ends stored (see `emit`). */
+  async #endsStored(events: readonly StoredEvent[]): Promise<void> {
+    for (const event of events) {
+      const gate = this.#gates.get(event);
+      if (gate === undefined) continue;
+      this.#gates.delete(event);
+      await gate;
+    }
+  }
+
+  /**
+   * The log cannot take this session's events (the store failed for good,
+   * after retries), and a log with a gap cannot be resumed: the session
+   * sends nothing more, its connection is dropped with an `INTERNAL_ERROR`
+   * naming the cause, and its jobs end with it (their records say so).
+   */
+  #fail(error: unknown): void {
+    this.#onStoreError(error);
+    if (this.#failed !== undefined) return;
+    const cause = error instanceof Error ? error.message : String(error);
+    this.#failed = new ArcpError(
+      "INTERNAL_ERROR",
+      `Cannot store the events of session ${this.id}: ${cause}`,
+    );
+    this.#queue = [];
+    for (const job of this.jobs.values()) job.abort(this.#failed, { graceMs: 0 });
+    const outlet = this.#outlet;
+    if (outlet !== undefined) {
+      this.detach(outlet);
+      outlet.drop(this.#failed);
     }
   }
 

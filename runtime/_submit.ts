@@ -19,6 +19,8 @@ import type { Lease } from "../protocol/messages.ts";
 import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
+import { retried } from "./_retry.ts";
+import { settledLive } from "./_observe.ts";
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
 async function replayIdempotent(
@@ -27,7 +29,7 @@ async function replayIdempotent(
   jobId: string,
   requestId: string,
 ): Promise<boolean> {
-  const live = core.jobs.get(jobId);
+  const live = await settledLive(core, jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) return false;
   const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
@@ -183,7 +185,9 @@ export async function startJob(
     fetch: core.fetch,
     resultChunkBytes: core.resultChunkBytes,
     maxResultBytes: core.maxResultBytes,
-    onSettled: (settled) => core.settled(settled),
+    storeRecord: (record) => retried(() => core.store.putJob(record)),
+    logger: core.logger,
+    onSettled: (settled, stored) => core.settled(settled, stored),
     delegate: (parent, request) => delegateJob(core, parent, request),
     credentials,
     rotateCredential: ledger === undefined

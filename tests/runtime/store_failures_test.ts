@@ -1,0 +1,156 @@
+// A job's end is stored before any client sees it, on a real Deno KV file
+// behind a real WebSocket: a result over the KV's 64 KiB value limit is
+// kept whole, and a store that refuses the end for good turns it into an
+// INTERNAL_ERROR that the client, session.list_jobs and a restart all agree on.
+
+import assert from "node:assert/strict";
+import { type Client, connect } from "../../client.ts";
+import { ArcpError } from "../../protocol/errors.ts";
+import { Runtime, staticTokens } from "../../runtime.ts";
+import { DenoKvStore, openDenoKvStore } from "../../store/deno_kv.ts";
+import type { JobRecord, RuntimeStore, StoredEvent } from "../../store/types.ts";
+import { serveHttp, standardAgents, TOKENS } from "../_helpers.ts";
+
+const TOKEN = "t-alice";
+
+/** A runtime on `store`, served over WebSocket on 127.0.0.1, with a client connected. */
+async function served(store: RuntimeStore, errors: unknown[][] = []) {
+  const runtime = new Runtime({
+    store,
+    authenticate: staticTokens({ ...TOKENS }),
+    agents: standardAgents(),
+    upgradeWebSocket: (request) => Deno.upgradeWebSocket(request),
+    logger: { debug() {}, warn() {}, error: (...args: unknown[]) => errors.push(args) },
+  });
+  const server = await serveHttp(runtime.fetch);
+  const client = await connect(`ws://127.0.0.1:${server.port}/arcp`, {
+    token: TOKEN,
+    reconnect: false,
+  });
+  return {
+    runtime,
+    client,
+    async [Symbol.asyncDispose]() {
+      await client.close().catch(() => {});
+      await runtime.close();
+      await server[Symbol.asyncDispose]();
+    },
+  };
+}
+
+async function listed(client: Client, jobId: string) {
+  for await (const page of client.listJobs()) {
+    const job = page.jobs.find((job) => job.job_id === jobId);
+    if (job !== undefined) return job;
+  }
+  return undefined;
+}
+
+async function withKvFile(test: (path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "arcp-store-failures-" });
+  try {
+    await test(`${dir}/runtime.kv`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("echo of a 70,000-character input on a Deno KV file: success for the client, in list_jobs and after a restart", () =>
+  withKvFile(async (path) => {
+    const input = "é".repeat(70_000);
+    const errors: unknown[][] = [];
+    let jobId: string;
+    {
+      const store = await openDenoKvStore(path);
+      await using running = await served(store, errors);
+      const job = await running.client.submit("echo", input);
+      jobId = job.jobId;
+      assert.deepEqual((await job.result).result, { echoed: input, version: "2.0.0" });
+      // Stored before it was sent: the listing agrees at once.
+      assert.equal((await listed(running.client, jobId))?.status, "success");
+      await running[Symbol.asyncDispose]();
+      await store.close();
+    }
+    assert.deepEqual(errors, []);
+    const store = await openDenoKvStore(path);
+    try {
+      await using restarted = await served(store);
+      assert.equal((await listed(restarted.client, jobId))?.status, "success");
+      const stored = await store.getJob(jobId);
+      const payload = stored?.terminal?.payload as { result?: unknown } | undefined;
+      assert.deepEqual(payload?.result, { echoed: input, version: "2.0.0" });
+    } finally {
+      await store.close();
+    }
+  }));
+
+/** A Deno KV store whose `putJob` refuses the records `refuse` picks, as a store failing for good would. */
+class RefusingStore extends DenoKvStore {
+  constructor(kv: Deno.Kv, readonly refuse: (record: JobRecord) => boolean) {
+    super(kv);
+  }
+  override putJob(record: JobRecord): Promise<void> {
+    if (this.refuse(record)) return Promise.reject(new Error("disk I/O error"));
+    return super.putJob(record);
+  }
+}
+
+Deno.test("a job whose result the store refuses ends with INTERNAL_ERROR, and the store says so", () =>
+  withKvFile(async (path) => {
+    const kv = await Deno.openKv(path);
+    const errors: unknown[][] = [];
+    let jobId: string;
+    try {
+      const store = new RefusingStore(kv, (record) => record.status === "success");
+      await using running = await served(store, errors);
+      const job = await running.client.submit("echo", "hello");
+      jobId = job.jobId;
+      const error = await job.result.then(() => undefined, (error) => error);
+      assert.ok(error instanceof ArcpError, String(error));
+      assert.equal(error.code, "INTERNAL_ERROR");
+      assert.match(error.message, /Cannot store the end of job .*: disk I\/O error/);
+      assert.equal((await listed(running.client, jobId))?.status, "error");
+      // The log holds the error the client saw, and never the refused result.
+      const logged: StoredEvent[] = [];
+      for await (const event of store.read(running.client.sessionId, { after: 0 })) {
+        logged.push(event);
+      }
+      assert.deepEqual(logged.map((event) => event.type), ["job.error"]);
+    } finally {
+      kv.close();
+    }
+    assert.match(String(errors[0]?.[0]), /cannot store the end of job .*INTERNAL_ERROR/);
+    const store = await openDenoKvStore(path);
+    try {
+      const stored = await store.getJob(jobId);
+      assert.equal(stored?.status, "error");
+      assert.equal(stored?.terminal?.type, "job.error");
+    } finally {
+      await store.close();
+    }
+  }));
+
+Deno.test("a job whose end the store refuses in any form is listed as failed, and a restart fails it too", () =>
+  withKvFile(async (path) => {
+    const kv = await Deno.openKv(path);
+    let jobId: string;
+    try {
+      const store = new RefusingStore(kv, (record) => record.terminal !== undefined);
+      await using running = await served(store);
+      const job = await running.client.submit("echo", "hello");
+      jobId = job.jobId;
+      await assert.rejects(job.result, (error: ArcpError) => error.code === "INTERNAL_ERROR");
+      // The store still says running; this runtime knows better and says so.
+      assert.equal((await store.getJob(jobId))?.status, "running");
+      assert.equal((await listed(running.client, jobId))?.status, "error");
+    } finally {
+      kv.close();
+    }
+    const store = await openDenoKvStore(path);
+    try {
+      await using restarted = await served(store);
+      assert.equal((await listed(restarted.client, jobId))?.status, "error");
+    } finally {
+      await store.close();
+    }
+  }));
