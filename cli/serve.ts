@@ -10,7 +10,7 @@ import { newResumeToken } from "../protocol/ids.ts";
 import { authenticator, JWT_OPTIONS, JWT_USAGE, wantsJwt } from "./_auth.ts";
 import { demoAgents } from "./demo_agents.ts";
 import { loadDashboard } from "./dashboard.ts";
-import { openDenoKvStore } from "../store/deno_kv.ts";
+import { openKvFile, watchKvFile } from "./_kv_file.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { RuntimeStore } from "../store/types.ts";
 
@@ -116,9 +116,14 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     ? { debug: console.error, warn: console.warn, error: console.error }
     : console;
   const authenticate = authenticator(tokens, values, logger);
-  const store: RuntimeStore = values.store === "kv"
-    ? await openDenoKvStore(values["kv-path"])
-    : new MemoryStore();
+  // What stops serve from starting is said in one line, and exits with 1.
+  let store: RuntimeStore;
+  try {
+    store = values.store === "kv" ? await openKvFile(values["kv-path"]) : new MemoryStore();
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
   const runtime = new Runtime({
     store,
     resumeWindowSec,
@@ -128,32 +133,49 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     upgradeWebSocket: Deno.upgradeWebSocket,
     logger,
   });
-  const stop = Promise.withResolvers<void>();
-  const onSignal = () => stop.resolve();
+  const stop = Promise.withResolvers<number>();
+  const onSignal = () => stop.resolve(0);
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   signal?.addEventListener("abort", onSignal, { once: true });
-  const server = Deno.serve({
-    hostname: values.host,
-    port,
-    onListen: ({ hostname, port }) => {
-      const url = `ws://${hostname}:${port}/arcp`;
-      say(`arcp runtime listening on ${url}`, { type: "listening", url });
-      if (dashboard === undefined) return;
-      const page = `http://${hostname}:${port}/`;
-      say(`dashboard at ${page}`, { type: "dashboard", url: page });
-    },
-  }, dashboard?.(runtime.fetch) ?? runtime.fetch);
+  const watching = new AbortController();
+  let server: Deno.HttpServer | undefined;
   try {
-    await stop.promise;
+    server = Deno.serve({
+      hostname: values.host,
+      port,
+      onListen: ({ hostname, port }) => {
+        const url = `ws://${hostname}:${port}/arcp`;
+        say(`arcp runtime listening on ${url}`, { type: "listening", url });
+        if (dashboard === undefined) return;
+        const page = `http://${hostname}:${port}/`;
+        say(`dashboard at ${page}`, { type: "dashboard", url: page });
+      },
+    }, dashboard?.(runtime.fetch) ?? runtime.fetch);
+    if (values.store === "kv") {
+      // Every write after a deletion would be lost: stop, and say why.
+      await watchKvFile(values["kv-path"], watching.signal, (why) => {
+        logger.error(`${why}: stopping`);
+        stop.resolve(1);
+      });
+    }
+  } catch (error) {
+    const cause = error instanceof Deno.errors.AddrInUse
+      ? "the address is already in use"
+      : (error as Error).message;
+    console.error(`Cannot listen on ${values.host}:${port}: ${cause}`);
+    stop.resolve(1);
+  }
+  try {
+    return await stop.promise;
   } finally {
+    watching.abort();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     signal?.removeEventListener("abort", onSignal);
     await runtime.close();
-    await server.shutdown();
+    await server?.shutdown();
     await store.close?.();
-    say("arcp runtime stopped", { type: "stopped" });
+    if (server !== undefined) say("arcp runtime stopped", { type: "stopped" });
   }
-  return 0;
 }
