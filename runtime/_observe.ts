@@ -16,6 +16,7 @@ import type { RuntimeSession } from "./_session.ts";
 import type { RuntimeJob } from "./_job.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
+import { checkKeyField } from "./_key_fields.ts";
 import { visibleCredentials } from "./_credentials.ts";
 
 const DEFAULT_PAGE = 100;
@@ -73,6 +74,7 @@ export async function listJobs(
   message: Message & { type: "session.list_jobs" },
 ): Promise<SessionJobsPayload> {
   const { filter, limit, cursor } = message.payload;
+  checkKeyField(cursor, "session.list_jobs: payload.cursor");
   const query: JobQuery = {
     principal: session.principal.id,
     limit: Math.min(limit ?? DEFAULT_PAGE, MAX_PAGE),

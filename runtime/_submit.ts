@@ -20,6 +20,7 @@ import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { retried } from "./_retry.ts";
+import { checkKeyField } from "./_key_fields.ts";
 import { settledLive } from "./_observe.ts";
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
@@ -68,6 +69,7 @@ export async function submitJob(
   message: Message & { type: "job.submit" },
 ): Promise<void> {
   const { payload } = message;
+  checkKeyField(payload.idempotency_key, "job.submit: payload.idempotency_key");
   const { definition, ref } = core.registry.resolve(payload.agent);
   const { lease } = validateLease(payload.lease_request ?? {}, { field: "lease_request" });
   const expiresAt = payload.lease_constraints?.expires_at;

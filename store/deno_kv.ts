@@ -53,7 +53,7 @@ import {
   type KvListSelectorLike,
   READ_BATCH,
 } from "./_kv.ts";
-import { measure } from "./_kv_limits.ts";
+import { keySize, MAX_KEY_BYTES, measure } from "./_kv_limits.ts";
 import { dropParts, resolveRecord, writeRecord } from "./_kv_record.ts";
 import {
   appendEvents,
@@ -392,6 +392,8 @@ export class DenoKvStore implements RuntimeStore {
 
   /** A record, joined from its parts when stored in parts. */
   async #read<T>(key: KvKeyLike, what: string): Promise<T | undefined> {
+    // No write takes a key over the limit: such a record does not exist.
+    if (keySize(key) > MAX_KEY_BYTES) return undefined;
     const reread = async () => (await this.#kv.get(key)).value;
     return await resolveRecord<T>(this.#kv, this.#key, await reread(), reread, what);
   }

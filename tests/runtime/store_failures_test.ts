@@ -9,7 +9,8 @@ import { ArcpError } from "../../protocol/errors.ts";
 import { Runtime, staticTokens } from "../../runtime.ts";
 import { DenoKvStore, openDenoKvStore } from "../../store/deno_kv.ts";
 import type { JobRecord, RuntimeStore, StoredEvent } from "../../store/types.ts";
-import { serveHttp, standardAgents, TOKENS } from "../_helpers.ts";
+import { rawOver, serveHttp, socketOpened, standardAgents, TOKENS } from "../_helpers.ts";
+import { webSocketTransport } from "../../transports/websocket.ts";
 
 const TOKEN = "t-alice";
 
@@ -23,13 +24,12 @@ async function served(store: RuntimeStore, errors: unknown[][] = []) {
     logger: { debug() {}, warn() {}, error: (...args: unknown[]) => errors.push(args) },
   });
   const server = await serveHttp(runtime.fetch);
-  const client = await connect(`ws://127.0.0.1:${server.port}/arcp`, {
-    token: TOKEN,
-    reconnect: false,
-  });
+  const url = `ws://127.0.0.1:${server.port}/arcp`;
+  const client = await connect(url, { token: TOKEN, reconnect: false });
   return {
     runtime,
     client,
+    url,
     async [Symbol.asyncDispose]() {
       await client.close().catch(() => {});
       await runtime.close();
@@ -150,6 +150,42 @@ Deno.test("a job whose end the store refuses in any form is listed as failed, an
     try {
       await using restarted = await served(store);
       assert.equal((await listed(restarted.client, jobId))?.status, "error");
+    } finally {
+      await store.close();
+    }
+  }));
+
+Deno.test("client-chosen strings that key stored records are refused by name or not found, never a store failure", () =>
+  withKvFile(async (path) => {
+    const store = await openDenoKvStore(path);
+    try {
+      await using running = await served(store);
+      const socket = new WebSocket(running.url);
+      await socketOpened(socket);
+      const raw = rawOver(webSocketTransport(socket));
+      try {
+        await raw.hello(TOKEN, { features: ["list_jobs", "subscribe"] });
+        const long = "k".repeat(3_000);
+        const refused = async (type: string, payload: Record<string, unknown>) => {
+          const id = await raw.request(type, payload);
+          const reply = await raw.expect("session.error");
+          assert.equal((reply.payload as { request_id?: string }).request_id, id);
+          return reply.payload as { code: string; message: string };
+        };
+        const submit = await refused("job.submit", { agent: "echo", idempotency_key: long });
+        assert.equal(submit.code, "INVALID_REQUEST");
+        assert.match(submit.message, /idempotency_key: it is 3000 bytes, over the limit of 512/);
+        const list = await refused("session.list_jobs", { cursor: long });
+        assert.equal(list.code, "INVALID_REQUEST");
+        assert.match(list.message, /cursor: it is 3000 bytes, over the limit of 512/);
+        assert.equal((await refused("job.subscribe", { job_id: long })).code, "JOB_NOT_FOUND");
+        assert.equal((await refused("job.cancel", { job_id: long })).code, "JOB_NOT_FOUND");
+        // The session still works, on the same store.
+        const frames = await raw.run("echo", "still here");
+        assert.equal(frames.at(-1)?.type, "job.result");
+      } finally {
+        await raw.close();
+      }
     } finally {
       await store.close();
     }
