@@ -9,7 +9,14 @@ import { ArcpError } from "../../protocol/errors.ts";
 import { Runtime, staticTokens } from "../../runtime.ts";
 import { DenoKvStore, openDenoKvStore } from "../../store/deno_kv.ts";
 import type { JobRecord, RuntimeStore, StoredEvent } from "../../store/types.ts";
-import { rawOver, serveHttp, socketOpened, standardAgents, TOKENS } from "../_helpers.ts";
+import {
+  eventually,
+  rawOver,
+  serveHttp,
+  socketOpened,
+  standardAgents,
+  TOKENS,
+} from "../_helpers.ts";
 import { webSocketTransport } from "../../transports/websocket.ts";
 
 const TOKEN = "t-alice";
@@ -188,5 +195,72 @@ Deno.test("client-chosen strings that key stored records are refused by name or 
       }
     } finally {
       await store.close();
+    }
+  }));
+
+/** A Deno KV store whose log appends fail for good once `failing` is set. */
+class FailingLogStore extends DenoKvStore {
+  failing = false;
+  override compareAndAppend(sessionId: string, events: readonly StoredEvent[]): Promise<number> {
+    if (this.failing) return Promise.reject(new Error("disk full"));
+    return super.compareAndAppend(sessionId, events);
+  }
+}
+
+Deno.test("a session whose events the store refuses for good is dropped, and its jobs end with INTERNAL_ERROR", () =>
+  withKvFile(async (path) => {
+    const kv = await Deno.openKv(path);
+    const errors: unknown[][] = [];
+    try {
+      const store = new FailingLogStore(kv);
+      const stopped = Promise.withResolvers<unknown>();
+      const runtime = new Runtime({
+        store,
+        authenticate: staticTokens({ ...TOKENS }),
+        agents: [{
+          name: "ticker",
+          async handler(_input: unknown, ctx) {
+            while (!ctx.signal.aborted) {
+              await ctx.progress(1).catch(() => {});
+              await new Promise((resolve) => setTimeout(resolve, 5));
+            }
+            stopped.resolve(ctx.signal.reason);
+            return null;
+          },
+        }],
+        upgradeWebSocket: (request) => Deno.upgradeWebSocket(request),
+        logger: { debug() {}, warn() {}, error: (...args: unknown[]) => errors.push(args) },
+      });
+      await using server = await serveHttp(runtime.fetch);
+      try {
+        const socket = new WebSocket(`ws://127.0.0.1:${server.port}/arcp`);
+        await socketOpened(socket);
+        const raw = rawOver(webSocketTransport(socket));
+        await raw.hello(TOKEN);
+        await raw.submit("ticker");
+        const jobId = (await raw.expect("job.accepted")).job_id as string;
+        await raw.expect("job.event");
+        store.failing = true;
+        // The connection ends instead of going on without the events.
+        await raw.ended();
+        const reason = await stopped.promise as ArcpError;
+        assert.equal(reason.code, "INTERNAL_ERROR");
+        assert.match(reason.message, /Cannot store the events of session .*: disk full/);
+        await eventually(
+          async () => (await store.getJob(jobId))?.status === "error",
+          "the job's record to say it failed",
+          10_000,
+        );
+        const record = (await store.getJob(jobId))!;
+        assert.match(
+          (record.terminal?.payload as { message: string }).message,
+          /Cannot store the events of session/,
+        );
+        assert.match(String(errors[0]?.[0]), /the store failed for session/);
+      } finally {
+        await runtime.close();
+      }
+    } finally {
+      kv.close();
     }
   }));
