@@ -119,10 +119,10 @@ export class RuntimeSession {
   /**
    * Changes the session's record now and stores it after every earlier
    * change, unless another instance took the session over (see
-   * {@linkcode SharedRecord.update}).
+   * {@linkcode SharedRecord.update}); `required`, a write given up rejects.
    */
-  updateRecord(patch: Partial<SessionRecord>): Promise<void> {
-    return this.#record.update(patch);
+  updateRecord(patch: Partial<SessionRecord>, required = false): Promise<void> {
+    return this.#record.update(patch, required);
   }
 
   /**

@@ -11,6 +11,7 @@ import { DenoKvStore, openDenoKvStore } from "../../store/deno_kv.ts";
 import type { JobRecord, RuntimeStore, StoredEvent } from "../../store/types.ts";
 import {
   eventually,
+  helloFrame,
   rawOver,
   serveHttp,
   socketOpened,
@@ -257,6 +258,41 @@ Deno.test("a session whose events the store refuses for good is dropped, and its
           /Cannot store the events of session/,
         );
         assert.match(String(errors[0]?.[0]), /the store failed for session/);
+      } finally {
+        await runtime.close();
+      }
+    } finally {
+      kv.close();
+    }
+  }));
+
+/** A Deno KV store that cannot write session records. */
+class NoSessionsStore extends DenoKvStore {
+  override updateSession(): Promise<undefined> {
+    return Promise.reject(new Error("read-only file system"));
+  }
+}
+
+Deno.test("a hello whose session the store cannot record is refused with INTERNAL_ERROR, not welcomed", () =>
+  withKvFile(async (path) => {
+    const kv = await Deno.openKv(path);
+    try {
+      const store = new NoSessionsStore(kv);
+      const runtime = new Runtime({
+        store,
+        authenticate: staticTokens({ ...TOKENS }),
+        upgradeWebSocket: (request) => Deno.upgradeWebSocket(request),
+        logger: { debug() {}, warn() {}, error() {} },
+      });
+      await using server = await serveHttp(runtime.fetch);
+      try {
+        const socket = new WebSocket(`ws://127.0.0.1:${server.port}/arcp`);
+        await socketOpened(socket);
+        const raw = rawOver(webSocketTransport(socket));
+        await raw.send(helloFrame(TOKEN));
+        const reply = await raw.expect("session.error");
+        assert.equal((reply.payload as { code: string }).code, "INTERNAL_ERROR");
+        await raw.close();
       } finally {
         await runtime.close();
       }
