@@ -27,6 +27,7 @@ import { encodedLength, errorPayload, resultPayload } from "./_job_payload.ts";
 import { JobEmitters, refused } from "./_job_emitters.ts";
 import { leasedFetch } from "./_job_fetch.ts";
 import { delegateAndWait } from "./_job_delegate.ts";
+import { storeEnd } from "./_job_end.ts";
 
 /** What a job is made of, from a submit or a delegation: what `job.accepted` says of it. */
 export interface JobIdentity {
@@ -233,47 +234,15 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true, stored.promise);
     this.#lastEvent = envelope;
     this.#terminal = envelope;
-    void this.#storeEnd(envelope).then((durable) => {
+    const replace = (payload: JobErrorPayload) => {
+      envelope.type = "job.error";
+      envelope.payload = payload as unknown as Record<string, unknown>;
+      this.#status = payload.final_status;
+    };
+    void storeEnd(this, this.#spec, replace).then((durable) => {
       stored.resolve();
       this.#settle(envelope, size + ENVELOPE_OVERHEAD, durable);
     });
-  }
-
-  /**
-   * Stores the record of the ended job. When the store refuses it for good,
-   * the job ends with an `INTERNAL_ERROR` instead (the envelope is changed
-   * in place, before anything sent it), whose record is stored if it can be.
-   *
-   * @returns Whether the record stored says how the job ended.
-   */
-  async #storeEnd(terminal: TerminalEnvelope): Promise<boolean> {
-    try {
-      await this.#spec.storeRecord(this.record());
-      return true;
-    } catch (error) {
-      const cause = error instanceof Error ? error.message : String(error);
-      this.#spec.logger.error(
-        `arcp runtime: cannot store the end of job ${this.jobId}; it ends with INTERNAL_ERROR`,
-        error,
-      );
-      const payload = errorPayload(
-        new ArcpError("INTERNAL_ERROR", `Cannot store the end of job ${this.jobId}: ${cause}`),
-      );
-      terminal.type = "job.error";
-      terminal.payload = payload as unknown as Record<string, unknown>;
-      this.#status = payload.final_status;
-    }
-    try {
-      await this.#spec.storeRecord(this.record());
-      return true;
-    } catch (error) {
-      this.#spec.logger.error(
-        `arcp runtime: cannot store the failure of job ${this.jobId} either; ` +
-          "its record says it runs until a restart ends it as lost",
-        error,
-      );
-      return false;
-    }
   }
 
   #settle(terminal: TerminalEnvelope, size: number, stored = true): void {
