@@ -31,7 +31,8 @@ Starts an ARCP runtime serving WebSockets at ws://HOST:PORT/arcp.
 ${JWT_USAGE}
   --store kv|memory        where sessions, jobs and event logs are kept (default kv:
                            a Deno KV file, so sessions survive a restart)
-  --kv-path PATH           the Deno KV file (default arcp-runtime.kv)
+  --kv-path PATH           the Deno KV file (default arcp-runtime.kv); serve exits
+                           with 1 if it cannot be opened, or is deleted while serving
   --resume-window SEC      seconds a session stays resumable (default 600)
   --heartbeat SEC          heartbeat interval in seconds (default 30)
   --demo                   register the demo agents: echo, count, sleep, fail, files,
