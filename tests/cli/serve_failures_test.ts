@@ -19,7 +19,7 @@ function assertOneLine(result: { code: number; stderr: string }, pattern: RegExp
   const lines = result.stderr.trim().split("\n");
   assert.equal(lines.length, 1, result.stderr);
   assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(result.stderr, /Uncaught|    at /);
+  assert.doesNotMatch(result.stderr, /Uncaught|^\s+at /m);
 }
 
 const serveArgs = ["serve", "--port", "0", "--token", "t=tester"];
