@@ -8,16 +8,26 @@ import { type DenoKvStore, openDenoKvStore } from "../store/deno_kv.ts";
 /** Milliseconds between two looks at the KV file's identity. */
 const WATCH_INTERVAL_MS = 1000;
 
+/** An OS error's own words, without its number and path. */
+function words(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(
+    / \(os error \d+\).*$/,
+    "",
+  );
+}
+
 /** Why the KV file at `path` cannot be opened, in a few words. */
 async function reason(path: string, error: unknown): Promise<string> {
   const message = error instanceof Error ? error.message : String(error);
   if (/not a database/i.test(message)) {
     return "it is not a Deno KV database (a corrupt file, or another kind of file)";
   }
+  let exists = true;
   try {
     if ((await Deno.stat(path)).isDirectory) return "it is a directory";
   } catch (statError) {
-    if (!(statError instanceof Deno.errors.NotFound)) return (statError as Error).message;
+    if (!(statError instanceof Deno.errors.NotFound)) return words(statError);
+    exists = false;
     const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
     try {
       await Deno.stat(parent);
@@ -26,10 +36,13 @@ async function reason(path: string, error: unknown): Promise<string> {
     }
   }
   try {
-    // The file system's own word for it, usually "Permission denied".
-    (await Deno.open(path, { read: true, write: true })).close();
+    // The file system's own word for it, e.g. "Permission denied"; a file
+    // made to find out is removed, or the next start would open it as new.
+    const options = exists ? { read: true, write: true } : { write: true, createNew: true };
+    (await Deno.open(path, options)).close();
+    if (!exists) await Deno.remove(path);
   } catch (openError) {
-    if (!(openError instanceof Deno.errors.NotFound)) return (openError as Error).message;
+    return words(openError);
   }
   return message;
 }
@@ -59,7 +72,7 @@ async function identity(path: string): Promise<string | undefined> {
     return `${info.dev}:${info.ino}`;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+    return `unreadable: ${words(error)}`;
   }
 }
 
@@ -74,14 +87,15 @@ export async function watchKvFile(
 ): Promise<void> {
   const original = await identity(path);
   const timer = setInterval(async () => {
-    const now = await identity(path).catch((error: Error) => error.message);
+    const now = await identity(path);
     if (signal.aborted || now === original) return;
     clearInterval(timer);
-    gone(
-      now === undefined
-        ? `The Deno KV file "${path}" was deleted while serving`
-        : `The Deno KV file "${path}" was replaced while serving`,
-    );
+    const what = now === undefined
+      ? "was deleted"
+      : now.startsWith("unreadable: ")
+      ? `can no longer be read (${now.slice(12)})`
+      : "was replaced";
+    gone(`The Deno KV file "${path}" ${what} while serving`);
   }, WATCH_INTERVAL_MS);
   signal.addEventListener("abort", () => clearInterval(timer), { once: true });
 }

@@ -24,7 +24,7 @@ function assertOneLine(result: { code: number; stderr: string }, pattern: RegExp
 
 const serveArgs = ["serve", "--port", "0", "--token", "t=tester"];
 
-Deno.test("cli serve: a --kv-path that is a directory, a corrupt file or in a missing directory is one line and exit 1", () =>
+Deno.test("cli serve: a --kv-path that is a directory, a corrupt file, in a missing directory or not permitted is one line and exit 1", () =>
   withDir(async (dir) => {
     const garbage = `${dir}/garbage.kv`;
     await Deno.writeFile(garbage, crypto.getRandomValues(new Uint8Array(8192)));
@@ -36,6 +36,10 @@ Deno.test("cli serve: a --kv-path that is a directory, a corrupt file or in a mi
         /^Cannot open the Deno KV file ".*": its directory ".*missing" does not exist$/,
       ],
     ];
+    // Refused even to root: a file the OS will not let anyone create.
+    if (Deno.build.os === "linux") {
+      cases.push(["/sys/arcp-test.kv", /^Cannot open the Deno KV file ".*": Permission denied$/]);
+    }
     for (const [path, pattern] of cases) {
       assertOneLine(await runCli([...serveArgs, "--kv-path", path]), pattern);
     }
