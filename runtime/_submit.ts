@@ -187,7 +187,12 @@ export async function startJob(
     fetch: core.fetch,
     resultChunkBytes: core.resultChunkBytes,
     maxResultBytes: core.maxResultBytes,
-    storeRecord: (record) => retried(() => core.store.putJob(record)),
+    storeRecord: (record) => {
+      const write = retried(() => core.store.putJob(record));
+      // Closing waits for it: the store may be closed right after.
+      core.track(write.catch(() => {}));
+      return write;
+    },
     logger: core.logger,
     onSettled: (settled, stored) => core.settled(settled, stored),
     delegate: (parent, request) => delegateJob(core, parent, request),
