@@ -196,7 +196,7 @@ export class Runtime {
       ready: () => this.#ready ??= this.#recover(),
       attached: (session) => this.#cancelExpiry(session.id),
       detached: (session) => this.#detached(session),
-      settled: (job) => this.#settled(job),
+      settled: (job, stored) => this.#settled(job, stored),
     };
     // Outstanding credentials are revoked at start, not at the first connection.
     if (provisioner !== undefined) {
@@ -334,18 +334,14 @@ export class Runtime {
     }
   }
 
-  #settled(job: RuntimeJob): void {
+  #settled(job: RuntimeJob, stored: boolean): void {
     this.#core.runningJobs.remove(job.principal.id);
     this.#revokeCredentials(job);
-    // Forgotten as live only once stored, so listings never see it running again.
-    const stored = this.#core.store.putJob(job.record()).finally(() => {
-      this.#core.jobs.delete(job.jobId);
-      job.ownerSession.jobs.delete(job.jobId);
-      this.#storing.delete(stored);
-    }).catch((error) => {
-      this.#core.logger.error(`arcp runtime: cannot store the end of job ${job.jobId}`, error);
-    });
-    this.#storing.add(stored);
+    job.ownerSession.jobs.delete(job.jobId);
+    // Forgotten as live only once stored, so listings never see it running
+    // again; one whose record could not be stored stays known here, so
+    // listings show how it ended and recovery leaves it alone.
+    if (stored) this.#core.jobs.delete(job.jobId);
   }
 
   /** Revokes a finished job's credentials and, at once, those of its live children (spec 1.1 §9.8.2). */

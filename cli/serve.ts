@@ -11,7 +11,7 @@ import { authenticator, JWT_OPTIONS, JWT_USAGE, wantsJwt } from "./_auth.ts";
 import { parseNumber, printLine } from "./_client.ts";
 import { demoAgents } from "./demo_agents.ts";
 import { loadDashboard } from "./dashboard.ts";
-import { openDenoKvStore } from "../store/deno_kv.ts";
+import { openKvFile, watchKvFile } from "./_kv_file.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { RuntimeStore } from "../store/types.ts";
 
@@ -35,7 +35,8 @@ Starts an ARCP runtime serving WebSockets at ws://HOST:PORT/arcp.
 ${JWT_USAGE}
   --store kv|memory        where sessions, jobs and event logs are kept (default kv:
                            a Deno KV file, so sessions survive a restart)
-  --kv-path PATH           the Deno KV file (default arcp-runtime.kv)
+  --kv-path PATH           the Deno KV file (default arcp-runtime.kv); serve exits
+                           with 1 if it cannot be opened, or is deleted while serving
   --resume-window SEC      seconds a session stays resumable (default 600)
   --heartbeat SEC          heartbeat interval in seconds (default 30)
   --max-connections N      WebSockets served at once; more get HTTP 503 (default 4096)
@@ -139,9 +140,14 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     ? { debug: console.error, warn: console.warn, error: console.error }
     : console;
   const authenticate = authenticator(tokens, values, logger);
-  const store: RuntimeStore = values.store === "kv"
-    ? await openDenoKvStore(values["kv-path"])
-    : new MemoryStore();
+  // What stops serve from starting is said in one line, and exits with 1.
+  let store: RuntimeStore;
+  try {
+    store = values.store === "kv" ? await openKvFile(values["kv-path"]) : new MemoryStore();
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
   const runtime = new Runtime({
     store,
     resumeWindowSec,
@@ -156,32 +162,49 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     upgradeWebSocket: Deno.upgradeWebSocket,
     logger,
   });
-  const stop = Promise.withResolvers<void>();
-  const onSignal = () => stop.resolve();
+  const stop = Promise.withResolvers<number>();
+  const onSignal = () => stop.resolve(0);
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   signal?.addEventListener("abort", onSignal, { once: true });
-  const server = Deno.serve({
-    hostname: values.host,
-    port,
-    onListen: ({ hostname, port }) => {
-      const url = `ws://${hostname}:${port}/arcp`;
-      say(`arcp runtime listening on ${url}`, "listening", { url });
-      if (dashboard === undefined) return;
-      const page = `http://${hostname}:${port}/`;
-      say(`dashboard at ${page}`, "dashboard", { url: page });
-    },
-  }, dashboard?.(runtime.fetch) ?? runtime.fetch);
+  const watching = new AbortController();
+  let server: Deno.HttpServer | undefined;
   try {
-    await stop.promise;
+    server = Deno.serve({
+      hostname: values.host,
+      port,
+      onListen: ({ hostname, port }) => {
+        const url = `ws://${hostname}:${port}/arcp`;
+        say(`arcp runtime listening on ${url}`, "listening", { url });
+        if (dashboard === undefined) return;
+        const page = `http://${hostname}:${port}/`;
+        say(`dashboard at ${page}`, "dashboard", { url: page });
+      },
+    }, dashboard?.(runtime.fetch) ?? runtime.fetch);
+    if (values.store === "kv") {
+      // Every write after a deletion would be lost: stop, and say why.
+      await watchKvFile(values["kv-path"], watching.signal, (why) => {
+        logger.error(`${why}: stopping`);
+        stop.resolve(1);
+      });
+    }
+  } catch (error) {
+    const cause = error instanceof Deno.errors.AddrInUse
+      ? "the address is already in use"
+      : (error as Error).message;
+    console.error(`Cannot listen on ${values.host}:${port}: ${cause}`);
+    stop.resolve(1);
+  }
+  try {
+    return await stop.promise;
   } finally {
+    watching.abort();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     signal?.removeEventListener("abort", onSignal);
     await runtime.close();
-    await server.shutdown();
+    await server?.shutdown();
     await store.close?.();
-    say("arcp runtime stopped", "stopped");
+    if (server !== undefined) say("arcp runtime stopped", "stopped");
   }
-  return 0;
 }

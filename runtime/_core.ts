@@ -74,6 +74,6 @@ export interface RuntimeCore {
   attached(session: RuntimeSession): void;
   /** Called whenever a session loses its connection; it may expire after the resume window. */
   detached(session: RuntimeSession): void;
-  /** Persists a job's terminal state and forgets it as a live job. */
-  settled(job: RuntimeJob): void;
+  /** Forgets an ended job as live once its end is stored (`stored`), and revokes its credentials. */
+  settled(job: RuntimeJob, stored: boolean): void;
 }

@@ -124,7 +124,8 @@ export async function openSession(
     acked_seq: 0,
     instance_id: core.instanceId,
   });
-  await session.updateRecord({});
+  // No client is welcomed into a session the store does not hold.
+  await session.updateRecord({}, true);
   core.sessions.set(session.id, session);
   return [session, token];
 }

@@ -27,6 +27,7 @@ import { encodedLength, resultPayload, sendableError } from "./_job_payload.ts";
 import { JobEmitters, refused } from "./_job_emitters.ts";
 import { leasedFetch } from "./_job_fetch.ts";
 import { delegateAndWait } from "./_job_delegate.ts";
+import { storeEnd } from "./_job_end.ts";
 
 /** What a job is made of, from a submit or a delegation: what `job.accepted` says of it. */
 export interface JobIdentity {
@@ -58,8 +59,15 @@ export interface JobSpec extends JobIdentity {
   parentJobId: string | null;
   /** Starts a child job for `ctx.delegate`. */
   delegate(parent: RuntimeJob, request: DelegateRequest): Promise<RuntimeJob>;
-  /** Called with the terminal envelope once it has been queued. */
-  onSettled(job: RuntimeJob, terminal: TerminalEnvelope): void;
+  /** Stores the job's record, retrying a failing store (see `_retry.ts`). */
+  storeRecord(record: JobRecord): Promise<void>;
+  /** Told why a job's end could not be stored. */
+  logger: Pick<Console, "error">;
+  /**
+   * Called once the job's end is stored, or could not be; `stored` says
+   * which: a job whose record still says it runs must stay known as live.
+   */
+  onSettled(job: RuntimeJob, stored: boolean): void;
   /** Provisioned credentials (spec 1.1 §9.8), issued before acceptance. */
   credentials: Credential[];
   /** Asks the upstream for a credential's new value; absent without a provisioner. */
@@ -134,7 +142,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
   get terminal(): boolean {
     return this.#status !== "pending" && this.#status !== "running";
   }
-  /** Resolves when the terminal event has been queued. */
+  /** Resolves once the job's end is stored (or could not be) and shown to observers. */
   get settled(): Promise<void> {
     return this.#settled.promise;
   }
@@ -218,13 +226,26 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
   }
 
   #emitTerminal(type: "job.result" | "job.error", payload: unknown, size: number): void {
-    const envelope = this.#envelope(type, payload);
+    const envelope = this.#envelope(type, payload) as TerminalEnvelope;
+    const stored = Promise.withResolvers<void>();
     // Terminal envelopes bypass the buffer caps: each job has exactly one.
-    void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true);
-    this.#settle(envelope as TerminalEnvelope, size + ENVELOPE_OVERHEAD);
+    // It is sequenced now and reaches the log, and so any client, once the
+    // job's record holds it: no client sees an end the store contradicts.
+    void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true, stored.promise);
+    this.#lastEvent = envelope;
+    this.#terminal = envelope;
+    const replace = (payload: JobErrorPayload) => {
+      envelope.type = "job.error";
+      envelope.payload = payload as unknown as Record<string, unknown>;
+      this.#status = payload.final_status;
+    };
+    void storeEnd(this, this.#spec, replace).then((durable) => {
+      stored.resolve();
+      this.#settle(envelope, size + ENVELOPE_OVERHEAD, durable);
+    });
   }
 
-  #settle(terminal: TerminalEnvelope, size: number): void {
+  #settle(terminal: TerminalEnvelope, size: number, stored = true): void {
     this.#lastEvent = terminal;
     this.#terminal = terminal;
     // Children do not outlive their parent (spec §10; 1.1 §9.8.2).
@@ -233,7 +254,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     }
     this.#deliver(terminal, size);
     this.#subscriptions.clear();
-    this.#spec.onSettled(this, terminal);
+    this.#spec.onSettled(this, stored);
     this.#settled.resolve();
   }
 
@@ -246,7 +267,13 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     this.#status = (terminal.payload as { final_status: FinalStatus }).final_status;
     this.#clearTimers();
     this.#abort.abort(ArcpError.fromPayload(terminal.payload as JobErrorPayload));
-    this.#settle(terminal, 0);
+    this.#lastEvent = terminal;
+    this.#terminal = terminal;
+    // Its record too, in case that instance had not stored it yet.
+    void this.#spec.storeRecord(this.record()).then(() => true, (error) => {
+      this.#spec.logger.error(`arcp runtime: cannot store the end of job ${this.jobId}`, error);
+      return false;
+    }).then((stored) => this.#settle(terminal, 0, stored));
   }
 
   /** Live child jobs (spec §10): they end when this job does. */

@@ -13,8 +13,10 @@ import type {
 import type { JobQuery, JobRecord } from "../store/types.ts";
 import type { RuntimeCore } from "./_core.ts";
 import type { RuntimeSession } from "./_session.ts";
+import type { RuntimeJob } from "./_job.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
+import { checkKeyField } from "./_key_fields.ts";
 import { visibleCredentials } from "./_credentials.ts";
 
 const DEFAULT_PAGE = 100;
@@ -31,6 +33,20 @@ function instant(value: string | undefined, field: string): string | undefined {
 }
 
 /** A stored record, with the live status and sequence of a job running here. */
+/**
+ * The live job `jobId`, once the end of a job that just ended is stored:
+ * nothing shows an end before the store holds it (see `RuntimeJob`).
+ */
+export async function settledLive(
+  core: RuntimeCore,
+  jobId: string,
+): Promise<RuntimeJob | undefined> {
+  const live = core.jobs.get(jobId);
+  if (live === undefined || !live.terminal) return live;
+  await live.settled;
+  return core.jobs.get(jobId);
+}
+
 function current(core: RuntimeCore, record: JobRecord): JobRecord {
   return core.jobs.get(record.job_id)?.record() ?? record;
 }
@@ -58,6 +74,7 @@ export async function listJobs(
   message: Message & { type: "session.list_jobs" },
 ): Promise<SessionJobsPayload> {
   const { filter, limit, cursor } = message.payload;
+  checkKeyField(cursor, "session.list_jobs: payload.cursor");
   const query: JobQuery = {
     principal: session.principal.id,
     limit: Math.min(limit ?? DEFAULT_PAGE, MAX_PAGE),
@@ -95,7 +112,7 @@ export async function subscribe(
 ): Promise<void> {
   const { job_id: jobId, from_event_seq: from } = message.payload;
   let history = message.payload.history ?? false;
-  const live = core.jobs.get(jobId);
+  const live = await settledLive(core, jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) throw new ArcpError("JOB_NOT_FOUND", `Job "${jobId}" does not exist`);
   const allowed = record.principal === session.principal.id ||
@@ -170,7 +187,7 @@ export async function subscribe(
     }
   }
   subscription.goLive();
-  // A job that just ended is still live here until its record is stored.
+  // A job whose end could not be stored stays live here, holding it.
   const terminal = running
     ? undefined
     : core.jobs.get(jobId)?.record().terminal ?? (await core.store.getJob(jobId))?.terminal;

@@ -19,6 +19,7 @@ import { SharedRecord } from "./_session_record.ts";
 import { isTerminal } from "./_recovery.ts";
 import { SessionRetention } from "./_session_retention.ts";
 import { RecentSubmits } from "./_submit_ids.ts";
+import { retried } from "./_retry.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -42,8 +43,6 @@ export interface SessionLimits {
   recentSubmitIds: number;
 }
 
-/** Tries at storing a batch before it is given up (RangeErrors are not retried). */
-const APPEND_ATTEMPTS = 4;
 /** Frames queued before a producer has to wait for the pipeline to drain. */
 const HIGH_WATER_MARK = 1024;
 /** The largest batch handed to the store in one append. */
@@ -93,6 +92,10 @@ export class RuntimeSession {
   #flushing: Promise<void> = RESOLVED;
   #flushActive = false;
   #drained: PromiseWithResolvers<void> | undefined;
+  /** Terminal envelopes that may be stored only once their job's record is. */
+  readonly #gates = new Map<Envelope, Promise<void>>();
+  /** Set once the log cannot take this session's events: nothing more is sent. */
+  #failed: ArcpError | undefined;
 
   constructor(
     record: SessionRecord,
@@ -114,18 +117,7 @@ export class RuntimeSession {
     this.#store = store;
     this.#onStoreError = onStoreError;
     this.#shared = shared;
-    this.#append = async (events) => {
-      // A store may fail for a moment (a locked file, a lost connection):
-      // a few retries before the batch is given up and reported.
-      for (let attempt = 1;; attempt++) {
-        try {
-          return await compareAndAppend(store, this.id, events);
-        } catch (error) {
-          if (attempt === APPEND_ATTEMPTS || error instanceof RangeError) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 25 * 4 ** attempt));
-        }
-      }
-    };
+    this.#append = (events) => retried(() => compareAndAppend(store, this.id, events));
     this.#retention = new SessionRetention(
       { id: this.id, store, limits, onStoreError },
       restored ?? { lastSeq: 0, trimmedSeq: 0 },
@@ -136,10 +128,10 @@ export class RuntimeSession {
   /**
    * Changes the session's record now and stores it after every earlier
    * change, unless another instance took the session over (see
-   * {@linkcode SharedRecord.update}).
+   * {@linkcode SharedRecord.update}); `required`, a write given up rejects.
    */
-  updateRecord(patch: Partial<SessionRecord>): Promise<void> {
-    return this.#record.update(patch);
+  updateRecord(patch: Partial<SessionRecord>, required = false): Promise<void> {
+    return this.#record.update(patch, required);
   }
 
   /**
@@ -257,6 +249,7 @@ export class RuntimeSession {
    * jobs keep emitting (spec §6.3). A previous connection is dropped.
    */
   async resume(outlet: Outlet, after: number, acking: boolean): Promise<void> {
+    if (this.#failed !== undefined) throw this.#failed;
     this.#retention.resumed(after);
     this.#dropPrevious(outlet);
     this.#outlet = outlet;
@@ -298,11 +291,20 @@ export class RuntimeSession {
    * connection), else for delivery while more than three quarters of a cap
    * is undelivered, else for room in the outbound queue.
    *
+   * `stored`, for a terminal envelope, resolves once the job's record is
+   * stored: the envelope reaches the log, and so any client, only then.
+   *
    * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
    *   terminal envelopes (`force`) are always taken.
    */
-  emit(envelope: Envelope & { job_id: string }, size: number, force = false): Promise<void> {
+  emit(
+    envelope: Envelope & { job_id: string },
+    size: number,
+    force = false,
+    stored?: Promise<void>,
+  ): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
+    if (stored !== undefined && this.#failed === undefined) this.#gates.set(envelope, stored);
     const queued = this.#enqueue(envelope);
     if (force) return queued;
     const acked = this.#retention.acking && this.#outlet !== undefined
@@ -354,6 +356,7 @@ export class RuntimeSession {
   }
 
   #enqueue(envelope: Envelope): Promise<void> {
+    if (this.#failed !== undefined) return RESOLVED;
     this.#queue.push(envelope);
     this.#kick();
     if (this.#queue.length < HIGH_WATER_MARK) return RESOLVED;
@@ -384,6 +387,7 @@ export class RuntimeSession {
               : this.#queue.slice(0, MAX_BATCH);
             this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
             const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
+            if (this.#gates.size > 0) await this.#endsStored(events);
             // Control frames alone go out at once, before anything closes the connection.
             const stored = events.length === 0 ? 0 : await this.#append(events);
             if (stored === events.length) {
@@ -392,8 +396,8 @@ export class RuntimeSession {
             } else await this.#persistContested(batch, events, stored, deliveries);
           }
         } catch (error) {
-          // Nothing unstored may be sent: the runtime reports it and closes.
-          this.#onStoreError(error);
+          // Nothing unstored may be sent.
+          this.#fail(error);
           continue;
         }
         for (const [outlet, frames] of deliveries) {
@@ -425,6 +429,39 @@ export class RuntimeSession {
     for (let i = frames.length - 1; i >= 0; i--) {
       const seq = frames[i]!.event_seq;
       if (seq !== undefined) return this.#retention.delivered(seq);
+    }
+  }
+
+  /** Waits until the jobs ending in `events` have their ends stored (see `emit`). */
+  async #endsStored(events: readonly StoredEvent[]): Promise<void> {
+    for (const event of events) {
+      const gate = this.#gates.get(event);
+      if (gate === undefined) continue;
+      this.#gates.delete(event);
+      await gate;
+    }
+  }
+
+  /**
+   * The log cannot take this session's events (the store failed for good,
+   * after retries), and a log with a gap cannot be resumed: the session
+   * sends nothing more, its connection is dropped with an `INTERNAL_ERROR`
+   * naming the cause, and its jobs end with it (their records say so).
+   */
+  #fail(error: unknown): void {
+    this.#onStoreError(error);
+    if (this.#failed !== undefined) return;
+    const cause = error instanceof Error ? error.message : String(error);
+    this.#failed = new ArcpError(
+      "INTERNAL_ERROR",
+      `Cannot store the events of session ${this.id}: ${cause}`,
+    );
+    this.#queue = [];
+    for (const job of this.jobs.values()) job.abort(this.#failed, { graceMs: 0 });
+    const outlet = this.#outlet;
+    if (outlet !== undefined) {
+      this.detach(outlet);
+      outlet.drop(this.#failed);
     }
   }
 

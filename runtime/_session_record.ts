@@ -12,6 +12,7 @@
 import type { Envelope } from "../protocol/messages.ts";
 import type { RuntimeStore, SessionRecord } from "../store/types.ts";
 import { updateSession } from "./_shared_store.ts";
+import { retried } from "./_retry.ts";
 
 export class SharedRecord {
   /** The record as this instance knows it; replaced in place by newer stored copies. */
@@ -46,21 +47,28 @@ export class SharedRecord {
   /**
    * Applies `patch` now and stores the record after every earlier write,
    * unless the stored record names another instance: that one took the
-   * session over, and its record replaces this copy. Failures go to the
-   * store error handler.
+   * session over, and its record replaces this copy. A failing store is
+   * retried; a write given up goes to the store error handler and, when
+   * `required`, rejects the returned promise too.
    */
-  update(patch: Partial<SessionRecord>): Promise<void> {
+  update(patch: Partial<SessionRecord>, required = false): Promise<void> {
     Object.assign(this.record, patch);
     const snapshot = { ...this.record };
-    return this.#write(async () => {
+    const written = this.#write(async () => {
       // Readers elsewhere register themselves in the record: theirs is kept.
-      const stored = await updateSession(
-        this.#store,
-        this.record.session_id,
-        (current) => this.#ours(current) ? withReaders(snapshot, current) : undefined,
+      const stored = await retried(() =>
+        updateSession(
+          this.#store,
+          this.record.session_id,
+          (current) => this.#ours(current) ? withReaders(snapshot, current) : undefined,
+        )
       );
       if (stored !== undefined && stored !== snapshot && !this.#ours(stored)) this.#adopt(stored);
-    }).catch(this.#onStoreError);
+    });
+    return written.catch((error) => {
+      this.#onStoreError(error);
+      if (required) throw error;
+    });
   }
 
   /**

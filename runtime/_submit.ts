@@ -23,6 +23,9 @@ import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { submitIdFingerprint } from "./_submit_ids.ts";
+import { retried } from "./_retry.ts";
+import { checkKeyField } from "./_key_fields.ts";
+import { settledLive } from "./_observe.ts";
 
 /**
  * Sends `job.accepted` for the existing job `jobId` in answer to
@@ -35,7 +38,7 @@ async function acceptAgain(
   jobId: string,
   requestId: string,
 ): Promise<{ live: RuntimeJob | undefined; record: JobRecord } | undefined> {
-  const live = core.jobs.get(jobId);
+  const live = await settledLive(core, jobId);
   const record = live?.record() ?? await core.store.getJob(jobId);
   if (record === undefined) return undefined;
   const accepted = acceptedPayload(record, requestId, visibleCredentials(session, live));
@@ -94,6 +97,7 @@ export async function submitJob(
   message: Message & { type: "job.submit" },
 ): Promise<void> {
   const { payload } = message;
+  checkKeyField(payload.idempotency_key, "job.submit: payload.idempotency_key");
   const parameters = submissionFingerprint(payload);
   const fingerprint = submitIdFingerprint(parameters, payload.idempotency_key);
   const earlier = session.recentSubmits.get(message.id);
@@ -267,7 +271,14 @@ async function createJob(
     fetch: core.fetch,
     resultChunkBytes: core.resultChunkBytes,
     maxResultBytes: core.maxResultBytes,
-    onSettled: (settled) => core.settled(settled),
+    storeRecord: (record) => {
+      const write = retried(() => core.store.putJob(record));
+      // Closing waits for it: the store may be closed right after.
+      core.track(write.catch(() => {}));
+      return write;
+    },
+    logger: core.logger,
+    onSettled: (settled, stored) => core.settled(settled, stored),
     delegate: (parent, request) => delegateJob(core, parent, request),
     credentials,
     rotateCredential: ledger === undefined

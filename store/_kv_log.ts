@@ -23,13 +23,10 @@ import {
   valueSize,
   type WriteSize,
 } from "./_kv_limits.ts";
-import {
-  isPartsMarker,
-  joinLargeEvent,
-  PARTS_PER_COMMIT,
-  type PartsMarker,
-  splitLargeEvent,
-} from "./_kv_parts.ts";
+import { isPartsMarker, type PartsMarker, readParts, splitValue, writeParts } from "./_kv_parts.ts";
+
+/** What the log holds for an event stored in parts. */
+type EventMarker = PartsMarker & { event_seq: number };
 
 /** Builds a key under the store's prefix. */
 export type KeyBuilder = (...parts: KeyPart[]) => KeyPart[];
@@ -68,7 +65,7 @@ export async function appendEvents(
   // Each value is serialized once, to measure it. Events over the value
   // limit go to parts first; the log gets a marker, written with the rest
   // of the batch, that makes them visible. Stored ones are skipped unmeasured.
-  const values: (StoredEvent | PartsMarker)[] = [...events];
+  const values: (StoredEvent | EventMarker)[] = [...events];
   const sizes: WriteSize[] = [];
   for (let i = 0; i < events.length; i++) {
     const seq = events[i]!.event_seq;
@@ -81,14 +78,8 @@ export async function appendEvents(
     if (bytes <= MAX_VALUE_BYTES) {
       sizes.push(measure(logKey, events[i], `event_seq ${seq}`, bytes));
     } else {
-      const parts = splitLargeEvent(events[i]!);
-      for (let n = 0; n < parts.length; n += PARTS_PER_COMMIT) {
-        const op = kv.atomic();
-        parts.slice(n, n + PARTS_PER_COMMIT).forEach((part, j) =>
-          op.set(key("log_part", sessionId, seq, n + j), part)
-        );
-        await commit(op, `the parts of event_seq ${seq}`);
-      }
+      const parts = splitValue(events[i]);
+      await writeParts(kv, key("log_part", sessionId, seq), parts, `event_seq ${seq}`);
       values[i] = { event_seq: seq, kv_parts: parts.length };
       sizes.push(measure(logKey, values[i], `event_seq ${seq}`));
     }
@@ -154,9 +145,15 @@ export async function* readEvents(
     });
     for await (const entry of batch) {
       if (options.signal?.aborted) return;
-      const event = isPartsMarker(entry.value)
-        ? await joinLargeEvent(kv, key("log_part", sessionId), entry.value)
-        : entry.value as StoredEvent;
+      const value = entry.value as StoredEvent | EventMarker;
+      const event = isPartsMarker(value)
+        ? await readParts<StoredEvent>(
+          kv,
+          key("log_part", sessionId, value.event_seq),
+          value.kv_parts,
+          `event_seq ${value.event_seq}`,
+        )
+        : value;
       count++;
       next = event.event_seq + 1;
       yield event;

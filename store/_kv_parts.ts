@@ -1,31 +1,33 @@
-// Events larger than one Deno KV value (64 KiB): a `result_chunk` of up to
-// 1 MiB, a long log line. Such an event is stored as JSON bytes in parts
-// under `["log_part", sessionId, seq, i]`, and its log entry holds only a
-// marker, so the log's key order, trimming and reads stay as for any event.
+// Values larger than one Deno KV value (64 KiB): a `result_chunk` of up to
+// 1 MiB, a long log line, a job record holding a large result. Such a value
+// is stored as JSON bytes in parts under a prefix of its own, and the key
+// that would hold it holds a marker instead, so key order, indexes and
+// checked commits work as for any value. One mechanism for every value: the
+// log keeps its parts under `["log_part", sessionId, seq]`, records (see
+// `_kv_record.ts`) under `["record_part", partsId]`.
 
-import type { KvLike } from "./_kv.ts";
-import type { StoredEvent } from "./types.ts";
+import { commit, type KvKeyLike, type KvLike } from "./_kv.ts";
 
 /** Bytes per part: a Uint8Array value plus its serialization header stays under the limit. */
 const PART_BYTES = 60_000;
 /** Parts per atomic commit, under the commit size limit (`MAX_COMMIT_BYTES`). */
-export const PARTS_PER_COMMIT = 8;
+const PARTS_PER_COMMIT = 8;
 
-/** What the log holds for an event stored in parts. */
+/** What a key holds for a value stored in parts. */
 export interface PartsMarker {
-  event_seq: number;
-  /** How many parts follow under `log_part`. */
+  /** How many parts follow under the value's parts prefix. */
   kv_parts: number;
 }
 
-/** Whether a logged value is a marker rather than an event. */
+/** Whether a stored value is a marker rather than the value itself. */
 export function isPartsMarker(value: unknown): value is PartsMarker {
-  return typeof (value as PartsMarker).kv_parts === "number";
+  return typeof value === "object" && value !== null &&
+    typeof (value as PartsMarker).kv_parts === "number";
 }
 
-/** The parts of `event`, which is too large for one value. */
-export function splitLargeEvent(event: StoredEvent): Uint8Array[] {
-  const bytes = new TextEncoder().encode(JSON.stringify(event));
+/** The parts of `value`, as JSON bytes, each small enough for one KV value. */
+export function splitValue(value: unknown): Uint8Array[] {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
   const parts: Uint8Array[] = [];
   for (let offset = 0; offset < bytes.length; offset += PART_BYTES) {
     parts.push(bytes.subarray(offset, offset + PART_BYTES));
@@ -33,24 +35,36 @@ export function splitLargeEvent(event: StoredEvent): Uint8Array[] {
   return parts;
 }
 
-/**
- * Reassembles an event stored in parts.
- *
- * @throws {Error} when parts are missing: the log is damaged.
- */
-export async function joinLargeEvent(
+/** Stores `parts` under `prefix` (`[...prefix, n]`), in as few commits as the limits allow. */
+export async function writeParts(
   kv: KvLike,
-  prefix: readonly (string | number)[],
-  marker: PartsMarker,
-): Promise<StoredEvent> {
-  const chunks: Uint8Array[] = [];
-  for await (const entry of kv.list({ prefix: [...prefix, marker.event_seq] })) {
-    chunks.push(entry.value as Uint8Array);
+  prefix: KvKeyLike,
+  parts: readonly Uint8Array[],
+  what: string,
+): Promise<void> {
+  for (let n = 0; n < parts.length; n += PARTS_PER_COMMIT) {
+    const op = kv.atomic();
+    parts.slice(n, n + PARTS_PER_COMMIT).forEach((part, j) => op.set([...prefix, n + j], part));
+    await commit(op, `the parts of ${what}`);
   }
-  if (chunks.length !== marker.kv_parts) {
-    throw new Error(
-      `event_seq ${marker.event_seq} is stored in ${marker.kv_parts} parts, ${chunks.length} found`,
-    );
+}
+
+/**
+ * Reassembles a value stored in `count` parts under `prefix`.
+ *
+ * @throws {Error} when parts are missing: they were replaced since the
+ *   marker was read, or the store is damaged.
+ */
+export async function readParts<T>(
+  kv: KvLike,
+  prefix: KvKeyLike,
+  count: number,
+  what: string,
+): Promise<T> {
+  const chunks: Uint8Array[] = [];
+  for await (const entry of kv.list({ prefix })) chunks.push(entry.value as Uint8Array);
+  if (chunks.length !== count) {
+    throw new Error(`${what} is stored in ${count} parts, ${chunks.length} found`);
   }
   const bytes = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
   let offset = 0;
@@ -58,5 +72,5 @@ export async function joinLargeEvent(
     bytes.set(chunk, offset);
     offset += chunk.length;
   }
-  return JSON.parse(new TextDecoder().decode(bytes)) as StoredEvent;
+  return JSON.parse(new TextDecoder().decode(bytes)) as T;
 }

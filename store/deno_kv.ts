@@ -50,9 +50,11 @@ import {
   deleteAll,
   type KvKeyLike,
   type KvLike,
+  type KvListSelectorLike,
   READ_BATCH,
 } from "./_kv.ts";
-import { measure } from "./_kv_limits.ts";
+import { keySize, MAX_KEY_BYTES, measure } from "./_kv_limits.ts";
+import { dropParts, resolveRecord, writeRecord } from "./_kv_record.ts";
 import {
   appendEvents,
   type KeyBuilder,
@@ -196,9 +198,7 @@ export class DenoKvStore implements RuntimeStore {
    * @throws {RangeError} when the record exceeds a Deno KV limit.
    */
   async putSession(record: SessionRecord): Promise<void> {
-    const key = this.#key("session", record.session_id);
-    measure(key, record, `session "${record.session_id}"`);
-    await commit(this.#kv.atomic().set(key, record), `session "${record.session_id}"`);
+    await this.#writeSession(record.session_id, () => record);
   }
 
   /**
@@ -208,8 +208,10 @@ export class DenoKvStore implements RuntimeStore {
    * @returns The record, or `undefined`.
    */
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
-    const entry = await this.#kv.get(this.#key("session", sessionId));
-    return (entry.value as SessionRecord | null) ?? undefined;
+    return await this.#read<SessionRecord>(
+      this.#key("session", sessionId),
+      `session "${sessionId}"`,
+    );
   }
 
   /**
@@ -220,9 +222,11 @@ export class DenoKvStore implements RuntimeStore {
    * @param sessionId The session.
    */
   async deleteSession(sessionId: string): Promise<void> {
-    const op = this.#kv.atomic().delete(this.#key("session", sessionId))
-      .delete(this.#key("log_meta", sessionId));
+    const key = this.#key("session", sessionId);
+    const { value } = await this.#kv.get(key);
+    const op = this.#kv.atomic().delete(key).delete(this.#key("log_meta", sessionId));
     await commit(op, `the deletion of session "${sessionId}"`);
+    await dropParts(this.#kv, this.#key, value);
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
     await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });
   }
@@ -233,10 +237,7 @@ export class DenoKvStore implements RuntimeStore {
    * @returns The sessions in id order.
    */
   async *listSessions(): AsyncIterable<SessionRecord> {
-    const prefix = this.#key("session");
-    for await (const entry of this.#kv.list({ prefix }, { batchSize: READ_BATCH })) {
-      yield entry.value as SessionRecord;
-    }
+    yield* this.#list<SessionRecord>({ prefix: this.#key("session") }, "a session");
   }
 
   /**
@@ -250,18 +251,21 @@ export class DenoKvStore implements RuntimeStore {
     const key = this.#key("job", record.job_id);
     const byPrincipal = this.#key("job_by_principal", record.principal, record.job_id);
     const unfinished = this.#key("job_unfinished", record.job_id);
-    measure(key, record, what);
-    measure(byPrincipal, record, what);
-    await commitChecked(this.#kv, key, what, (existing) => {
-      const op = this.#kv.atomic().set(key, record).set(byPrincipal, record);
-      const previous = existing as JobRecord | null;
-      if (previous !== null && previous.principal !== record.principal) {
-        op.delete(this.#key("job_by_principal", previous.principal, record.job_id));
-      }
-      if (isUnfinished(record)) op.set(unfinished, record);
-      else op.delete(unfinished);
-      return { op, result: undefined };
-    });
+    await writeRecord<JobRecord>(
+      this.#kv,
+      this.#key,
+      what,
+      [key, byPrincipal],
+      () => record,
+      (op, value, previous) => {
+        op.set(key, value).set(byPrincipal, value);
+        if (previous !== undefined && previous.principal !== record.principal) {
+          op.delete(this.#key("job_by_principal", previous.principal, record.job_id));
+        }
+        if (isUnfinished(record)) op.set(unfinished, value);
+        else op.delete(unfinished);
+      },
+    );
   }
 
   /**
@@ -271,8 +275,7 @@ export class DenoKvStore implements RuntimeStore {
    * @returns The record, or `undefined`.
    */
   async getJob(jobId: string): Promise<JobRecord | undefined> {
-    const entry = await this.#kv.get(this.#key("job", jobId));
-    return (entry.value as JobRecord | null) ?? undefined;
+    return await this.#read<JobRecord>(this.#key("job", jobId), `job "${jobId}"`);
   }
 
   /**
@@ -288,8 +291,7 @@ export class DenoKvStore implements RuntimeStore {
       ? { prefix }
       : { prefix, start: [...prefix, query.after_job_id] };
     const jobs: JobRecord[] = [];
-    for await (const entry of this.#kv.list(selector, { batchSize: READ_BATCH })) {
-      const job = entry.value as JobRecord;
+    for await (const job of this.#list<JobRecord>(selector, "a job")) {
       if (!jobMatches(job, query)) continue;
       if (jobs.length >= query.limit) return { jobs, more: true };
       jobs.push(job);
@@ -303,10 +305,7 @@ export class DenoKvStore implements RuntimeStore {
    * @returns The jobs in id order.
    */
   async *listUnfinishedJobs(): AsyncIterable<JobRecord> {
-    const prefix = this.#key("job_unfinished");
-    for await (const entry of this.#kv.list({ prefix }, { batchSize: READ_BATCH })) {
-      yield entry.value as JobRecord;
-    }
+    yield* this.#list<JobRecord>({ prefix: this.#key("job_unfinished") }, "a job");
   }
 
   /**
@@ -373,15 +372,40 @@ export class DenoKvStore implements RuntimeStore {
     sessionId: string,
     change: (current: SessionRecord | undefined) => SessionRecord | undefined,
   ): Promise<SessionRecord | undefined> {
+    return await this.#writeSession(sessionId, change);
+  }
+
+  #writeSession(
+    sessionId: string,
+    change: (current: SessionRecord | undefined) => SessionRecord | undefined,
+  ): Promise<SessionRecord | undefined> {
     const key = this.#key("session", sessionId);
-    const what = `session "${sessionId}"`;
-    return await commitChecked(this.#kv, key, what, (value) => {
-      const current = (value as SessionRecord | null) ?? undefined;
-      const next = change(current);
-      if (next === undefined) return { result: current };
-      measure(key, next, what);
-      return { op: this.#kv.atomic().set(key, next), result: next };
-    });
+    return writeRecord(
+      this.#kv,
+      this.#key,
+      `session "${sessionId}"`,
+      [key],
+      change,
+      (op, value) => op.set(key, value),
+    );
+  }
+
+  /** A record, joined from its parts when stored in parts. */
+  async #read<T>(key: KvKeyLike, what: string): Promise<T | undefined> {
+    // No write takes a key over the limit: such a record does not exist.
+    if (keySize(key) > MAX_KEY_BYTES) return undefined;
+    const reread = async () => (await this.#kv.get(key)).value;
+    return await resolveRecord<T>(this.#kv, this.#key, await reread(), reread, what);
+  }
+
+  /** The records `selector` lists, each joined from its parts when stored in parts. */
+  async *#list<T>(selector: KvListSelectorLike, what: string): AsyncIterable<T> {
+    for await (const entry of this.#kv.list(selector, { batchSize: READ_BATCH })) {
+      const reread = async () => (await this.#kv.get(entry.key as KvKeyLike)).value;
+      const record = await resolveRecord<T>(this.#kv, this.#key, entry.value, reread, what);
+      // Deleted between the listing and the re-read: it is gone.
+      if (record !== undefined) yield record;
+    }
   }
 
   /** Creates or renews an instance's heartbeat. */

@@ -76,3 +76,33 @@ Deno.test("a runtime restarted on its Deno KV file keeps sessions, logs and fini
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("serve --store kv: echo of a 70,000-character input is a success for the client, list_jobs and a SIGKILL restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "arcp-restart-" });
+  const kvPath = `${dir}/runtime.kv`;
+  const input = "x".repeat(70_000);
+  const statusOf = async (url: string, jobId: string) => {
+    await using client = await connect(url, { token: TOKEN, reconnect: false });
+    for await (const page of client.listJobs()) {
+      const job = page.jobs.find((job) => job.job_id === jobId);
+      if (job !== undefined) return job.status;
+    }
+    return undefined;
+  };
+  let served = await startServe(TOKEN, kvPath);
+  try {
+    await using client = await connect(served.url, { token: TOKEN, reconnect: false });
+    const job = await client.submit("echo", input);
+    const { result } = await job.result;
+    assert.ok((result as { echoed?: string }).echoed === input, "the whole input echoed");
+    assert.equal(await statusOf(served.url, job.jobId), "success");
+    await client.close();
+    await served.kill();
+    served = await startServe(TOKEN, kvPath);
+    assert.equal(await statusOf(served.url, job.jobId), "success");
+  } finally {
+    const stopped = await served.stop();
+    assert.equal(stopped.code, 0, stopped.output);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

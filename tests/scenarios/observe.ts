@@ -546,13 +546,21 @@ export async function aSubscriberOfAnotherPrincipalCannotCancel(
 /** A store whose writes of finished job records wait for the test. */
 class SlowSettlingStore extends RecordingStore {
   readonly settling = Promise.withResolvers<void>();
+  /** Resolves when a finished job's record starts being written. */
+  readonly writing = Promise.withResolvers<void>();
   override async putJob(record: JobRecord): Promise<void> {
-    if (record.terminal !== undefined) await this.settling.promise;
+    if (record.terminal !== undefined) {
+      this.writing.resolve();
+      await this.settling.promise;
+    }
     return super.putJob(record);
   }
 }
 
-/** A job whose end is still being stored is answered with its outcome all the same. */
+/**
+ * A job whose end is still being stored is shown to no one, neither its
+ * submitter nor a subscriber nor a repeated key; once stored, to all of them.
+ */
 export async function aJobEndingWhileItsRecordIsWrittenStillSettlesObservers(
   kind: TransportKind,
 ): Promise<void> {
@@ -561,17 +569,24 @@ export async function aJobEndingWhileItsRecordIsWrittenStillSettlesObservers(
   try {
     const submitter = await h.connect();
     const job = await submitter.submit("echo", 1, { idempotencyKey: "slow" });
-    await job.result;
+    await store.writing.promise;
     const observer = await h.connect();
-    const watched = await observer.subscribe(job.jobId, { history: true });
-    const again = await observer.submit("echo", 1, { idempotencyKey: "slow" });
+    const watching = observer.subscribe(job.jobId, { history: true });
+    const resubmitting = observer.submit("echo", 1, { idempotencyKey: "slow" });
+    assert.equal(job.done, false);
+    store.settling.resolve();
+    const [watched, again] = await Promise.all([watching, resubmitting]);
     assert.equal(again.jobId, job.jobId);
     const settled = (handle: { result: Promise<{ result?: unknown }> }) =>
       within(handle.result, "the handle to settle", 1_000).then((r) => r.result, String);
     const expected = { echoed: 1, version: "2.0.0" };
     assert.deepEqual(
-      { subscribed: await settled(watched), resubmitted: await settled(again) },
-      { subscribed: expected, resubmitted: expected },
+      {
+        submitted: await settled(job),
+        subscribed: await settled(watched),
+        resubmitted: await settled(again),
+      },
+      { submitted: expected, subscribed: expected, resubmitted: expected },
     );
   } finally {
     store.settling.resolve();

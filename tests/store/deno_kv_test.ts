@@ -226,3 +226,56 @@ Deno.test("DenoKvStore refuses a key over 2 KiB with RangeError", async () => {
     await store.close();
   }
 });
+
+Deno.test("DenoKvStore stores job and session records over the 64 KiB value limit in parts, across a reopen", async () => {
+  const path = tempFile();
+  const bigResult = "r".repeat(70_000);
+  const terminal = { ...storedEvent(2), type: "job.result", payload: { result: bigResult } };
+  const running = jobRecord("job_big");
+  const done = jobRecord("job_big", {
+    status: "success",
+    last_event_seq: 2,
+    terminal: terminal as NonNullable<ReturnType<typeof jobRecord>["terminal"]>,
+  });
+  const reasons = Object.fromEntries(
+    Array.from({ length: 40 }, (_, i) => [`job_${i}`, "x".repeat(2_000)]),
+  );
+  const session = { ...sessionRecord("sess_big"), cancel_requests: reasons };
+  assert.ok(valueSize(done) > 65_536 && valueSize(session) > 65_536);
+  let store = await openDenoKvStore(path);
+  try {
+    await store.putJob(running);
+    await store.putJob(done);
+    await store.putSession(session);
+    // Replacing a large record by another leaves only the new one's parts.
+    await store.updateSession!("sess_big", (current) => ({ ...current!, acked_seq: 5 }));
+  } finally {
+    await store.close();
+  }
+  store = await openDenoKvStore(path);
+  try {
+    assert.deepEqual(await store.getJob("job_big"), done);
+    const listed = await store.listJobs({ principal: "alice", limit: 10 });
+    assert.deepEqual(listed.jobs, [done]);
+    const unfinished = [];
+    for await (const job of store.listUnfinishedJobs()) unfinished.push(job);
+    assert.deepEqual(unfinished, []);
+    assert.deepEqual(await store.getSession("sess_big"), { ...session, acked_seq: 5 });
+    const sessions = [];
+    for await (const record of store.listSessions()) sessions.push(record);
+    assert.deepEqual(sessions, [{ ...session, acked_seq: 5 }]);
+    // A small record replaces a large one, and deleting the session leaves no parts.
+    await store.putJob(running);
+    await store.deleteSession("sess_big");
+  } finally {
+    await store.close();
+  }
+  const kv = await Deno.openKv(path);
+  try {
+    const parts = [];
+    for await (const entry of kv.list({ prefix: ["record_part"] })) parts.push(entry.key);
+    assert.deepEqual(parts, []);
+  } finally {
+    kv.close();
+  }
+});
