@@ -117,6 +117,11 @@ Deno.test("cli numeric options are usage errors (exit 2) naming the flag, in eve
     [["submit", "--max-runtime", "", "echo"], /Invalid --max-runtime ""/],
     [["jobs", "--limit", "2.5"], /Invalid --limit "2\.5": expected an integer >= 1/],
     [["jobs", "--limit", "many"], /Invalid --limit "many"/],
+    [
+      ["watch", "--reconnect-timeout=-1", "job_1"],
+      /Invalid --reconnect-timeout "-1": expected a number >= 0/,
+    ],
+    [["cancel", "--reconnect-timeout", "soon", "job_1"], /Invalid --reconnect-timeout "soon"/],
     [["serve", "--port", "70000"], /Invalid --port "70000": expected an integer >= 0 and <= 65535/],
     [["serve", "--port", "http"], /Invalid --port "http"/],
     [["serve", "--resume-window", "1e400"], /Invalid --resume-window "1e400"/],
