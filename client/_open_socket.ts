@@ -167,8 +167,9 @@ export async function whyNotOpened(
       await response.body?.cancel();
       return known!;
     }
-    const line = response.status === 404 ? undefined : await firstLine(response);
-    if (line === undefined) await response.body?.cancel();
+    let line: string | undefined;
+    if (response.status === 404) await response.body?.cancel();
+    else line = await firstLine(response); // which ends the body itself
     return `${httpStatus(response.status, url)}${line === undefined ? "" : `; it said: ${line}`}`;
   } catch (error) {
     if (known !== undefined) return known;

@@ -200,6 +200,9 @@ Deno.test(
       assert.ok(error.message.startsWith(prefix), error.message);
       assert.match(error.message, /at \/arcp instead of a WebSocket upgrade/);
       said.push(/; it said: (.*)$/.exec(error.message)?.[1]);
+      // The same without the platform's detail (as in browsers): from the HTTP request alone.
+      const why = await whyNotOpened(new URL(url), undefined);
+      assert.equal(`Cannot connect to ${url}: ${why}`, error.message);
     }
     assert.deepEqual(said, [
       "Too many connections: maxConnections is 1",
