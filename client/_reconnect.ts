@@ -18,6 +18,9 @@ export interface ReconnectPlan {
   backoff: ReconnectOptions;
 }
 
+/** The longest delay timers honour; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Codes after which resuming is pointless. */
 const FINAL = new Set(["RESUME_WINDOW_EXPIRED", "UNAUTHENTICATED", "INVALID_REQUEST"]);
 
@@ -60,7 +63,7 @@ export async function reconnect(
     // The attempt under way when the time runs out is abandoned then.
     const bounded = giveUpMs === Number.POSITIVE_INFINITY ? signal : AbortSignal.any([
       signal,
-      AbortSignal.timeout(Math.max(0, deadline - Date.now())),
+      AbortSignal.timeout(Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS)),
     ]);
     try {
       const state = resume();
