@@ -18,7 +18,9 @@
  * fields). Failures are lines too: `job.error`, `session.error` and
  * `connection.error`. The client
  * commands connect to `--url` (default `$ARCP_URL`, else
- * `ws://127.0.0.1:7777/arcp`) with `--token` (default `$ARCP_TOKEN`).
+ * `ws://127.0.0.1:7777/arcp`) with `--token` (default `$ARCP_TOKEN`); a
+ * lost connection is resumed for `--reconnect-timeout` seconds (default 30),
+ * then the command exits 3.
  *
  * Exit codes, a stable contract for scripts:
  *
@@ -27,7 +29,7 @@
  * | 0    | success; a followed job ended with `job.result`                         |
  * | 1    | the job ended in error, or the runtime refused the request (code printed) |
  * | 2    | usage error: unknown command, bad flag or argument                      |
- * | 3    | cannot connect, authentication failed, or the connection was lost      |
+ * | 3    | cannot connect, authentication failed, or the connection was lost and not resumed |
  *
  * @example Start a runtime with the demo agents, run jobs and follow them
  * ```sh

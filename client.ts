@@ -267,6 +267,7 @@ export class Client {
     };
     if (options.fromEventSeq !== undefined) payload.from_event_seq = options.fromEventSeq;
     const stream = this.#session.streamFor(jobId);
+    stream.joinedLate();
     const envelope = encodeMessage("job.subscribe", payload, { session_id: this.sessionId });
     try {
       const subscribed = await this.#session.request(envelope, options.signal) as Envelope<

@@ -25,11 +25,14 @@ request (its ARCP error code is printed); 2 usage error; 3 cannot connect,
 authentication failed or the connection was lost.`;
 
 const DEFAULT_URL = "ws://127.0.0.1:7777/arcp";
+/** How long a command tries to get a lost connection back before it exits 3. */
+const DEFAULT_RECONNECT_TIMEOUT_SEC = 30;
 
 /** The flags of every client command, for `parseArgs`. */
 export const CLIENT_OPTIONS = {
   url: { type: "string" },
   token: { type: "string" },
+  "reconnect-timeout": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -38,6 +41,9 @@ export const CLIENT_OPTIONS = {
 export const CLIENT_USAGE =
   `  --url URL                the runtime (default $ARCP_URL, else ${DEFAULT_URL})
   --token TOKEN            bearer token (default $ARCP_TOKEN)
+  --reconnect-timeout SEC  when the connection is lost, try to resume the session
+                           for SEC seconds, then exit 3 (default ${DEFAULT_RECONNECT_TIMEOUT_SEC};
+                           0: do not reconnect)
   --json                   print JSON lines of one shape (see cli.ts --help)
   -h, --help               print this help`;
 
@@ -157,7 +163,8 @@ async function openSessionFile(path: string): Promise<Deno.Kv> {
  * Connects with the connection flags, runs `use` with the client and closes
  * it. Failing to connect prints `Cannot connect to URL: <why>` in one line
  * (and with `--json` a `connection.error` line) and yields
- * {@linkcode EXIT.connection}, as does a connection lost during `use`. An
+ * {@linkcode EXIT.connection}, as does a connection lost during `use` and
+ * not resumed within `--reconnect-timeout` seconds. An
  * `ArcpError` that `use` does not handle is a `session.error`.
  */
 export async function withClient(
@@ -166,6 +173,7 @@ export async function withClient(
     token?: string | undefined;
     session?: string | undefined;
     json?: boolean | undefined;
+    "reconnect-timeout"?: string | undefined;
   },
   use: (client: Client) => Promise<number>,
 ): Promise<number> {
@@ -173,6 +181,12 @@ export async function withClient(
   const url = values.url ?? Deno.env.get("ARCP_URL") ?? DEFAULT_URL;
   const token = values.token ?? Deno.env.get("ARCP_TOKEN");
   const options: ConnectOptions = token === undefined ? {} : { token };
+  const reconnectSec = values["reconnect-timeout"] === undefined
+    ? DEFAULT_RECONNECT_TIMEOUT_SEC
+    : parseNumber("reconnect-timeout", values["reconnect-timeout"], { min: 0 });
+  // Bounded, unlike the library's default (the runtime's resume window): a
+  // command someone waits on must end when the runtime is gone for good.
+  options.reconnect = reconnectSec === 0 ? false : { maxElapsedMs: reconnectSec * 1_000 };
   const kv = values.session === undefined ? undefined : await openSessionFile(values.session);
   const resumeStore = kv === undefined ? undefined : new DenoKvResumeStateStore(kv);
   if (resumeStore !== undefined) options.resumeStore = resumeStore;

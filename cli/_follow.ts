@@ -68,12 +68,40 @@ export async function follow(job: JobView, json: boolean): Promise<number> {
     if (result.result_id === undefined) {
       if (json) printLine("job.result", result, job.jobId);
       else print(`result: ${JSON.stringify(result.result, null, 2)}\n`);
-    } else printStreamed(result, await job.resultBytes(), job.jobId, json);
+    } else {
+      let bytes: Uint8Array;
+      try {
+        bytes = await job.resultBytes();
+      } catch (error) {
+        // A late watcher: the job succeeded, its chunks went by before the watch began.
+        if (!(error instanceof ArcpError && error.code === "RESUME_WINDOW_EXPIRED")) throw error;
+        printUnavailable(result, error.message, job.jobId, json);
+        return EXIT.success;
+      }
+      printStreamed(result, bytes, job.jobId, json);
+    }
     return EXIT.success;
   } catch (error) {
     if (!(error instanceof ArcpError)) throw error;
     return reportArcpError(error, json, "job.error", job.jobId);
   }
+}
+
+/**
+ * Prints what is known of a streamed result whose chunks this watcher did not
+ * receive: the `job.result` payload and why its data is missing (with
+ * `--json`, as `result_unavailable` in the `job.result` payload).
+ */
+function printUnavailable(
+  payload: JobResultPayload,
+  why: string,
+  jobId: string,
+  json: boolean,
+): void {
+  if (json) return printLine("job.result", { ...payload, result_unavailable: why }, jobId);
+  if (payload.summary !== undefined) print(`summary: ${payload.summary}\n`);
+  const size = payload.result_size === undefined ? "" : ` (${payload.result_size} bytes)`;
+  print(`result${size}: not shown: ${why}\n`);
 }
 
 /**

@@ -26,6 +26,10 @@ still holds, then follows it live until it ends, printing events and the result 
 submit does. Watching never cancels: Ctrl-C stops watching, the job goes on.
 ${CLIENT_USAGE}
   --live                   skip the replay: only events from now on
+A streamed result (result_chunk events) is printed only when every chunk arrived:
+after --live, or once the runtime no longer holds them, the job's success is
+printed with "result (N bytes): not shown: ..." (with --json, "result_unavailable"
+in the job.result payload), and the exit code is still 0.
 The exit code follows the job's outcome.
 ${EXIT_CODES_USAGE}`;
 

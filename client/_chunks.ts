@@ -1,6 +1,8 @@
 // This module is browser compatible.
 // Reassembles a streamed result from its `result_chunk` events (spec 1.1
-// §8.4), checking that they are in order, complete and of the stated size.
+// §8.4), checking that they are in order, complete and of the stated size. A
+// subscriber may have joined after the first chunks (spec 1.1 §7.6): those
+// are missed, not broken, and the result is then unavailable, not corrupt.
 
 import { decodeBase64 } from "../protocol/_base64.ts";
 import type { JobResultPayload } from "../protocol/messages.ts";
@@ -14,11 +16,25 @@ export class ChunkAssembler {
   #size = 0;
   #complete = false;
   #problem: string | undefined;
+  #joinedLate = false;
+  /** The first chunk seen, when chunks before it went by before this view began. */
+  #missedBefore: number | undefined;
+
+  /** Chunks before the first one seen may have been emitted before this view of the job began. */
+  joinedLate(): void {
+    this.#joinedLate = true;
+  }
 
   add(body: Record<string, unknown>): void {
     if (this.#problem !== undefined) return;
     const { result_id: resultId, chunk_seq: seq, data, encoding, more } = body;
-    if (this.#resultId === undefined) this.#resultId = String(resultId);
+    if (this.#resultId === undefined) {
+      this.#resultId = String(resultId);
+      if (this.#joinedLate && typeof seq === "number" && seq > 0) {
+        this.#missedBefore = seq;
+        this.#next = seq;
+      }
+    }
     if (resultId !== this.#resultId) {
       return this.#fail(`chunks of two results, ${this.#resultId} and ${resultId}`);
     }
@@ -33,10 +49,25 @@ export class ChunkAssembler {
     } catch {
       return this.#fail(`chunk ${seq} is not valid ${encoding}`);
     }
-    this.#parts.push(bytes);
+    // Part of a result that cannot be whole here is not kept.
+    if (this.#missedBefore === undefined) this.#parts.push(bytes);
     this.#size += bytes.length;
     this.#next++;
     if (more === false) this.#complete = true;
+  }
+
+  /**
+   * Which chunks of the result `payload` announces went by before this view
+   * of the job began ("chunks 0 to 4 were"), if some did and those seen are
+   * sound.
+   */
+  missed(payload: JobResultPayload): string | undefined {
+    if (!this.#joinedLate || this.#problem !== undefined) return undefined;
+    if (this.#resultId === undefined) return "all its chunks were";
+    if (this.#resultId !== payload.result_id || !this.#complete) return undefined;
+    if (this.#missedBefore === undefined) return undefined;
+    const last = this.#missedBefore - 1;
+    return last === 0 ? "chunk 0 was" : `chunks 0 to ${last} were`;
   }
 
   /** Why the chunks do not make up the result `payload` announces, if they do not. */

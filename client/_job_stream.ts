@@ -22,6 +22,8 @@ export class JobStream {
   #ending: (() => void) | undefined;
   #done = false;
   readonly #chunks = new ChunkAssembler();
+  /** Why a streamed result cannot be assembled by this subscriber, though the job succeeded. */
+  #unavailable: string | undefined;
   /** Live credentials (spec 1.1 §9.8): rotated by status events, dropped when the job ends. */
   #credentials: Credential[] = [];
 
@@ -60,7 +62,21 @@ export class JobStream {
         "Cannot read a streamed result: this job's result is inline (see result.result)",
       );
     }
+    if (this.#unavailable !== undefined) {
+      // Outside what the subscription replayed, which the buffer window bounds (spec 1.1 §7.6).
+      throw new ArcpError("RESUME_WINDOW_EXPIRED", this.#unavailable, {
+        details: { result_id: payload.result_id },
+      });
+    }
     return this.#chunks.bytes();
+  }
+
+  /**
+   * This stream is a subscription's (spec 1.1 §7.6): it may begin after some
+   * of the job's events, so a streamed result may be unavailable here.
+   */
+  joinedLate(): void {
+    this.#chunks.joinedLate();
   }
 
   /** The job's credentials as of the latest rotation; empty once it ended (spec 1.1 §9.8.2). */
@@ -100,7 +116,15 @@ export class JobStream {
     if (this.#done) return;
     this.#done = true;
     this.#credentials = [];
-    const problem = payload.result_id === undefined ? undefined : this.#chunks.check(payload);
+    const missed = payload.result_id === undefined ? undefined : this.#chunks.missed(payload);
+    if (missed !== undefined) {
+      this.#unavailable = `Streamed result ${payload.result_id} is not available to this ` +
+        `subscriber: ${missed} emitted before the events it received (subscribe with history ` +
+        `while the runtime still holds the job's events)`;
+    }
+    const problem = payload.result_id === undefined || missed !== undefined
+      ? undefined
+      : this.#chunks.check(payload);
     if (problem === undefined) this.#settle.resolve(payload);
     else {this.#settle.reject(
         new ArcpError(

@@ -9,6 +9,12 @@ import { webSocketTransport, type WebSocketTransportOptions } from "../transport
 
 /** How long the HTTP request that diagnoses a failed upgrade may take. */
 const PROBE_TIMEOUT_MS = 5_000;
+/** How long the body of a refusal may take to yield its first line, once its status came. */
+const BODY_TIMEOUT_MS = 1_000;
+/** How much of a refusal's body is read for its first line. */
+const BODY_MAX_BYTES = 4_096;
+/** How much of that line a message quotes. */
+const BODY_LINE_MAX_CHARS = 200;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: "Bad Request",
@@ -39,6 +45,49 @@ function httpStatus(status: number, url: URL): string {
   return `HTTP ${status}${text} from ${from} instead of a WebSocket upgrade`;
 }
 
+/** The HTTP status a platform's message says the upgrade was answered with, if it says one. */
+function statusIn(text: string): number | undefined {
+  const status = /(?:invalid status code|unexpected response code|status code)\D{0,3}(\d{3})/i
+    .exec(text)?.[1];
+  return status === undefined ? undefined : Number(status);
+}
+
+/**
+ * The first line of a refusal's text body, cleaned and shortened, or
+ * `undefined` when there is none to show: a server refusing an upgrade (503
+ * at a connection limit, 401, 429) often says why there, which the
+ * WebSocket API drops. Reads at most {@linkcode BODY_MAX_BYTES} for at most
+ * {@linkcode BODY_TIMEOUT_MS}, keeping what came by then.
+ */
+async function firstLine(response: Response): Promise<string | undefined> {
+  const type = response.headers.get("content-type") ?? "text/plain";
+  const reader = response.body?.getReader();
+  if (reader === undefined || !/^(text\/plain|application\/(problem\+)?json)\b/i.test(type)) {
+    await reader?.cancel();
+    return undefined;
+  }
+  const decoder = new TextDecoder();
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), BODY_TIMEOUT_MS);
+  let text = "";
+  try {
+    for (let read = 0; read < BODY_MAX_BYTES && !/\S[^\n]*\n/.test(text);) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      read += value.length;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // Cut short (the time ran out, the connection dropped): what came is enough.
+  } finally {
+    clearTimeout(timer);
+    reader.cancel().catch(() => {});
+  }
+  // Control characters (a terminal's escapes among them) never reach the message.
+  const line = text.split("\n").find((l) => l.trim() !== "")?.replace(/[\p{Cc}\s]+/gu, " ").trim();
+  if (line === undefined || line === "") return undefined;
+  return line.length > BODY_LINE_MAX_CHARS ? `${line.slice(0, BODY_LINE_MAX_CHARS)}…` : line;
+}
+
 /**
  * The sentence for a connection failure described by `text` (the message of a
  * WebSocket error event or of a failed `fetch` and its causes), or
@@ -57,9 +106,8 @@ export function explainConnectFailure(url: URL, text: string): string | undefine
   ) {
     return `unknown host "${url.hostname}": the name does not resolve`;
   }
-  const status = /(?:invalid status code|unexpected response code|status code)\D{0,3}(\d{3})/i
-    .exec(text)?.[1];
-  if (status !== undefined) return httpStatus(Number(status), url);
+  const status = statusIn(text);
+  if (status !== undefined) return httpStatus(status, url);
   if (/tls|ssl|certificate|InvalidContentType|corrupt message/i.test(text)) {
     const hint = url.protocol === "wss:" ? " (is it a TLS server? ws:// is for plain ones)" : "";
     return `TLS failure with ${where(url)}: ${
@@ -95,7 +143,9 @@ export async function whyNotOpened(
   signal?: AbortSignal,
 ): Promise<string> {
   const known = detail === undefined ? undefined : explainConnectFailure(url, detail);
-  if (known !== undefined) return known;
+  const status = detail === undefined ? undefined : statusIn(detail);
+  // A 404 is said in full without its body; a refusal's body may say why.
+  if (known !== undefined && (status === undefined || status === 404)) return known;
   const http = new URL(url);
   http.protocol = url.protocol === "wss:" ? "https:" : "http:";
   const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
@@ -106,16 +156,26 @@ export async function whyNotOpened(
       mode: "no-cors",
       signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
     });
-    await response.body?.cancel();
     // A browser's no-cors answer hides its status: the server is there, the upgrade failed.
     if (response.type === "opaque" || response.status === 0) {
-      return `${where(url)} answers HTTP but refused the WebSocket upgrade at ${url.pathname}`;
+      await response.body?.cancel();
+      return known ??
+        `${where(url)} answers HTTP but refused the WebSocket upgrade at ${url.pathname}`;
     }
-    return httpStatus(response.status, url);
+    // Answered otherwise than the upgrade was (a limit freed meanwhile): its body is not the reason.
+    if (status !== undefined && response.status !== status) {
+      await response.body?.cancel();
+      return known!;
+    }
+    let line: string | undefined;
+    if (response.status === 404) await response.body?.cancel();
+    else line = await firstLine(response); // which ends the body itself
+    return `${httpStatus(response.status, url)}${line === undefined ? "" : `; it said: ${line}`}`;
   } catch (error) {
-    const text = messages(error);
-    const known = explainConnectFailure(url, text);
     if (known !== undefined) return known;
+    const text = messages(error);
+    const explained = explainConnectFailure(url, text);
+    if (explained !== undefined) return explained;
     if (/tcp connect/i.test(`${detail} ${text}`)) {
       return `cannot open a TCP connection to ${
         where(url)

@@ -89,8 +89,12 @@ export abstract class JobView implements AsyncIterable<JobEvent> {
    * `result_size`.
    *
    * @returns The whole result.
-   * @throws {ArcpError} the job's error, or `INTERNAL_ERROR` when chunks are
-   *   missing, out of order or of the wrong total size.
+   * @throws {ArcpError} the job's error; `RESUME_WINDOW_EXPIRED` for a
+   *   subscription that began after some chunks were emitted (a late
+   *   `subscribe` without history, or one whose replay no longer reaches
+   *   them: the job succeeded, but its bytes are not to be had here); or
+   *   `INTERNAL_ERROR` when chunks are missing, out of order or of the
+   *   wrong total size.
    * @throws {TypeError} when the result was inline, not streamed.
    */
   resultBytes(): Promise<Uint8Array> {

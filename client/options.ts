@@ -35,6 +35,19 @@ export interface ReconnectOptions {
    * @default {Infinity}
    */
   maxAttempts?: number;
+  /**
+   * Milliseconds after the connection was lost to stop trying, abandoning
+   * an attempt under way; then pending requests and open jobs reject with a
+   * `ConnectionClosedError` naming the bound and the last failure. Unbounded
+   * by default: a runtime that comes back either resumes the session or
+   * refuses with `RESUME_WINDOW_EXPIRED`, which ends it at once, and the
+   * announced `resume_window_sec` is no upper bound (a session with running
+   * jobs stays resumable past it), so only the application knows how long
+   * an outage it will sit out. Set it (or `maxAttempts`) in a process
+   * someone waits on.
+   * @default {Infinity}
+   */
+  maxElapsedMs?: number;
 }
 
 /** Options of {@linkcode connect}. */

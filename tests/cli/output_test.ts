@@ -70,6 +70,41 @@ Deno.test("cli submit and watch print a streamed result assembled, not its chunk
   }
 });
 
+Deno.test("cli watch --live of a finished streamed-result job reports its success without the data", async () => {
+  const served = await startServe("t-out6");
+  const connection = ["--url", served.url, "--token", "t-out6"];
+  try {
+    const submitted = await runCli(["submit", ...connection, "--json", "report", '{"bytes":300}']);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const jobId = jsonLines(submitted.stdout)[0]!.job_id as string;
+    const why =
+      /Streamed result res_\S+ is not available to this subscriber: all its chunks were emitted before the events it received \(subscribe with history while the runtime still holds the job's events\)/;
+
+    const text = await runCli(["watch", ...connection, "--live", jobId]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.stderr, "");
+    assert.match(text.stdout, /summary: Report of 300 bytes\n/);
+    assert.match(text.stdout, new RegExp(`result \\(300 bytes\\): not shown: ${why.source}\n$`));
+    assert.doesNotMatch(text.stdout, /INTERNAL_ERROR|ARCP demo report/);
+
+    const json = await runCli(["watch", ...connection, "--json", "--live", jobId]);
+    assert.equal(json.code, 0, json.stderr);
+    const result = jsonLines(json.stdout).at(-1)!;
+    assertEnvelope(result, "watch --live --json");
+    assert.equal(result.type, "job.result");
+    const payload = result.payload as { result_unavailable: string; result_size: number };
+    assert.equal(payload.result_size, 300);
+    assert.match(payload.result_unavailable, why);
+
+    // With the replay, the same job's result is there, whole.
+    const replayed = await runCli(["watch", ...connection, jobId]);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.ok(replayed.stdout.endsWith(`result (300 bytes):\n${reportText(300)}\n`));
+  } finally {
+    assert.equal((await served.stop()).code, 0);
+  }
+});
+
 Deno.test("cli submit --detach says how the job can be followed and cancelled later", async () => {
   const served = await startServe("t-out2");
   const connection = ["--url", served.url, "--token", "t-out2"];
@@ -117,6 +152,11 @@ Deno.test("cli numeric options are usage errors (exit 2) naming the flag, in eve
     [["submit", "--max-runtime", "", "echo"], /Invalid --max-runtime ""/],
     [["jobs", "--limit", "2.5"], /Invalid --limit "2\.5": expected an integer >= 1/],
     [["jobs", "--limit", "many"], /Invalid --limit "many"/],
+    [
+      ["watch", "--reconnect-timeout=-1", "job_1"],
+      /Invalid --reconnect-timeout "-1": expected a number >= 0/,
+    ],
+    [["cancel", "--reconnect-timeout", "soon", "job_1"], /Invalid --reconnect-timeout "soon"/],
     [["serve", "--port", "70000"], /Invalid --port "70000": expected an integer >= 0 and <= 65535/],
     [["serve", "--port", "http"], /Invalid --port "http"/],
     [["serve", "--resume-window", "1e400"], /Invalid --resume-window "1e400"/],

@@ -175,6 +175,65 @@ Deno.test(
 );
 
 Deno.test(
+  "connect() refused with an HTTP status quotes the first line of the text body, read within bounds",
+  bounded(async () => {
+    // Headers and a first piece, then nothing: what came within the bound is quoted.
+    const stalled = () =>
+      new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new TextEncoder().encode("Busy, \x1b[31mtry")),
+      });
+    // The body (made anew for each request: the upgrade's, then the probe's), its type, the status.
+    const answers: [() => BodyInit, string | undefined, number][] = [
+      [() => "\n  Too many connections: maxConnections is 1\nsecond line\n", undefined, 503],
+      [() => "x".repeat(100_000), undefined, 503],
+      [stalled, undefined, 503],
+      [() => "<html><body>Service Unavailable</body></html>", "text/html", 503],
+      [() => '{"error":"rate limited"}', "application/json", 429],
+    ];
+    const said: (string | undefined)[] = [];
+    for (const [body, type, status] of answers) {
+      const headers: HeadersInit = type === undefined ? {} : { "content-type": type };
+      await using server = await serveHttp(() => new Response(body(), { status, headers }));
+      const url = `ws://127.0.0.1:${server.port}/arcp`;
+      const error = await rejection(connect(url, { token: TOKEN, reconnect: false }));
+      const prefix = `Cannot connect to ${url}: HTTP ${status} `;
+      assert.ok(error.message.startsWith(prefix), error.message);
+      assert.match(error.message, /at \/arcp instead of a WebSocket upgrade/);
+      said.push(/; it said: (.*)$/.exec(error.message)?.[1]);
+      // The same without the platform's detail (as in browsers): from the HTTP request alone.
+      const why = await whyNotOpened(new URL(url), undefined);
+      assert.equal(`Cannot connect to ${url}: ${why}`, error.message);
+    }
+    assert.deepEqual(said, [
+      "Too many connections: maxConnections is 1",
+      `${"x".repeat(200)}…`,
+      "Busy, [31mtry",
+      undefined,
+      '{"error":"rate limited"}',
+    ]);
+  }),
+);
+
+Deno.test(
+  "a refusal's body is quoted only when the HTTP request gets the status the upgrade got",
+  bounded(async () => {
+    // Full for WebSockets; a plain request is answered otherwise.
+    await using server = await serveHttp((request) =>
+      request.headers.get("upgrade") === "websocket"
+        ? new Response("full\n", { status: 503 })
+        : new Response("use a WebSocket\n", { status: 426 })
+    );
+    const url = `ws://127.0.0.1:${server.port}/arcp`;
+    const error = await rejection(connect(url, { token: TOKEN, reconnect: false }));
+    assert.equal(
+      error.message,
+      `Cannot connect to ${url}: HTTP 503 Service Unavailable from 127.0.0.1:${server.port} ` +
+        `at /arcp instead of a WebSocket upgrade`,
+    );
+  }),
+);
+
+Deno.test(
   "connect() over wss:// to a plain HTTP server reports a TLS failure",
   bounded(async () => {
     await using server = await serveHttp(() => new Response("plain\n"));
@@ -241,7 +300,7 @@ Deno.test(
       const busy = new URL(`ws://127.0.0.1:${server.port}/arcp`);
       assert.equal(
         await whyNotOpened(busy, undefined),
-        `HTTP 503 Service Unavailable from 127.0.0.1:${server.port} at /arcp instead of a WebSocket upgrade`,
+        `HTTP 503 Service Unavailable from 127.0.0.1:${server.port} at /arcp instead of a WebSocket upgrade; it said: busy`,
       );
     }
     const port = freePort();
