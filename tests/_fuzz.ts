@@ -152,9 +152,13 @@ async function fuzzConnection(
     }
     const frames = planFrames(seed, connection, options.framesPerConnection)
       .filter((_, i) => options.only?.frames?.includes(i) ?? true);
+    // What the connection acknowledged may have been trimmed from the log.
+    let acked = 0;
     for (const frame of frames) {
-      if (!socket.send(splice(frame, token, session))) break;
+      const text = splice(frame, token, session);
+      if (!socket.send(text)) break;
       report.framesSent++;
+      acked = Math.max(acked, ackedSeq(text));
     }
     const probed = socket.frames.length;
     const probe = `${tag}_probe`;
@@ -179,7 +183,7 @@ async function fuzzConnection(
       const lastSeq = Math.max(0, ...socket.frames.map((f) => Number(f.event_seq) || 0));
       if (!await socket.close(deadlineMs)) symptoms.push("close: the runtime never closed");
       const delivered = deliveredStatuses(socket.frames);
-      const resumed = await resumeCheck(options, tag, session, lastSeq, delivered);
+      const resumed = await resumeCheck(options, tag, session, { lastSeq, acked }, delivered);
       if (resumed !== undefined) symptoms.push(resumed);
     }
   } finally {
@@ -240,13 +244,47 @@ function splice(
  * Resumes the session on a fresh connection and checks it still takes a
  * job, and that the jobs it saw end are listed as they ended.
  */
+/** The `last_processed_seq` of a well-formed `session.ack` frame, else 0. */
+function ackedSeq(text: string | Uint8Array): number {
+  if (typeof text !== "string" || !text.includes('"session.ack"')) return 0;
+  try {
+    const frame = JSON.parse(text);
+    const seq = frame?.type === "session.ack" ? frame.payload?.last_processed_seq : undefined;
+    return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Resumes `session` after the last event received; when the log was trimmed
+ * past that by an ack the fuzz frames sent, after the log's first event.
+ */
 async function resumeCheck(
+  options: Settings,
+  tag: string,
+  session: Session,
+  seqs: { lastSeq: number; acked: number },
+  delivered: ReadonlyMap<string, string>,
+): Promise<string | undefined> {
+  const refused = await resumeFrom(options, tag, session, seqs.lastSeq, delivered);
+  if (typeof refused !== "object") return refused;
+  const details = refused.payload?.details as { first_available_seq?: number } | undefined;
+  const first = Number(details?.first_available_seq);
+  const trimmedByAck = refused.payload?.code === "RESUME_WINDOW_EXPIRED" && first - 1 <= seqs.acked;
+  if (!trimmedByAck) return `resume: refused (${describe(refused)})`;
+  const again = await resumeFrom(options, tag, session, first - 1, delivered);
+  return typeof again === "object" ? `resume: refused (${describe(again)})` : again;
+}
+
+/** One resume attempt: a symptom, the refusal frame, or `undefined` when healthy. */
+async function resumeFrom(
   options: Settings,
   tag: string,
   session: Session,
   lastSeq: number,
   delivered: ReadonlyMap<string, string>,
-): Promise<string | undefined> {
+): Promise<string | Received | undefined> {
   const { url, deadlineMs } = options;
   const token = session.token;
   const socket = new Socket(url);
@@ -261,9 +299,8 @@ async function resumeCheck(
       (f) => f.type === "session.welcome" || f.type === "session.error",
       deadlineMs,
     );
-    if (typeof welcome === "string" || welcome.type !== "session.welcome") {
-      return `resume: refused (${describe(welcome)})`;
-    }
+    if (typeof welcome === "string") return `resume: refused (${describe(welcome)})`;
+    if (welcome.type !== "session.welcome") return welcome;
     const probe = `${tag}_resume_probe`;
     socket.send(submit(probe, session.sessionId, "echo", { probe: "resumed" }));
     const answer = await socket.waitFor((f) => requestIdOf(f) === probe, deadlineMs);
