@@ -93,13 +93,15 @@ export const SESSIONS = "sessions";
 export const JOBS = "jobs";
 export const IDEMPOTENCY = "idempotency";
 export const CREDENTIALS = "credentials";
+/** Session ids by the SHA-256 of their current and previous resume tokens (out-of-line keys). */
+export const SESSION_TOKENS = "session_tokens";
 /** Index of `jobs` on `[principal, job_id]`. */
 export const JOBS_BY_PRINCIPAL = "by_principal";
 /** Index of `jobs` on `[status, job_id]`. */
 export const JOBS_BY_STATUS = "by_status";
 
 /** The schema version {@linkcode createSchema} builds. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Creates the object stores and indexes the store needs, if missing. */
 export function createSchema(db: IDBDatabaseLike): void {
@@ -118,6 +120,8 @@ export function createSchema(db: IDBDatabaseLike): void {
   }
   // Added in version 2.
   if (!names.contains(CREDENTIALS)) db.createObjectStore(CREDENTIALS, { keyPath: "credential_id" });
+  // Added in version 3.
+  if (!names.contains(SESSION_TOKENS)) db.createObjectStore(SESSION_TOKENS);
 }
 
 /** Settles with a request's result or error. */

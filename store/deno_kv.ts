@@ -5,7 +5,9 @@
  *
  * Key layout, under the store's prefix:
  * `["log", sessionId, seq]` (one event), `["log_meta", sessionId]` (the log's
- * `{ first, last }`), `["session", sessionId]`, `["job", jobId]`,
+ * `{ first, last }`), `["session", sessionId]`, `["session_token", sha256]`
+ * (the id of the session whose current or previous resume token has that
+ * hash, written in the same commit as the session), `["job", jobId]`,
  * `["job_by_principal", principal, jobId]` and `["job_unfinished", jobId]`
  * (copies of the job record, written in the same commit),
  * `["idem", principal, key]`, `["credential", credentialId]` and
@@ -51,10 +53,12 @@ import {
   type KvKeyLike,
   type KvLike,
   type KvListSelectorLike,
+  MAX_CONFLICTS,
   READ_BATCH,
 } from "./_kv.ts";
 import { keySize, MAX_KEY_BYTES, measure } from "./_kv_limits.ts";
 import { dropParts, resolveRecord, writeRecord } from "./_kv_record.ts";
+import { holdingToken, tokenChanges, tokenHashes } from "./_tokens.ts";
 import {
   appendEvents,
   type KeyBuilder,
@@ -223,9 +227,22 @@ export class DenoKvStore implements RuntimeStore {
    */
   async deleteSession(sessionId: string): Promise<void> {
     const key = this.#key("session", sessionId);
-    const { value } = await this.#kv.get(key);
-    const op = this.#kv.atomic().delete(key).delete(this.#key("log_meta", sessionId));
-    await commit(op, `the deletion of session "${sessionId}"`);
+    const what = `the deletion of session "${sessionId}"`;
+    let value: unknown;
+    for (let conflicts = 0;; conflicts++) {
+      if (conflicts > MAX_CONFLICTS) {
+        throw new Error(`Cannot commit ${what}: too many conflicting writers`);
+      }
+      const entry = await this.#kv.get(key);
+      value = entry.value;
+      const reread = async () => (await this.#kv.get(key)).value;
+      const record = await resolveRecord<SessionRecord>(this.#kv, this.#key, value, reread, what);
+      // Checked against the record, so its token index entries go with the very version deleted.
+      const op = this.#kv.atomic().check({ key, versionstamp: entry.versionstamp })
+        .delete(key).delete(this.#key("log_meta", sessionId));
+      for (const hash of tokenHashes(record)) op.delete(this.#key("session_token", hash));
+      if (await commit(op, what) !== null) break;
+    }
     await dropParts(this.#kv, this.#key, value);
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
     await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });
@@ -238,6 +255,21 @@ export class DenoKvStore implements RuntimeStore {
    */
   async *listSessions(): AsyncIterable<SessionRecord> {
     yield* this.#list<SessionRecord>({ prefix: this.#key("session") }, "a session");
+  }
+
+  /**
+   * The session whose current or previous resume token has this SHA-256:
+   * one read of the token index, one of the record.
+   *
+   * @param tokenSha256 The token's SHA-256, lowercase hex.
+   * @returns The record, or `undefined`.
+   */
+  async getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
+    const key = this.#key("session_token", tokenSha256);
+    if (keySize(key) > MAX_KEY_BYTES) return undefined;
+    const { value } = await this.#kv.get(key);
+    if (typeof value !== "string") return undefined;
+    return holdingToken(await this.getSession(value), tokenSha256);
   }
 
   /**
@@ -386,7 +418,12 @@ export class DenoKvStore implements RuntimeStore {
       `session "${sessionId}"`,
       [key],
       change,
-      (op, value) => op.set(key, value),
+      (op, value, current, next) => {
+        op.set(key, value);
+        const { removed, added } = tokenChanges(current, next);
+        for (const hash of removed) op.delete(this.#key("session_token", hash));
+        for (const hash of added) op.set(this.#key("session_token", hash), sessionId);
+      },
     );
   }
 
