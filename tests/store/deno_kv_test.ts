@@ -264,6 +264,8 @@ Deno.test("DenoKvStore stores job and session records over the 64 KiB value limi
     const sessions = [];
     for await (const record of store.listSessions()) sessions.push(record);
     assert.deepEqual(sessions, [{ ...session, acked_seq: 5 }]);
+    const found = await store.getSessionByToken(session.resume_token_sha256);
+    assert.deepEqual(found, { ...session, acked_seq: 5 }, "found by its token, joined from parts");
     // A small record replaces a large one, and deleting the session leaves no parts.
     await store.putJob(running);
     await store.deleteSession("sess_big");
@@ -275,6 +277,9 @@ Deno.test("DenoKvStore stores job and session records over the 64 KiB value limi
     const parts = [];
     for await (const entry of kv.list({ prefix: ["record_part"] })) parts.push(entry.key);
     assert.deepEqual(parts, []);
+    const tokens = [];
+    for await (const entry of kv.list({ prefix: ["session_token"] })) tokens.push(entry.key);
+    assert.deepEqual(tokens, [], "the deleted session's token index entry went with it");
   } finally {
     kv.close();
   }
