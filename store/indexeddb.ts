@@ -103,7 +103,7 @@ const owned = new WeakSet<IndexedDbStore>();
  * import { IndexedDbStore } from "@arcp/arcp/store/indexeddb";
  *
  * const open = indexedDB.open("my-app", 1);
- * open.onupgradeneeded = () => IndexedDbStore.createSchema(open.result);
+ * open.onupgradeneeded = () => IndexedDbStore.createSchema(open.result, open.transaction);
  * open.onsuccess = () => {
  *   const store = new IndexedDbStore(open.result);
  *   // ... new Runtime({ agents, store })
@@ -117,12 +117,16 @@ export class IndexedDbStore implements RuntimeStore {
   /**
    * Creates, in a version-change transaction, the object stores and indexes
    * the store needs, keeping those that exist. Call it from the
-   * `upgradeneeded` handler of a database you open yourself.
+   * `upgradeneeded` handler of a database you open yourself, with the
+   * upgrade's transaction: then sessions stored before the resume-token
+   * index existed are indexed too (without it, a store on a database that
+   * lacks the index finds a session by its token by a scan).
    *
    * @param db The database being upgraded.
+   * @param upgrade The version-change transaction (`open.transaction`).
    */
-  static createSchema(db: IDBDatabaseLike): void {
-    createSchema(db);
+  static createSchema(db: IDBDatabaseLike, upgrade?: IDBTransactionLike | null): void {
+    createSchema(db, upgrade);
   }
 
   /**
