@@ -53,12 +53,16 @@ import {
   type KvKeyLike,
   type KvLike,
   type KvListSelectorLike,
-  MAX_CONFLICTS,
   READ_BATCH,
 } from "./_kv.ts";
 import { keySize, MAX_KEY_BYTES, measure } from "./_kv_limits.ts";
 import { dropParts, resolveRecord, writeRecord } from "./_kv_record.ts";
-import { holdingToken, tokenChanges, tokenHashes } from "./_tokens.ts";
+import {
+  deleteSessionRecord,
+  ensureTokenIndex,
+  indexTokens,
+  sessionByToken,
+} from "./_kv_sessions.ts";
 import {
   appendEvents,
   type KeyBuilder,
@@ -115,6 +119,8 @@ function isUnfinished(job: JobRecord): boolean {
 export class DenoKvStore implements RuntimeStore {
   #kv: KvLike;
   #key: KeyBuilder;
+  /** Settles once sessions stored before the token index existed are indexed. */
+  #tokenIndex: Promise<void> | undefined;
 
   /**
    * Wraps an open KV; the store never closes it.
@@ -226,23 +232,7 @@ export class DenoKvStore implements RuntimeStore {
    * @param sessionId The session.
    */
   async deleteSession(sessionId: string): Promise<void> {
-    const key = this.#key("session", sessionId);
-    const what = `the deletion of session "${sessionId}"`;
-    let value: unknown;
-    for (let conflicts = 0;; conflicts++) {
-      if (conflicts > MAX_CONFLICTS) {
-        throw new Error(`Cannot commit ${what}: too many conflicting writers`);
-      }
-      const entry = await this.#kv.get(key);
-      value = entry.value;
-      const reread = async () => (await this.#kv.get(key)).value;
-      const record = await resolveRecord<SessionRecord>(this.#kv, this.#key, value, reread, what);
-      // Checked against the record, so its token index entries go with the very version deleted.
-      const op = this.#kv.atomic().check({ key, versionstamp: entry.versionstamp })
-        .delete(key).delete(this.#key("log_meta", sessionId));
-      for (const hash of tokenHashes(record)) op.delete(this.#key("session_token", hash));
-      if (await commit(op, what) !== null) break;
-    }
+    const value = await deleteSessionRecord(this.#kv, this.#key, sessionId);
     await dropParts(this.#kv, this.#key, value);
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
     await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });
@@ -265,11 +255,12 @@ export class DenoKvStore implements RuntimeStore {
    * @returns The record, or `undefined`.
    */
   async getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
-    const key = this.#key("session_token", tokenSha256);
-    if (keySize(key) > MAX_KEY_BYTES) return undefined;
-    const { value } = await this.#kv.get(key);
-    if (typeof value !== "string") return undefined;
-    return holdingToken(await this.getSession(value), tokenSha256);
+    this.#tokenIndex ??= ensureTokenIndex(this.#kv, this.#key).catch((error) => {
+      this.#tokenIndex = undefined;
+      throw error;
+    });
+    await this.#tokenIndex;
+    return await sessionByToken(this.#kv, this.#key, tokenSha256, (id) => this.getSession(id));
   }
 
   /**
@@ -420,9 +411,7 @@ export class DenoKvStore implements RuntimeStore {
       change,
       (op, value, current, next) => {
         op.set(key, value);
-        const { removed, added } = tokenChanges(current, next);
-        for (const hash of removed) op.delete(this.#key("session_token", hash));
-        for (const hash of added) op.set(this.#key("session_token", hash), sessionId);
+        indexTokens(op, this.#key, sessionId, current, next);
       },
     );
   }

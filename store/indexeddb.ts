@@ -51,7 +51,6 @@ import {
   LOG_META,
   openDatabase,
   request,
-  SESSION_TOKENS,
   SESSIONS,
   transact,
 } from "./_idb.ts";
