@@ -135,6 +135,7 @@ async function resumesByKey(base: RuntimeStore, crowdSize: number): Promise<void
 
   // A wrong token for an existing session id: that session alone is read.
   const lookupsBefore = calls.getSessionByToken;
+  const readsBefore = calls.getSession;
   const wrong = await runtime.raw();
   await wrong.send(
     helloFrame(null, {
@@ -144,6 +145,7 @@ async function resumesByKey(base: RuntimeStore, crowdSize: number): Promise<void
   assert.match(String((await wrong.expectError("UNAUTHENTICATED")).message), /resume token/);
   await wrong.close();
   assert.equal(calls.getSessionByToken, lookupsBefore, "a named resume needs no token lookup");
+  assert.ok(calls.getSession - readsBefore <= 2, "a named resume reads its own record only");
 
   const last = await runtime.raw();
   assert.equal(
