@@ -175,3 +175,24 @@ Deno.test(
     }
   }, 60_000),
 );
+
+Deno.test(
+  "a store without getSessionByToken still serves the flat resume form, by listing its sessions",
+  bounded(async () => {
+    const { store, calls } = counting(new MemoryStore());
+    const withoutIndex = new Proxy(store, {
+      get: (target, property) =>
+        property === "getSessionByToken" ? undefined : Reflect.get(target, property),
+    });
+    await using runtime = await served(withoutIndex);
+    const first = await runtime.raw();
+    await first.hello();
+    await first.close();
+    const listedAtStart = calls.listSessions;
+    const second = await runtime.raw();
+    const welcome = await second.handshake(flatResume(first.resumeToken!));
+    assert.equal(welcome.session_id, first.sessionId);
+    await assertSessionWorks(second);
+    assert.equal(calls.listSessions, listedAtStart + 1);
+  }),
+);
