@@ -4,8 +4,8 @@
 // `session.hello`, flat `resume_token`/`last_event_seq` on the hello, and a
 // `session.resume` message. A resume names its session (spec 1.0 §3: the
 // client keeps `session_id`, `resume_token` and `last_event_seq`); only one
-// that also carries a valid bearer token may leave it out, and is then looked
-// for among that principal's sessions.
+// that also carries a valid bearer token may leave it out, and is then found
+// by its token's hash and must belong to that principal.
 
 import type { Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
@@ -17,7 +17,7 @@ import type { RuntimeCore } from "./_core.ts";
 import { digestsEqual, sha256Hex } from "./_digest.ts";
 import { RuntimeSession } from "./_session.ts";
 import { jobsElsewhere, windowPassed } from "./_recovery.ts";
-import { LogChanges } from "./_shared_store.ts";
+import { LogChanges, sessionByToken } from "./_shared_store.ts";
 
 /** A resume request, whichever encoding it came in. */
 export interface ResumeRequest {
@@ -135,7 +135,8 @@ export async function openSession(
  * principal's session whose token it presents), loaded from the store if
  * this process does not hold it: it may have been opened on another runtime
  * instance, or before a restart. One this process holds is refreshed, since
- * another instance may have moved it on.
+ * another instance may have moved it on. Either way it is found by key (its
+ * id, or its token's hash), never by going through other sessions.
  */
 async function findSession(
   core: RuntimeCore,
@@ -143,31 +144,28 @@ async function findSession(
   tokenHash: string,
   principal: Principal | undefined,
 ): Promise<RuntimeSession | undefined> {
-  if (request.sessionId === undefined && principal === undefined) {
-    // Finding the session by its token alone would cost every unauthenticated
-    // request a scan of every stored session.
-    throw new ArcpError(
-      "INVALID_REQUEST",
-      'A resume without a bearer token must name its session: "session_id" is missing',
-    );
+  let sessionId = request.sessionId;
+  let record: SessionRecord | undefined;
+  if (sessionId === undefined) {
+    if (principal === undefined) {
+      // Only a bearer token may stand in for the session id (see CONFORMANCE.md).
+      throw new ArcpError(
+        "INVALID_REQUEST",
+        'A resume without a bearer token must name its session: "session_id" is missing',
+      );
+    }
+    record = await sessionByToken(core.store, tokenHash);
+    // Another principal's session is as unknown to this one as no session.
+    if (record === undefined || record.principal !== principal.id) return undefined;
+    sessionId = record.session_id;
   }
-  const owned = (record: SessionRecord) =>
-    record.principal === principal?.id && tokenMatches(record, tokenHash);
-  const live = request.sessionId === undefined
-    ? [...core.sessions.values()].find((session) => owned(session.record))
-    : core.sessions.get(request.sessionId);
+  const live = core.sessions.get(sessionId);
   if (live !== undefined) {
     if (await live.refresh()) return live;
     forget(core, live);
     return undefined;
   }
-  let record: SessionRecord | undefined;
-  if (request.sessionId !== undefined) record = await core.store.getSession(request.sessionId);
-  else {
-    for await (const stored of core.store.listSessions()) {
-      if (owned(stored)) record = stored;
-    }
-  }
+  record ??= await core.store.getSession(sessionId);
   if (record === undefined) return undefined;
   const bounds = await core.store.bounds(record.session_id);
   // Another resume may have loaded it meanwhile: there must be one object per session.

@@ -34,6 +34,23 @@ export async function updateSession(
 }
 
 /**
+ * The session answering to a resume token's SHA-256, through the store's
+ * token index; a store without one is scanned, which costs a pass over every
+ * stored session.
+ */
+export async function sessionByToken(
+  store: RuntimeStore,
+  tokenSha256: string,
+): Promise<SessionRecord | undefined> {
+  if (store.getSessionByToken !== undefined) return await store.getSessionByToken(tokenSha256);
+  for await (const record of store.listSessions()) {
+    const { resume_token_sha256: current, previous_token_sha256: previous } = record;
+    if (current === tokenSha256 || previous === tokenSha256) return record;
+  }
+  return undefined;
+}
+
+/**
  * Appends `events` where they continue the log; how many were stored. A
  * store without `compareAndAppend` is taken to have one writer per log.
  */

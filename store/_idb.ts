@@ -4,6 +4,9 @@
 // The types are structural so that the project type-checks without the DOM
 // lib (which breaks Deno's stream typings) and fakes can stand in.
 
+import type { SessionRecord } from "./types.ts";
+import { tokenHashes } from "./_tokens.ts";
+
 /** The subset of `IDBRequest` the store uses. */
 export interface IDBRequestLike<T> {
   /** The result, once the request succeeded. */
@@ -20,6 +23,8 @@ export interface IDBRequestLike<T> {
 export interface IDBOpenDBRequestLike extends IDBRequestLike<IDBDatabaseLike> {
   /** Called when the database must be created or upgraded. */
   onupgradeneeded: ((event: never) => void) | null;
+  /** The upgrade's version-change transaction, while `onupgradeneeded` runs. */
+  readonly transaction: IDBTransactionLike | null;
 }
 
 /** The subset of `IDBFactory` (`indexedDB`) the store uses. */
@@ -93,17 +98,24 @@ export const SESSIONS = "sessions";
 export const JOBS = "jobs";
 export const IDEMPOTENCY = "idempotency";
 export const CREDENTIALS = "credentials";
+/** Session ids by the SHA-256 of their current and previous resume tokens (out-of-line keys). */
+export const SESSION_TOKENS = "session_tokens";
 /** Index of `jobs` on `[principal, job_id]`. */
 export const JOBS_BY_PRINCIPAL = "by_principal";
 /** Index of `jobs` on `[status, job_id]`. */
 export const JOBS_BY_STATUS = "by_status";
 
 /** The schema version {@linkcode createSchema} builds. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
-/** Creates the object stores and indexes the store needs, if missing. */
-export function createSchema(db: IDBDatabaseLike): void {
+/**
+ * Creates the object stores and indexes the store needs, if missing. Given
+ * the upgrade's transaction, indexes the sessions an older schema stored
+ * by their resume tokens.
+ */
+export function createSchema(db: IDBDatabaseLike, upgrade?: IDBTransactionLike | null): void {
   const names = db.objectStoreNames;
+  const unindexed = names.contains(SESSIONS) && !names.contains(SESSION_TOKENS);
   // Events and log meta use out-of-line keys: [session_id, event_seq] and session_id.
   if (!names.contains(EVENTS)) db.createObjectStore(EVENTS);
   if (!names.contains(LOG_META)) db.createObjectStore(LOG_META);
@@ -118,6 +130,20 @@ export function createSchema(db: IDBDatabaseLike): void {
   }
   // Added in version 2.
   if (!names.contains(CREDENTIALS)) db.createObjectStore(CREDENTIALS, { keyPath: "credential_id" });
+  // Added in version 3.
+  if (!names.contains(SESSION_TOKENS)) db.createObjectStore(SESSION_TOKENS);
+  if (unindexed && upgrade) indexSessions(upgrade);
+}
+
+/** Adds every stored session's token hashes to the index, within `tx`. */
+function indexSessions(tx: IDBTransactionLike): void {
+  const all = tx.objectStore(SESSIONS).getAll(null);
+  all.onsuccess = () => {
+    const tokens = tx.objectStore(SESSION_TOKENS);
+    for (const record of all.result as SessionRecord[]) {
+      for (const hash of tokenHashes(record)) tokens.put(record.session_id, hash);
+    }
+  };
 }
 
 /** Settles with a request's result or error. */
@@ -167,7 +193,7 @@ export async function transact<T>(
 export function openDatabase(factory: IDBFactoryLike, name: string): Promise<IDBDatabaseLike> {
   return new Promise((resolve, reject) => {
     const req = factory.open(name, SCHEMA_VERSION);
-    req.onupgradeneeded = () => createSchema(req.result);
+    req.onupgradeneeded = () => createSchema(req.result, req.transaction);
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });

@@ -78,7 +78,8 @@ export async function dropParts(kv: KvLike, key: KeyBuilder, value: unknown): Pr
  * retried on conflict. `change` gets the stored record (or `undefined`) and
  * returns the record to store, or `undefined` to keep it; `writes` adds to
  * the commit the writes of `value` (the record, or the marker to its parts)
- * to `recordKey` and any index key (`keys`, checked against the KV limits).
+ * to `recordKey` and any index key (`keys`, checked against the KV limits),
+ * knowing the record it replaces and the one it stores.
  *
  * @returns The record stored afterwards, or `undefined` when there is none.
  * @throws {RangeError} when a key exceeds the Deno KV key limit.
@@ -89,7 +90,7 @@ export async function writeRecord<T>(
   what: string,
   keys: readonly KvKeyLike[],
   change: (current: T | undefined) => T | undefined,
-  writes: (op: KvAtomicLike, value: unknown, current: T | undefined) => void,
+  writes: (op: KvAtomicLike, value: unknown, current: T | undefined, next: T) => void,
 ): Promise<T | undefined> {
   const recordKey = keys[0]!;
   for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
@@ -101,7 +102,7 @@ export async function writeRecord<T>(
     for (const indexKey of keys) measure(indexKey, undefined, what, 0);
     const value = await storable(kv, key, next, what);
     const op = kv.atomic().check({ key: recordKey, versionstamp: entry.versionstamp });
-    writes(op, value, current);
+    writes(op, value, current, next);
     let committed: string | null;
     try {
       committed = await commit(op, what);

@@ -5,7 +5,9 @@
  *
  * Key layout, under the store's prefix:
  * `["log", sessionId, seq]` (one event), `["log_meta", sessionId]` (the log's
- * `{ first, last }`), `["session", sessionId]`, `["job", jobId]`,
+ * `{ first, last }`), `["session", sessionId]`, `["session_token", sha256]`
+ * (the id of the session whose current or previous resume token has that
+ * hash, written in the same commit as the session), `["job", jobId]`,
  * `["job_by_principal", principal, jobId]` and `["job_unfinished", jobId]`
  * (copies of the job record, written in the same commit),
  * `["idem", principal, key]`, `["credential", credentialId]` and
@@ -55,6 +57,12 @@ import {
 } from "./_kv.ts";
 import { keySize, MAX_KEY_BYTES, measure } from "./_kv_limits.ts";
 import { dropParts, resolveRecord, writeRecord } from "./_kv_record.ts";
+import {
+  deleteSessionRecord,
+  ensureTokenIndex,
+  indexTokens,
+  sessionByToken,
+} from "./_kv_sessions.ts";
 import {
   appendEvents,
   type KeyBuilder,
@@ -111,6 +119,8 @@ function isUnfinished(job: JobRecord): boolean {
 export class DenoKvStore implements RuntimeStore {
   #kv: KvLike;
   #key: KeyBuilder;
+  /** Settles once sessions stored before the token index existed are indexed. */
+  #tokenIndex: Promise<void> | undefined;
 
   /**
    * Wraps an open KV; the store never closes it.
@@ -222,10 +232,7 @@ export class DenoKvStore implements RuntimeStore {
    * @param sessionId The session.
    */
   async deleteSession(sessionId: string): Promise<void> {
-    const key = this.#key("session", sessionId);
-    const { value } = await this.#kv.get(key);
-    const op = this.#kv.atomic().delete(key).delete(this.#key("log_meta", sessionId));
-    await commit(op, `the deletion of session "${sessionId}"`);
+    const value = await deleteSessionRecord(this.#kv, this.#key, sessionId);
     await dropParts(this.#kv, this.#key, value);
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
     await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });
@@ -238,6 +245,22 @@ export class DenoKvStore implements RuntimeStore {
    */
   async *listSessions(): AsyncIterable<SessionRecord> {
     yield* this.#list<SessionRecord>({ prefix: this.#key("session") }, "a session");
+  }
+
+  /**
+   * The session whose current or previous resume token has this SHA-256:
+   * one read of the token index, one of the record.
+   *
+   * @param tokenSha256 The token's SHA-256, lowercase hex.
+   * @returns The record, or `undefined`.
+   */
+  async getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
+    this.#tokenIndex ??= ensureTokenIndex(this.#kv, this.#key).catch((error) => {
+      this.#tokenIndex = undefined;
+      throw error;
+    });
+    await this.#tokenIndex;
+    return await sessionByToken(this.#kv, this.#key, tokenSha256, (id) => this.getSession(id));
   }
 
   /**
@@ -386,7 +409,10 @@ export class DenoKvStore implements RuntimeStore {
       `session "${sessionId}"`,
       [key],
       change,
-      (op, value) => op.set(key, value),
+      (op, value, current, next) => {
+        op.set(key, value);
+        indexTokens(op, this.#key, sessionId, current, next);
+      },
     );
   }
 

@@ -4,9 +4,11 @@
  * browser (a tab, a worker or an extension) and must outlive a reload.
  *
  * Object stores: `events` (key `[session_id, event_seq]`), `log_meta` (key
- * `session_id`, value `{ first, last }`), `sessions`, `jobs` (indexes on
- * `[principal, job_id]` and `[status, job_id]`) and `idempotency` (key
- * `[principal, key]`).
+ * `session_id`, value `{ first, last }`), `sessions`, `session_tokens` (key
+ * the SHA-256 of a session's current or previous resume token, value its
+ * `session_id`, written with the session), `jobs` (indexes on
+ * `[principal, job_id]` and `[status, job_id]`), `idempotency` (key
+ * `[principal, key]`) and `credentials`.
  *
  * @example Open a store in a browser
  * ```ts ignore
@@ -52,6 +54,13 @@ import {
   SESSIONS,
   transact,
 } from "./_idb.ts";
+import {
+  hasTokenIndex,
+  indexedSessionByToken,
+  sessionStores,
+  writeSession,
+} from "./_idb_tokens.ts";
+import { holdingToken } from "./_tokens.ts";
 
 export type * from "./types.ts";
 export type {
@@ -93,7 +102,7 @@ const owned = new WeakSet<IndexedDbStore>();
  * import { IndexedDbStore } from "@arcp/arcp/store/indexeddb";
  *
  * const open = indexedDB.open("my-app", 1);
- * open.onupgradeneeded = () => IndexedDbStore.createSchema(open.result);
+ * open.onupgradeneeded = () => IndexedDbStore.createSchema(open.result, open.transaction);
  * open.onsuccess = () => {
  *   const store = new IndexedDbStore(open.result);
  *   // ... new Runtime({ agents, store })
@@ -107,12 +116,16 @@ export class IndexedDbStore implements RuntimeStore {
   /**
    * Creates, in a version-change transaction, the object stores and indexes
    * the store needs, keeping those that exist. Call it from the
-   * `upgradeneeded` handler of a database you open yourself.
+   * `upgradeneeded` handler of a database you open yourself, with the
+   * upgrade's transaction: then sessions stored before the resume-token
+   * index existed are indexed too (without it, a store on a database that
+   * lacks the index finds a session by its token by a scan).
    *
    * @param db The database being upgraded.
+   * @param upgrade The version-change transaction (`open.transaction`).
    */
-  static createSchema(db: IDBDatabaseLike): void {
-    createSchema(db);
+  static createSchema(db: IDBDatabaseLike, upgrade?: IDBTransactionLike | null): void {
+    createSchema(db, upgrade);
   }
 
   /**
@@ -236,9 +249,27 @@ export class IndexedDbStore implements RuntimeStore {
    * @param record The session.
    */
   async putSession(record: SessionRecord): Promise<void> {
-    await transact(this.#db, [SESSIONS], "readwrite", async (tx) => {
-      await request(tx.objectStore(SESSIONS).put(record));
+    const stores = sessionStores(this.#db);
+    await transact(this.#db, stores, "readwrite", async (tx) => {
+      await writeSession(tx, stores, record.session_id, record);
     });
+  }
+
+  /**
+   * The session whose current or previous resume token has this SHA-256,
+   * through the token index. A database whose schema predates the index
+   * (upgraded by an older {@linkcode IndexedDbStore.createSchema}) is
+   * scanned instead.
+   *
+   * @param tokenSha256 The token's SHA-256, lowercase hex.
+   * @returns The record, or `undefined`.
+   */
+  async getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
+    if (hasTokenIndex(this.#db)) return await indexedSessionByToken(this.#db, tokenSha256);
+    for await (const record of this.listSessions()) {
+      if (holdingToken(record, tokenSha256)) return record;
+    }
+    return undefined;
   }
 
   /**
@@ -262,8 +293,9 @@ export class IndexedDbStore implements RuntimeStore {
    * @param sessionId The session.
    */
   async deleteSession(sessionId: string): Promise<void> {
-    await transact(this.#db, [SESSIONS, LOG_META, EVENTS], "readwrite", async (tx) => {
-      tx.objectStore(SESSIONS).delete(sessionId);
+    const stores = sessionStores(this.#db);
+    await transact(this.#db, [...stores, LOG_META, EVENTS], "readwrite", async (tx) => {
+      await writeSession(tx, stores, sessionId, undefined);
       tx.objectStore(LOG_META).delete(sessionId);
       await request(
         tx.objectStore(EVENTS).delete(

@@ -19,6 +19,7 @@ import type {
   StoredEvent,
 } from "./types.ts";
 import { jobMatches } from "./_query.ts";
+import { holdingToken, tokenChanges } from "./_tokens.ts";
 
 export type * from "./types.ts";
 
@@ -70,6 +71,8 @@ interface SessionLog {
 export class MemoryStore implements RuntimeStore {
   #logs = new Map<string, SessionLog>();
   #sessions = new Map<string, SessionRecord>();
+  /** Session ids by the SHA-256 of their current and previous resume tokens. */
+  #sessionsByToken = new Map<string, string>();
   #jobs = new Map<string, JobRecord>();
   #keys = new Map<string, IdempotencyRecord>();
   #credentials = new Map<string, CredentialRecord>();
@@ -206,8 +209,27 @@ export class MemoryStore implements RuntimeStore {
 
   /** Creates or replaces a session record. */
   putSession(record: SessionRecord): Promise<void> {
-    this.#sessions.set(record.session_id, { ...record });
+    this.#setSession(record.session_id, { ...record });
     return Promise.resolve();
+  }
+
+  /** Stores (or, given `undefined`, drops) a session record and its token index entries. */
+  #setSession(sessionId: string, record: SessionRecord | undefined): void {
+    const { removed, added } = tokenChanges(this.#sessions.get(sessionId), record);
+    for (const hash of removed) {
+      if (this.#sessionsByToken.get(hash) === sessionId) this.#sessionsByToken.delete(hash);
+    }
+    for (const hash of added) this.#sessionsByToken.set(hash, sessionId);
+    if (record === undefined) this.#sessions.delete(sessionId);
+    else this.#sessions.set(sessionId, record);
+  }
+
+  /** The session answering to a resume token's SHA-256, found through the token index. */
+  getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
+    const sessionId = this.#sessionsByToken.get(tokenSha256);
+    const record = sessionId === undefined ? undefined : this.#sessions.get(sessionId);
+    const held = holdingToken(record, tokenSha256);
+    return Promise.resolve(held && { ...held });
   }
 
   /** A session record, or `undefined`. */
@@ -218,7 +240,7 @@ export class MemoryStore implements RuntimeStore {
 
   /** Forgets a session and its whole event log. */
   deleteSession(sessionId: string): Promise<void> {
-    this.#sessions.delete(sessionId);
+    this.#setSession(sessionId, undefined);
     this.#logs.delete(sessionId);
     return Promise.resolve();
   }
@@ -298,7 +320,7 @@ export class MemoryStore implements RuntimeStore {
   ): Promise<SessionRecord | undefined> {
     const stored = this.#sessions.get(sessionId);
     const next = change(stored && { ...stored });
-    if (next !== undefined) this.#sessions.set(sessionId, { ...next });
+    if (next !== undefined) this.#setSession(sessionId, { ...next });
     const result = next ?? stored;
     return Promise.resolve(result && { ...result });
   }

@@ -239,6 +239,15 @@ export interface RuntimeStore extends EventStore {
   deleteSession(sessionId: string): Promise<void>;
   /** Every stored session, for recovery after a restart. */
   listSessions(): AsyncIterable<SessionRecord>;
+  /**
+   * The session whose current or previous resume token has this SHA-256
+   * (`resume_token_sha256` or `previous_token_sha256`), or `undefined`:
+   * how a resume that names no session finds its session (spec §6.3). A
+   * store keeps an index from each hash to its session, written and deleted
+   * with the record, so the lookup costs the same however many sessions are
+   * stored. Optional: without it the runtime scans `listSessions()`.
+   */
+  getSessionByToken?(tokenSha256: string): Promise<SessionRecord | undefined>;
   /** Creates or replaces a job record. */
   putJob(record: JobRecord): Promise<void>;
   /** A job record, or `undefined`. */

@@ -358,6 +358,56 @@ export function runtimeStoreCases(): StoreCase<RuntimeStore>[] {
     assert.deepEqual(ids, ["sess_a", "sess_b", "sess_c"]);
   });
 
+  test("getSessionByToken finds a session by its current or previous token hash", async (store) => {
+    if (store.getSessionByToken === undefined) return;
+    const [a, b, c] = ["aa", "bb", "cc"].map((hex) => hex.repeat(32)) as [string, string, string];
+    assert.equal(await store.getSessionByToken(a), undefined);
+    const first = { ...sessionRecord("sess_1"), resume_token_sha256: a };
+    await store.putSession(first);
+    await store.putSession({ ...sessionRecord("sess_2", "bob"), resume_token_sha256: c });
+    assert.deepEqual(await store.getSessionByToken(a), first);
+    // Rotated: the replaced token still finds it until the rotation is confirmed.
+    const rotated = { ...first, resume_token_sha256: b, previous_token_sha256: a };
+    await store.putSession(rotated);
+    assert.deepEqual(await store.getSessionByToken(a), rotated);
+    assert.deepEqual(await store.getSessionByToken(b), rotated);
+    const confirmed = { ...rotated, previous_token_sha256: null };
+    await store.putSession(confirmed);
+    assert.equal(await store.getSessionByToken(a), undefined, "a confirmed rotation drops the old");
+    assert.deepEqual(await store.getSessionByToken(b), confirmed);
+    assert.equal((await store.getSessionByToken(c))?.session_id, "sess_2", "sessions stay apart");
+    assert.equal(await store.getSessionByToken("dd".repeat(32)), undefined);
+  });
+
+  test("getSessionByToken follows updateSession and forgets deleted sessions", async (store) => {
+    if (store.getSessionByToken === undefined) return;
+    const [a, b] = ["aa", "bb"].map((hex) => hex.repeat(32)) as [string, string];
+    await store.putSession({ ...sessionRecord("sess_1"), resume_token_sha256: a });
+    if (store.updateSession !== undefined) {
+      await store.updateSession("sess_1", (current) => ({
+        ...current!,
+        resume_token_sha256: b,
+        previous_token_sha256: null,
+      }));
+      assert.equal(await store.getSessionByToken(a), undefined);
+      assert.equal((await store.getSessionByToken(b))?.session_id, "sess_1");
+    }
+    await store.deleteSession("sess_1");
+    assert.equal(await store.getSessionByToken(a), undefined);
+    assert.equal(await store.getSessionByToken(b), undefined);
+    // A new session may take a hash a deleted one had, and is then found by it.
+    await store.putSession({ ...sessionRecord("sess_9"), resume_token_sha256: a });
+    assert.equal((await store.getSessionByToken(a))?.session_id, "sess_9");
+  });
+
+  test("getSessionByToken returns a copy", async (store) => {
+    if (store.getSessionByToken === undefined) return;
+    await store.putSession(sessionRecord("sess_1"));
+    const found = (await store.getSessionByToken(sessionRecord("sess_1").resume_token_sha256))!;
+    found.acked_seq = 99;
+    assert.equal((await store.getSession("sess_1"))?.acked_seq, 0);
+  });
+
   test("stores, replaces and returns job records", async (store) => {
     assert.equal(await store.getJob("job_1"), undefined);
     await store.putJob(jobRecord("job_1"));

@@ -264,6 +264,8 @@ Deno.test("DenoKvStore stores job and session records over the 64 KiB value limi
     const sessions = [];
     for await (const record of store.listSessions()) sessions.push(record);
     assert.deepEqual(sessions, [{ ...session, acked_seq: 5 }]);
+    const found = await store.getSessionByToken(session.resume_token_sha256);
+    assert.deepEqual(found, { ...session, acked_seq: 5 }, "found by its token, joined from parts");
     // A small record replaces a large one, and deleting the session leaves no parts.
     await store.putJob(running);
     await store.deleteSession("sess_big");
@@ -275,6 +277,44 @@ Deno.test("DenoKvStore stores job and session records over the 64 KiB value limi
     const parts = [];
     for await (const entry of kv.list({ prefix: ["record_part"] })) parts.push(entry.key);
     assert.deepEqual(parts, []);
+    const tokens = [];
+    for await (const entry of kv.list({ prefix: ["session_token"] })) tokens.push(entry.key);
+    assert.deepEqual(tokens, [], "the deleted session's token index entry went with it");
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("DenoKvStore indexes sessions stored before the token index once, at the first lookup", async () => {
+  const path = tempFile();
+  const kv = await Deno.openKv(path);
+  try {
+    // As an earlier version stored them: the records alone.
+    const old = { ...sessionRecord("sess_old"), previous_token_sha256: "cd".repeat(32) };
+    await kv.set(["session", "sess_old"], old);
+    await kv.set(["session", "sess_bob"], {
+      ...sessionRecord("sess_bob", "bob"),
+      resume_token_sha256: "ef".repeat(32),
+    });
+    const first = new DenoKvStore(kv);
+    assert.deepEqual(await first.getSessionByToken("cd".repeat(32)), old);
+    assert.equal((await first.getSessionByToken("ef".repeat(32)))?.session_id, "sess_bob");
+    assert.notEqual((await kv.get(["session_token_index"])).value, null);
+    // Indexed for good: another store on the database looks up without listing anything.
+    let lists = 0;
+    const counted: KvLike = {
+      get: (key) => kv.get(key),
+      list: (selector, options) => {
+        lists++;
+        return kv.list(selector, options);
+      },
+      atomic: () => kv.atomic(),
+      close: () => {},
+    };
+    const second = new DenoKvStore(counted);
+    assert.deepEqual(await second.getSessionByToken(old.resume_token_sha256), old);
+    assert.equal(await second.getSessionByToken("00".repeat(32)), undefined);
+    assert.equal(lists, 0);
   } finally {
     kv.close();
   }
