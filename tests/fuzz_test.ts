@@ -13,6 +13,7 @@ import { openDenoKvStore } from "../store/deno_kv.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { RuntimeStore } from "../store/types.ts";
 import { formatReport, fuzz, healthCheck } from "./_fuzz.ts";
+import { serveHttp } from "./_helpers.ts";
 
 /** One principal per token: the run is not about per-principal limits. */
 const TOKENS = Object.fromEntries(
@@ -43,18 +44,14 @@ async function serve(store: RuntimeStore): Promise<Served> {
       error: (...args: unknown[]) => logged.push(args.map(String).join(" ").slice(0, 300)),
     },
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
-    runtime.fetch,
-  );
-  const { port } = await listening.promise;
+  const server = await serveHttp(runtime.fetch);
+  const { port } = server;
   return {
     url: `ws://127.0.0.1:${port}/arcp`,
     logged,
     async [Symbol.asyncDispose]() {
       await runtime.close();
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
       await store.close?.();
     },
   };

@@ -5,7 +5,7 @@ import { ArcpError } from "../../protocol/errors.ts";
 import { Runtime } from "../../runtime.ts";
 import { jwtAuthenticator, type JwtAuthenticatorOptions } from "../../runtime/jwt.ts";
 import { memoryTransportPair } from "../../transports/memory.ts";
-import { bounded } from "../_helpers.ts";
+import { bounded, serveHttp } from "../_helpers.ts";
 
 const SECRET = new TextEncoder().encode("a-shared-secret-of-at-least-32-bytes!");
 const ISSUER = "https://idp.example";
@@ -212,7 +212,7 @@ function serveJwks(body: () => { status: number; json: unknown }) {
       return requests;
     },
     async [Symbol.asyncDispose]() {
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
     },
   };
 }
@@ -349,17 +349,13 @@ async function serveOverWebSocket(authenticate: ReturnType<typeof hs256>) {
     agents: [{ name: "whoami", handler: (_input, ctx) => Promise.resolve(ctx.principal.id) }],
     upgradeWebSocket: Deno.upgradeWebSocket,
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
-    runtime.fetch,
-  );
-  const { port } = await listening.promise;
+  const server = await serveHttp(runtime.fetch);
+  const { port } = server;
   return {
     url: `ws://127.0.0.1:${port}/arcp`,
     async [Symbol.asyncDispose]() {
       await runtime.close();
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
     },
   };
 }

@@ -5,6 +5,7 @@
 // client resumes or its resume window passes.
 
 import assert from "node:assert/strict";
+import type { RuntimeStore } from "../../store/types.ts";
 import { Runtime, type RuntimeOptions, staticTokens } from "../../runtime.ts";
 import { openDenoKvStore } from "../../store/deno_kv.ts";
 import type { Frame } from "../../transports/types.ts";
@@ -14,6 +15,7 @@ import {
   eventually,
   type RawConnection,
   rawOver,
+  serveHttp,
   socketClosed,
   socketOpened,
   startHarness,
@@ -65,22 +67,31 @@ Deno.test(
   }),
 );
 
+/** `store`, except that it never deletes a session (nor so its log). */
+function keepingSessions(store: RuntimeStore): RuntimeStore {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === "deleteSession") return () => Promise.resolve();
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 /** A runtime on a Deno KV file in a fresh directory, served over WebSocket on 127.0.0.1. */
-async function servedOnKv(options: Partial<RuntimeOptions>) {
+async function servedOnKv(options: Partial<RuntimeOptions>, { keepExpired = false } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "arcp-delivery-" });
   const store = await openDenoKvStore(`${dir}/runtime.kv`);
   const runtime = new Runtime({
     ...options,
-    store,
+    // An expired session's log is deleted a resume window after its last job
+    // ends; a test that reads the log afterwards keeps it.
+    store: keepExpired ? keepingSessions(store) : store,
     authenticate: staticTokens({ [TOKEN]: "alice" }),
     upgradeWebSocket: Deno.upgradeWebSocket,
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
-    runtime.fetch,
-  );
-  const { port } = await listening.promise;
+  const server = await serveHttp(runtime.fetch);
+  const { port } = server;
   const sockets: WebSocket[] = [];
   return {
     store,
@@ -94,7 +105,7 @@ async function servedOnKv(options: Partial<RuntimeOptions>) {
       for (const socket of sockets) socket.close();
       await Promise.all(sockets.map(socketClosed));
       await runtime.close();
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
       await store.close();
       await Deno.remove(dir, { recursive: true });
     },
@@ -153,7 +164,7 @@ Deno.test(
       agents: [agent.definition],
       maxBufferedEvents: 200,
       resumeWindowSec: 1,
-    });
+    }, { keepExpired: true });
     const { first, jobId } = await detachedAt50(served);
     agent.release(0);
     let terminal: Record<string, unknown> | undefined;
