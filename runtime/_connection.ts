@@ -89,6 +89,10 @@ export class RuntimeConnection implements Outlet {
   #idle: IdleWatch | undefined;
   /** The principal this connection's session counts against, once counted. */
   #counted: string | undefined;
+  /** Set once this connection let go of its session. */
+  #released = false;
+  /** Set when a resume on another connection took the session over. */
+  #superseded = false;
 
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
@@ -156,10 +160,7 @@ export class RuntimeConnection implements Outlet {
     clearTimeout(this.#helloTimer);
     this.#heartbeat?.stop();
     this.#idle?.stop();
-    if (this.#session !== undefined) {
-      this.#session.detach(this);
-      this.#core.detached(this.#session);
-    }
+    this.#release();
     if (this.#closing) return;
     this.#closing = true;
     this.#uncount();
@@ -173,6 +174,18 @@ export class RuntimeConnection implements Outlet {
       await this.#writer.abort(error).catch(() => {});
     }
     await this.#reader.cancel().catch(() => {});
+  }
+
+  /**
+   * Lets go of the session, once: it is stored as detached from now, unless
+   * another connection took it over, whose record says attached.
+   */
+  #release(): void {
+    const session = this.#session;
+    if (session === undefined || this.#released) return;
+    this.#released = true;
+    session.detach(this);
+    if (!this.#superseded) this.#core.detached(session);
   }
 
   /** Closes a connection that has not completed a handshake in time (hello or resume). */
@@ -203,6 +216,11 @@ export class RuntimeConnection implements Outlet {
   drop(reason: unknown): void {
     this.#core.logger.debug("arcp runtime: connection dropped", reason);
     this.close();
+  }
+
+  supersede(reason: ArcpError): void {
+    this.#superseded = true;
+    this.drop(reason);
   }
 
   /** A failed write means the transport is unusable: close it so the client notices and resumes. */
