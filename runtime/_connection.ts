@@ -213,9 +213,14 @@ export class RuntimeConnection implements Outlet {
     await writer.ready;
   }
 
+  /**
+   * Closes the connection; a reason that is an `ArcpError` is sent first as
+   * `session.error`, so the client learns why (the close stays bounded by
+   * CLOSE_GRACE_MS when the peer does not read).
+   */
   drop(reason: unknown): void {
     this.#core.logger.debug("arcp runtime: connection dropped", reason);
-    this.close();
+    void this.#closeTransport(reason instanceof ArcpError ? reason : undefined);
   }
 
   supersede(reason: ArcpError): void {

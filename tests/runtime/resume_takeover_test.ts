@@ -19,7 +19,9 @@ Deno.test(
       resume_token: first.resumeToken,
       last_event_seq: 0,
     }));
-    await first.ended();
+    // The first connection is told why it is closed, then closed.
+    const [error] = (await first.ended()).filter((frame) => frame.type === "session.error");
+    assert.equal((error?.payload as { code?: string } | undefined)?.code, "INVALID_REQUEST");
     // The session answers on the second connection, so every write of the first is done.
     await second.request("session.ping", { nonce: "n1", sent_at: new Date().toISOString() });
     await second.expect("session.pong");
