@@ -93,6 +93,8 @@ export class RuntimeConnection implements Outlet {
   #released = false;
   /** Set when a resume on another connection took the session over. */
   #superseded = false;
+  /** The session a resume took over, until the handshake attaches or gives it up. */
+  #claimed: RuntimeSession | undefined;
 
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
@@ -176,10 +178,7 @@ export class RuntimeConnection implements Outlet {
     await this.#reader.cancel().catch(() => {});
   }
 
-  /**
-   * Lets go of the session, once: it is stored as detached from now, unless
-   * another connection took it over, whose record says attached.
-   */
+  /** Lets go of the session, once: stored as detached, unless another connection took it over. */
   #release(): void {
     const session = this.#session;
     if (session === undefined || this.#released) return;
@@ -213,11 +212,7 @@ export class RuntimeConnection implements Outlet {
     await writer.ready;
   }
 
-  /**
-   * Closes the connection; a reason that is an `ArcpError` is sent first as
-   * `session.error`, so the client learns why (the close stays bounded by
-   * CLOSE_GRACE_MS when the peer does not read).
-   */
+  /** Closes the connection, first sending a reason that is an `ArcpError` as `session.error`. */
   drop(reason: unknown): void {
     this.#core.logger.debug("arcp runtime: connection dropped", reason);
     void this.#closeTransport(reason instanceof ArcpError ? reason : undefined);
@@ -249,8 +244,13 @@ export class RuntimeConnection implements Outlet {
         try {
           await this.#handshake(message);
         } catch (error) {
-          // A failed handshake does not hold a session slot.
-          if (this.#session === undefined) this.#uncount();
+          // A failed handshake does not hold a session slot, nor a session it took over.
+          if (this.#session === undefined) {
+            this.#uncount();
+            const claimed = this.#claimed;
+            this.#claimed = undefined;
+            if (claimed !== undefined) this.#core.detached(claimed);
+          }
           throw error;
         } finally {
           this.#handshaking = false;
@@ -368,21 +368,17 @@ export class RuntimeConnection implements Outlet {
   }
 
   /**
-   * Resumes a session, if its principal may connect one more; one refused is
-   * left detached and resumable, with the token it presented.
+   * Resumes a session, if its principal may connect one more; one refused
+   * (or whose welcome cannot be sent) is left detached and resumable, with
+   * the token it presented.
    */
   async #resume(
     request: ResumeRequest,
     principal: Principal | undefined,
   ): Promise<[RuntimeSession, string]> {
     const resumed = await resumeSession(this.#core, request, principal);
-    const [session] = resumed;
-    try {
-      this.#count(session.principal.id);
-    } catch (error) {
-      this.#core.detached(session);
-      throw error;
-    }
+    this.#claimed = resumed[0];
+    this.#count(resumed[0].principal.id);
     return resumed;
   }
 

@@ -1,10 +1,23 @@
 // A resume that takes a session over from a connection still open, over
 // real WebSockets: the session's record says attached while the new
-// connection holds it, and says detached, from then, once that one closes.
+// connection holds it, and says detached, from then, once that one closes
+// or once the resume fails after the takeover.
 
 import assert from "node:assert/strict";
-import { bounded, eventually, startHarness } from "../_helpers.ts";
-import { envelope } from "../_raw.ts";
+import { Runtime, staticTokens } from "../../runtime.ts";
+import type { Frame } from "../../transports/types.ts";
+import { webSocketTransport } from "../../transports/websocket.ts";
+import {
+  bounded,
+  eventually,
+  RecordingStore,
+  serveHttp,
+  socketOpened,
+  standardAgents,
+  startHarness,
+  TOKENS,
+} from "../_helpers.ts";
+import { envelope, type RawConnection, rawOver } from "../_raw.ts";
 
 Deno.test(
   "a resume taking over a live connection leaves the session attached, and its later detach is dated then",
@@ -42,3 +55,67 @@ Deno.test(
     );
   }),
 );
+
+Deno.test(
+  "a resume that takes a live session over and cannot send its welcome leaves the session detached and resumable",
+  bounded(async () => {
+    const store = new RecordingStore();
+    const runtime = new Runtime({
+      store,
+      authenticate: staticTokens({ ...TOKENS }),
+      agents: standardAgents(),
+    });
+    // The second connection's socket goes away as its welcome is written.
+    let connections = 0;
+    await using server = await serveHttp((request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      const transport = webSocketTransport(socket);
+      const failing = ++connections === 2;
+      const writer = transport.writable.getWriter();
+      void runtime.accept({
+        readable: transport.readable,
+        writable: new WritableStream<Frame>({
+          write: (frame) =>
+            failing && frame.type === "session.welcome"
+              ? Promise.reject(new Error("the socket went away"))
+              : writer.write(frame),
+          close: () => writer.close(),
+          abort: (reason) => writer.abort(reason),
+        }),
+      });
+      return response;
+    });
+    const url = `ws://127.0.0.1:${server.port}/arcp`;
+    try {
+      const first = await rawSocket(url);
+      await first.hello();
+      const sessionId = first.sessionId!;
+      const resume = envelope("session.resume", {
+        session_id: sessionId,
+        resume_token: first.resumeToken,
+        last_event_seq: 0,
+      });
+      const second = await rawSocket(url);
+      await second.send(resume);
+      await second.ended();
+      await first.ended();
+      await eventually(
+        async () => typeof (await store.getSession(sessionId))?.detached_at === "string",
+        "the session stored as detached",
+      );
+      // The token both connections presented still resumes it.
+      const third = await rawSocket(url);
+      await third.handshake({ ...resume, id: "resume-again" });
+      await third.close();
+    } finally {
+      await runtime.close();
+    }
+  }),
+);
+
+/** A raw connection over a real WebSocket to `url`. */
+async function rawSocket(url: string): Promise<RawConnection> {
+  const socket = new WebSocket(url);
+  await socketOpened(socket);
+  return rawOver(webSocketTransport(socket));
+}
