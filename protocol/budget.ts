@@ -209,6 +209,25 @@ export class BudgetCounters {
   }
 
   /**
+   * Increments the counter of `currency` by `value`: gives back what
+   * {@linkcode BudgetCounters.spend} took for something that never used it,
+   * such as a child job's budget when the child was refused.
+   *
+   * @param currency A budgeted currency.
+   * @param value The amount: a finite non-negative number or decimal string.
+   * @returns `true` when counted, `false` when `currency` is not budgeted.
+   * @throws {RangeError} When `value` is negative, `NaN`, infinite or not a
+   * decimal; nothing is incremented.
+   */
+  refund(currency: string, value: number | string): boolean {
+    const units = toUnits(value, `refund ${currency}`);
+    const current = this.#remaining.get(currency);
+    if (current === undefined) return false;
+    this.#remaining.set(currency, current + units);
+    return true;
+  }
+
+  /**
    * The remaining amount of `currency` as an exact decimal string, negative
    * after an overspend.
    *

@@ -89,6 +89,12 @@ export class RuntimeConnection implements Outlet {
   #idle: IdleWatch | undefined;
   /** The principal this connection's session counts against, once counted. */
   #counted: string | undefined;
+  /** Set once this connection let go of its session. */
+  #released = false;
+  /** Set when a resume on another connection took the session over. */
+  #superseded = false;
+  /** The session a resume took over, until the handshake attaches or gives it up. */
+  #claimed: RuntimeSession | undefined;
 
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
@@ -156,10 +162,7 @@ export class RuntimeConnection implements Outlet {
     clearTimeout(this.#helloTimer);
     this.#heartbeat?.stop();
     this.#idle?.stop();
-    if (this.#session !== undefined) {
-      this.#session.detach(this);
-      this.#core.detached(this.#session);
-    }
+    this.#release();
     if (this.#closing) return;
     this.#closing = true;
     this.#uncount();
@@ -173,6 +176,15 @@ export class RuntimeConnection implements Outlet {
       await this.#writer.abort(error).catch(() => {});
     }
     await this.#reader.cancel().catch(() => {});
+  }
+
+  /** Lets go of the session, once: stored as detached, unless another connection took it over. */
+  #release(): void {
+    const session = this.#session;
+    if (session === undefined || this.#released) return;
+    this.#released = true;
+    session.detach(this);
+    if (!this.#superseded) this.#core.detached(session);
   }
 
   /** Closes a connection that has not completed a handshake in time (hello or resume). */
@@ -200,9 +212,15 @@ export class RuntimeConnection implements Outlet {
     await writer.ready;
   }
 
+  /** Closes the connection, first sending a reason that is an `ArcpError` as `session.error`. */
   drop(reason: unknown): void {
     this.#core.logger.debug("arcp runtime: connection dropped", reason);
-    this.close();
+    void this.#closeTransport(reason instanceof ArcpError ? reason : undefined);
+  }
+
+  supersede(reason: ArcpError): void {
+    this.#superseded = true;
+    this.drop(reason);
   }
 
   /** A failed write means the transport is unusable: close it so the client notices and resumes. */
@@ -226,8 +244,13 @@ export class RuntimeConnection implements Outlet {
         try {
           await this.#handshake(message);
         } catch (error) {
-          // A failed handshake does not hold a session slot.
-          if (this.#session === undefined) this.#uncount();
+          // A failed handshake does not hold a session slot, nor a session it took over.
+          if (this.#session === undefined) {
+            this.#uncount();
+            const claimed = this.#claimed;
+            this.#claimed = undefined;
+            if (claimed !== undefined) this.#core.detached(claimed);
+          }
           throw error;
         } finally {
           this.#handshaking = false;
@@ -345,21 +368,17 @@ export class RuntimeConnection implements Outlet {
   }
 
   /**
-   * Resumes a session, if its principal may connect one more; one refused is
-   * left detached and resumable, with the token it presented.
+   * Resumes a session, if its principal may connect one more; one refused
+   * (or whose welcome cannot be sent) is left detached and resumable, with
+   * the token it presented.
    */
   async #resume(
     request: ResumeRequest,
     principal: Principal | undefined,
   ): Promise<[RuntimeSession, string]> {
     const resumed = await resumeSession(this.#core, request, principal);
-    const [session] = resumed;
-    try {
-      this.#count(session.principal.id);
-    } catch (error) {
-      this.#core.detached(session);
-      throw error;
-    }
+    this.#claimed = resumed[0];
+    this.#count(resumed[0].principal.id);
     return resumed;
   }
 

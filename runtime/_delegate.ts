@@ -61,29 +61,35 @@ export async function delegateJob(
       },
     );
   }
-  // Before the carve-out, which a refusal would otherwise lose; startJob
-  // counts the child with no await in between.
+  // Refused before the carve-out when it can be; startJob counts the child
+  // with no await in between.
   core.runningJobs.check(parent.principal.id);
-  // Carved out: what the child may spend, the parent no longer can.
-  for (const amount of lease["cost.budget"] ?? []) {
-    const { currency, value } = parseAmount(amount);
-    parent.spendBudget(currency, value);
-  }
+  // Carved out now, so a concurrent delegation is checked against what is
+  // left; given back if the child is refused later (lease policy,
+  // credential, store): what the child may spend, the parent no longer can.
+  const carved = (lease["cost.budget"] ?? []).map(parseAmount);
+  for (const { currency, value } of carved) parent.spendBudget(currency, value);
   const expiresAt = effectiveExpiry(request.constraints, parent.leaseConstraints);
-  return await startJob(core, parent.ownerSession, {
-    id: newJobId(),
-    definition,
-    agent: ref,
-    input: request.input ?? null,
-    lease,
-    leaseConstraints: expiresAt === undefined ? undefined : { expires_at: expiresAt },
-    // Delegated jobs inherit the parent's trace (spec 1.0 §10.3).
-    traceId: parent.traceId,
-    maxRuntimeSec: undefined,
-    createdAt: new Date().toISOString(),
-    idempotencyKey: undefined,
-    parent: { job: parent, delegateId: request.delegateId },
-  });
+  try {
+    return await startJob(core, parent.ownerSession, {
+      id: newJobId(),
+      definition,
+      agent: ref,
+      input: request.input ?? null,
+      lease,
+      leaseConstraints: expiresAt === undefined ? undefined : { expires_at: expiresAt },
+      // Delegated jobs inherit the parent's trace (spec 1.0 §10.3).
+      traceId: parent.traceId,
+      maxRuntimeSec: undefined,
+      createdAt: new Date().toISOString(),
+      idempotencyKey: undefined,
+      parent: { job: parent, delegateId: request.delegateId },
+    });
+  } catch (error) {
+    // A child startJob refused never started, so it spends nothing.
+    for (const { currency, value } of carved) parent.refundBudget(currency, value);
+    throw error;
+  }
 }
 
 /** The name an `agent.delegate` pattern is matched against: the agent without its version. */

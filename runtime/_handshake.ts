@@ -15,6 +15,7 @@ import type { SessionRecord } from "../store/types.ts";
 import type { Principal } from "./auth.ts";
 import type { RuntimeCore } from "./_core.ts";
 import { digestsEqual, sha256Hex } from "./_digest.ts";
+import { bytesOver, MAX_PRINCIPAL_ID_BYTES } from "./_key_fields.ts";
 import { RuntimeSession } from "./_session.ts";
 import { jobsElsewhere, windowPassed } from "./_recovery.ts";
 import { LogChanges, sessionByToken } from "./_shared_store.ts";
@@ -74,6 +75,18 @@ export async function authenticate(
     throw new ArcpError(
       "UNAUTHENTICATED",
       auth?.token === undefined ? "Missing bearer token" : "Invalid bearer token",
+    );
+  }
+  const bytes = bytesOver(principal.id, MAX_PRINCIPAL_ID_BYTES);
+  if (bytes !== undefined) {
+    // The operator's authenticator is at fault, not the client: say so in the log.
+    core.logger.error(
+      `arcp runtime: refusing a session: the authenticator returned a principal id of ${bytes} ` +
+        `bytes, over the limit of ${MAX_PRINCIPAL_ID_BYTES} (principal ids key stored records)`,
+    );
+    throw new ArcpError(
+      "UNAUTHENTICATED",
+      `Invalid principal: its principal id is ${bytes} bytes, over the limit of ${MAX_PRINCIPAL_ID_BYTES}`,
     );
   }
   return principal;

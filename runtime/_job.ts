@@ -435,6 +435,11 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     this.#spec.authority.budget?.spend(currency, value);
   }
 
+  /** Gives back what {@linkcode RuntimeJob.spendBudget} moved out for a child that was refused. */
+  refundBudget(currency: string, value: string): void {
+    this.#spec.authority.budget?.refund(currency, value);
+  }
+
   delegate(
     agent: string,
     input: unknown,

@@ -1,15 +1,30 @@
 // This module is browser compatible.
-// Client-chosen strings that a store keys records by (idempotency keys, list
-// cursors) are bounded where they come in: a store's key is limited (Deno KV:
-// 2 KiB, shared with the principal and the store's prefix), and a key the
-// store refuses must be the client's INVALID_REQUEST, not the runtime's error.
+// Strings that a store keys records by are bounded where they come in: a
+// store's key is limited (Deno KV: 2 KiB, shared by the principal id, a
+// client-chosen field and the store's prefix). A client-chosen key the store
+// would refuse (idempotency keys, list cursors) is the client's
+// INVALID_REQUEST; an authenticator's principal id too long to key by
+// refuses the hello, not every later request.
 
 import { ArcpError } from "../protocol/errors.ts";
 
 /** Longest idempotency key or list cursor a client may send, in UTF-8 bytes. */
 export const MAX_KEY_FIELD_BYTES = 512;
 
+/** Longest principal id an authenticator may return, in UTF-8 bytes. */
+export const MAX_PRINCIPAL_ID_BYTES = 256;
+
 const encoder = new TextEncoder();
+
+/**
+ * The UTF-8 size of `value` when it is over `limit` bytes, else `undefined`.
+ */
+export function bytesOver(value: string, limit: number): number | undefined {
+  // At most 3 bytes per UTF-16 unit: short strings need no encoding.
+  if (value.length * 3 <= limit) return undefined;
+  const bytes = encoder.encode(value).length;
+  return bytes > limit ? bytes : undefined;
+}
 
 /**
  * Checks a client-chosen key field against {@linkcode MAX_KEY_FIELD_BYTES}.
@@ -19,10 +34,9 @@ const encoder = new TextEncoder();
  * @throws {ArcpError} `INVALID_REQUEST` naming the field, its size and the limit.
  */
 export function checkKeyField(value: string | null | undefined, field: string): void {
-  // At most 3 bytes per UTF-16 unit: short strings need no encoding.
-  if (value === null || value === undefined || value.length * 3 <= MAX_KEY_FIELD_BYTES) return;
-  const bytes = encoder.encode(value).length;
-  if (bytes > MAX_KEY_FIELD_BYTES) {
+  if (value === null || value === undefined) return;
+  const bytes = bytesOver(value, MAX_KEY_FIELD_BYTES);
+  if (bytes !== undefined) {
     throw new ArcpError(
       "INVALID_REQUEST",
       `Invalid ${field}: it is ${bytes} bytes, over the limit of ${MAX_KEY_FIELD_BYTES}`,

@@ -25,8 +25,13 @@ import { retried } from "./_retry.ts";
 export interface Outlet {
   /** Writes frames in order; resolves when the transport can take more. */
   write(frames: readonly Envelope[]): Promise<void>;
-  /** Called when writing failed, or another connection resumed the session. */
+  /** Called when writing failed, or the session failed: the session is left detached. */
   drop(reason: unknown): void;
+  /**
+   * Called when another connection resumed the session: this one closes
+   * without marking the session detached, since the other holds it.
+   */
+  supersede(reason: ArcpError): void;
 }
 
 /** Per-session buffering limits. */
@@ -238,7 +243,7 @@ export class RuntimeSession {
     const previous = this.#outlet;
     if (previous === undefined || previous === outlet) return;
     this.detach(previous);
-    previous.drop(
+    previous.supersede(
       new ArcpError("INVALID_REQUEST", "The session was resumed on another connection"),
     );
   }

@@ -10,7 +10,12 @@ import { digestsEqual, sha256Hex } from "./_digest.ts";
 
 /** Who a session acts for, as established by its bearer token. */
 export interface Principal {
-  /** Stable principal id; jobs, listings and subscriptions are scoped by it. */
+  /**
+   * Stable principal id; jobs, listings and subscriptions are scoped by it.
+   * At most 256 bytes in UTF-8, since stores key records by it: a longer one
+   * refuses the hello with `UNAUTHENTICATED` naming the limit (and is logged
+   * as an error, the authenticator being misconfigured).
+   */
   id: string;
   /**
    * Claims the authenticator verified, e.g. a JWT's payload (see

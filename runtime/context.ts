@@ -146,8 +146,8 @@ export interface AgentContext {
    * starts a child job in the same session (announced by a `job.accepted`
    * with `parent_job_id` and `delegate_id`), whose lease must be a subset of
    * this job's (spec 1.1 §9.4). The child inherits this job's trace and
-   * expiry; its `cost.budget` is carved from this job's remaining budget.
-   * It is cancelled if this job ends first. The outcome is also reported as
+   * expiry; its `cost.budget` is carved from this job's remaining budget,
+   * and given back when the child is refused. It is cancelled if this job ends first. The outcome is also reported as
    * a `tool_result` whose `call_id` is the `delegate_id`.
    *
    * @returns The child's `job.result` payload.

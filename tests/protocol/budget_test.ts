@@ -238,3 +238,13 @@ Deno.test("BudgetCounters rejects invalid cost.budget patterns with INVALID_REQU
     });
   }
 });
+
+Deno.test("BudgetCounters.refund() gives back exactly what spend() took, and ignores unbudgeted currencies", () => {
+  const budget = new BudgetCounters({ "cost.budget": ["USD:2.00"] });
+  budget.spend("USD", "0.5");
+  assert.equal(budget.refund("USD", "0.5"), true);
+  assert.equal(budget.remaining("USD"), "2");
+  assert.equal(budget.refund("EUR", 1), false);
+  assert.throws(() => budget.refund("USD", -1), RangeError);
+  assert.equal(budget.remaining("USD"), "2");
+});
