@@ -3,6 +3,7 @@
 // refused with a clear RangeError instead of failing half-way through a batch.
 
 import { serialize } from "node:v8";
+import { serializedSizeBound } from "./_kv_size.ts";
 
 /** Largest value: its V8 serialization, header included. */
 export const MAX_VALUE_BYTES = 65_536;
@@ -35,13 +36,16 @@ export function keySize(key: readonly KeyPart[]): number {
 }
 
 /**
- * Bytes of `value` as Deno KV stores it: V8's structured serialization,
- * header included. Measured with V8's own serializer, because the size
- * depends on how V8 holds the value (Smi or double, one- or two-byte
- * string, packed or holey array), which no estimate from JavaScript sees.
+ * Bytes to count for `value` as Deno KV stores it (V8's structured
+ * serialization, header included): an upper bound while that is within the
+ * value limit, else the exact size from V8's own serializer, since the size
+ * depends on how V8 holds the value (Smi or double, one- or two-byte string,
+ * packed or holey array). So a value is refused or split only on its exact
+ * size, and commits are packed on sizes never below the real ones.
  */
 export function valueSize(value: unknown): number {
-  return serialize(value).length;
+  const bound = serializedSizeBound(value, MAX_VALUE_BYTES);
+  return bound <= MAX_VALUE_BYTES ? bound : serialize(value).length;
 }
 
 /** What one write adds to a commit's totals, as the KV counts them. */
