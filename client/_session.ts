@@ -28,7 +28,10 @@ export interface SessionOptions {
   lastEventSeq: number;
 }
 
-/** The least time between two acknowledgements, or two resume-state saves (spec 1.1 §6.5). */
+/**
+ * The wait from a read to its acknowledgement and resume-state save, and so
+ * the least time between two of them (spec 1.1 §6.5).
+ */
 const ACK_INTERVAL_MS = 200;
 
 export class Session {
@@ -273,8 +276,8 @@ export class Session {
 
   /**
    * Something read or received may have moved what to acknowledge or save:
-   * both happen soon, at most every ACK_INTERVAL_MS. With neither automatic
-   * acknowledgement nor a resume store there is nothing to do.
+   * both happen ACK_INTERVAL_MS later, for everything read meanwhile. With
+   * neither automatic acknowledgement nor a resume store there is nothing to do.
    */
   #changed(): void {
     if (this.#failure !== undefined) return;
