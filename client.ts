@@ -352,7 +352,8 @@ export class Client {
 
   /**
    * Acknowledges every event up to `seq` (spec 1.1 §6.5); needed only with
-   * `autoAck: false`.
+   * `autoAck: false`. Not sent while the connection is down: acknowledge
+   * again once it is back (acknowledgements are cumulative).
    *
    * @param seq The highest processed `event_seq`.
    */

@@ -13,6 +13,7 @@ export class JobStream {
   readonly events: ReadableStream<JobEvent>;
   readonly result: Promise<JobResultPayload>;
   readonly #highWaterMark: number;
+  readonly #onRead: () => void;
   #controller!: ReadableStreamDefaultController<JobEvent>;
   #settle = Promise.withResolvers<JobResultPayload>();
   #queue: JobEvent[] = [];
@@ -30,9 +31,12 @@ export class JobStream {
   /**
    * @param highWaterMark Events that may wait unread and still count as
    *   processed; past it, acknowledgement stops until the consumer reads.
+   * @param onRead Called when the consumer has taken an event or cancelled
+   *   the stream: what it has read changed.
    */
-  constructor(highWaterMark: number) {
+  constructor(highWaterMark: number, onRead: () => void) {
     this.#highWaterMark = highWaterMark;
+    this.#onRead = onRead;
     this.events = new ReadableStream<JobEvent>({
       start: (controller) => {
         this.#controller = controller;
@@ -46,6 +50,7 @@ export class JobStream {
         this.#open = false;
         this.#queue = [];
         this.#head = 0;
+        this.#onRead();
       },
     }, { highWaterMark: 0 });
     this.result = this.#settle.promise;
@@ -171,6 +176,7 @@ export class JobStream {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
+    this.#onRead();
   }
 
   /** Closes the stream once the consumer has read what is queued. */

@@ -6,7 +6,7 @@
 import { ArcpError, ConnectionClosedError } from "../protocol/errors.ts";
 import type { Envelope, SessionHelloPayload } from "../protocol/messages.ts";
 import type { Transport } from "../transports/types.ts";
-import type { ReconnectOptions } from "../client.ts";
+import type { ReconnectOptions } from "./options.ts";
 import type { ResumeState } from "./resume_state.ts";
 import { handshake, type Welcomed } from "./_handshake.ts";
 

@@ -16,6 +16,7 @@ import { JobStream } from "./_job_stream.ts";
 import { OrphanEvents } from "./_orphan_events.ts";
 import { PendingRequests } from "./_pending_requests.ts";
 import { reconnect, type ReconnectPlan } from "./_reconnect.ts";
+import { Throttle } from "./_throttle.ts";
 
 export interface SessionOptions {
   reconnect: ReconnectPlan | undefined;
@@ -27,6 +28,10 @@ export interface SessionOptions {
   lastEventSeq: number;
 }
 
+/**
+ * The wait from a read to its acknowledgement and resume-state save, and so
+ * the least time between two of them (spec 1.1 §6.5).
+ */
 const ACK_INTERVAL_MS = 200;
 
 export class Session {
@@ -50,7 +55,8 @@ export class Session {
   /** The runtime's last unanswered session.error on this link: why it is about to close it. */
   #closedBy: ArcpError | undefined;
   #heartbeat: Heartbeat | undefined;
-  #ackTimer: ReturnType<typeof setInterval> | undefined;
+  /** Acknowledges and saves after reads and arrivals; idle while nothing changes. */
+  readonly #progress = new Throttle(() => this.#acknowledge(), ACK_INTERVAL_MS);
 
   constructor(welcomed: Welcomed, options: SessionOptions) {
     this.#options = options;
@@ -93,7 +99,7 @@ export class Session {
   streamFor(jobId: string): JobStream {
     let stream = this.#streams.get(jobId);
     if (stream !== undefined) return stream;
-    stream = new JobStream(this.#options.eventBufferSize);
+    stream = new JobStream(this.#options.eventBufferSize, () => this.#changed());
     this.#streams.set(jobId, stream);
     for (const message of this.#orphans.claim(jobId) ?? []) this.#deliver(stream, message);
     return stream;
@@ -111,6 +117,7 @@ export class Session {
     const stream = this.#streams.get(jobId);
     this.#streams.delete(jobId);
     if (error !== undefined) stream?.abandon(error);
+    this.#changed();
   }
 
   /** Whether `jobId` is not (or no longer) a running job of this client. */
@@ -118,8 +125,9 @@ export class Session {
     return this.#streams.get(jobId)?.done !== false;
   }
 
+  /** Acknowledges through `seq`; not recorded as sent while the connection is down. */
   ack(seq: number): void {
-    if (seq <= this.#ackedSent || !this.features.has("ack")) return;
+    if (seq <= this.#ackedSent || !this.features.has("ack") || this.#link === undefined) return;
     this.#ackedSent = seq;
     this.#write(
       encodeMessage("session.ack", { last_processed_seq: seq }, { session_id: this.sessionId }),
@@ -160,11 +168,12 @@ export class Session {
         this.#dropLink();
       });
     }
-    this.#ackTimer = setInterval(() => this.#tick(), ACK_INTERVAL_MS);
     void this.#run(link);
     // Requests the previous connection left unanswered go out again; submits
     // carry idempotency keys, so none can start a second job.
     for (const envelope of this.#pending.envelopes()) this.#write(envelope);
+    // What was read while the connection was down is acknowledged on this one.
+    this.#changed();
   }
 
   async #run(link: Link): Promise<void> {
@@ -185,7 +194,10 @@ export class Session {
           this.#options.logger.warn("arcp client: ignoring an invalid frame", invalid);
           continue;
         }
-        if (message !== undefined) this.#dispatch(message);
+        if (message !== undefined) {
+          this.#dispatch(message);
+          this.#changed();
+        }
         if (this.#link !== link) break;
       }
     } catch (error) {
@@ -210,8 +222,7 @@ export class Session {
     this.#link = undefined;
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
-    clearInterval(this.#ackTimer);
-    this.#tick();
+    this.#progress.flush();
     if (link !== undefined) {
       link.writer.close().catch(() => {});
       link.reader.cancel().catch(() => {});
@@ -248,7 +259,7 @@ export class Session {
   #finish(error: Error): void {
     if (this.#failure !== undefined) return;
     this.#failure = error;
-    clearInterval(this.#ackTimer);
+    this.#progress.cancel();
     this.#heartbeat?.stop();
     this.#pending.rejectAll(error);
     for (const stream of this.#streams.values()) stream.abandon(error);
@@ -263,8 +274,18 @@ export class Session {
     this.#heartbeat?.sent();
   }
 
-  /** Periodic: acknowledge what was consumed, and save the resume state. */
-  #tick(): void {
+  /**
+   * Something read or received may have moved what to acknowledge or save:
+   * both happen ACK_INTERVAL_MS later, for everything read meanwhile. With
+   * neither automatic acknowledgement nor a resume store there is nothing to do.
+   */
+  #changed(): void {
+    if (this.#failure !== undefined) return;
+    if (this.#options.autoAck || this.#options.resumeStore !== undefined) this.#progress.request();
+  }
+
+  /** Acknowledges what was consumed, and saves the resume state. */
+  #acknowledge(): void {
     if (this.#options.autoAck) {
       let processed = this.#lastSeq;
       for (const stream of this.#streams.values()) {
