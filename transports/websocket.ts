@@ -145,8 +145,8 @@ export function webSocketTransport(
   // ends; once the readable is closed or cancelled the queue drops them.
   socket.addEventListener("message", (event) => inbound.push((event as MessageEvent).data));
   socket.addEventListener("close", (event) => {
-    closing.abort();
     const error = closedError(event);
+    closing.abort(error);
     opened.reject(error);
     inbound.end();
     writeController?.error(error);
@@ -164,9 +164,11 @@ export function webSocketTransport(
     const lowWater = maxBuffered / 2;
     const stop = AbortSignal.any([signal, closing.signal]);
     for (let ms = DRAIN_POLL_MIN_MS; socket.bufferedAmount > lowWater; ms *= 2) {
-      if (socket.readyState !== OPEN || stop.aborted) return;
+      if (socket.readyState !== OPEN || stop.aborted) break;
       await pause(Math.min(ms, DRAIN_POLL_MAX_MS), stop);
     }
+    // A close while waiting fails the write; an abort has its own error already.
+    if (closing.signal.aborted) throw closing.signal.reason;
   }
 
   const writable = new WritableStream<Frame>({
