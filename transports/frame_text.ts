@@ -5,16 +5,28 @@
  * {@linkcode encodePayload}; every transport writes {@linkcode frameText},
  * which splices that text into the frame's instead of encoding the body a
  * second time. The text always equals `JSON.stringify(frame)` for the payload
- * as it was when encoded: the remembered text belongs to that payload object,
- * so a frame given another payload is encoded in full.
+ * as it was when encoded: the text is held by that payload object, so a frame
+ * given another payload is encoded in full, and it is handed over once, to
+ * the first frame written with it.
  *
  * @module
  */
 
 import type { Frame } from "./types.ts";
 
-/** Payload objects and their JSON text, as {@linkcode encodePayload} made it. */
-const texts = new WeakMap<object, string>();
+/**
+ * Where a payload holds its JSON text until a transport writes it: a
+ * property JSON, structured clones and spreads all skip (a symbol, not
+ * enumerable). Held on the payload, not in a `WeakMap`, whose entries cost
+ * every garbage collection; and held only until written, not for as long as
+ * the payload is logged.
+ */
+const TEXT: unique symbol = Symbol("arcp.payloadText");
+
+/** A payload {@linkcode encodePayload} may have given its text. */
+interface Carrier {
+  [TEXT]?: string | undefined;
+}
 
 const PAYLOAD = "payload";
 
@@ -30,8 +42,9 @@ const SPLICE_MIN_CHARS = 512;
  * check (an event's body, a result), and returns its JSON text. When the text
  * is long, the payload's text is remembered for {@linkcode frameText}, so the
  * frame carrying the payload is written without encoding that member again.
- * The payload must not change afterwards: frames carrying it are written with
- * the text of this moment.
+ * The payload must not change afterwards: the first frame written with it
+ * carries the text of this moment (later ones are encoded anew, the text not
+ * being kept once written).
  *
  * @param payload A frame's payload.
  * @param key Its last member (JSON keeps key order, so only the last can be
@@ -56,10 +69,14 @@ export function encodePayload<P extends object>(
 ): string | undefined {
   const text: string | undefined = JSON.stringify(payload[key]);
   if (text === undefined || text.length < SPLICE_MIN_CHARS) return text;
-  if ("toJSON" in payload || !isLast(payload, key)) return text;
+  if ("toJSON" in payload || !Object.isExtensible(payload) || !isLast(payload, key)) return text;
   const { [key]: _, ...head } = payload;
   const headText = encode(head as Record<string, unknown>);
-  texts.set(payload, splice(headText, key, text));
+  Object.defineProperty(payload, TEXT, {
+    value: splice(headText, key, text),
+    writable: true,
+    enumerable: false,
+  });
   return text;
 }
 
@@ -84,10 +101,12 @@ export function encodePayload<P extends object>(
 export function frameText(frame: Frame): string {
   // Typed a Frame, but a test or a misbehaving caller may write any value.
   const payload = (frame as Frame | null)?.[PAYLOAD];
-  const payloadText = typeof payload === "object" && payload !== null
-    ? texts.get(payload)
-    : undefined;
+  const carrier = typeof payload === "object" && payload !== null ? payload as Carrier : undefined;
+  const payloadText = carrier?.[TEXT];
   if (payloadText === undefined || !splices(frame)) return encode(frame);
+  // Handed over once: a frame written again (a replay, a subscriber's copy)
+  // is encoded in full rather than keep every logged payload's text alive.
+  carrier![TEXT] = undefined;
   const { [PAYLOAD]: _, ...head } = frame;
   return splice(encode(head), PAYLOAD, payloadText);
 }

@@ -59,3 +59,26 @@ Deno.test("encodePayload() and frameText() refuse what JSON cannot carry with a 
   frame.event_seq = 1n;
   assert.throws(() => frameText(frame), TypeError);
 });
+
+Deno.test("frameText() writes the text of encoding time to the first frame, then encodes anew", () => {
+  const body = largeBody(4096);
+  const frame = eventFrame(body);
+  const encoded = JSON.stringify(frame);
+  body.lines = ["changed after it was emitted"];
+  // The first write splices the text made when the body was encoded...
+  assert.equal(frameText(frame), encoded);
+  // ...and hands it over: a replay encodes the payload as it is now.
+  assert.equal(frameText(frame), JSON.stringify(frame));
+  assert.notEqual(frameText(frame), encoded);
+});
+
+Deno.test("encodePayload() leaves nothing JSON, a clone or a spread would see", () => {
+  const payload = { kind: "log", body: largeBody(4096) };
+  encodePayload(payload, "body");
+  assert.deepEqual(Object.keys(payload), ["kind", "body"]);
+  assert.deepEqual(structuredClone(payload), { kind: "log", body: payload.body });
+  const frame: Frame = { type: "job.event", payload: { ...payload } };
+  assert.equal(frameText(frame), JSON.stringify(frame));
+  const frozen = Object.freeze({ kind: "log", body: largeBody(4096) });
+  assert.equal(encodePayload(frozen, "body"), JSON.stringify(frozen.body));
+});
