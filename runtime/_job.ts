@@ -23,7 +23,7 @@ import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
 import type { DelegateRequest } from "./_delegate.ts";
 import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
-import { encodedLength, resultPayload, sendableError } from "./_job_payload.ts";
+import { encodedMember, resultPayload, sendableError } from "./_job_payload.ts";
 import { JobEmitters, refused } from "./_job_emitters.ts";
 import { leasedFetch } from "./_job_fetch.ts";
 import { delegateAndWait } from "./_job_delegate.ts";
@@ -364,13 +364,14 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     if (this.terminal) return RESOLVED;
     // Checked here, where the agent can be told: once queued, an event that
     // cannot be encoded would break the transport for every job of the session.
-    const length = encodedLength(body);
+    const payload = { kind, ts: isoTimestamp(), body };
+    const length = encodedMember(payload, "body");
     if (typeof length === "string") {
       return refused(
         new TypeError(`Cannot emit "${kind}": its body is not JSON-serialisable: ${length}`),
       );
     }
-    const envelope = this.#envelope("job.event", { kind, ts: isoTimestamp(), body });
+    const envelope = this.#envelope("job.event", payload);
     const size = length + ENVELOPE_OVERHEAD;
     let pending: Promise<void>;
     try {

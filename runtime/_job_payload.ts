@@ -15,6 +15,7 @@ import type {
 import type { JobRecord } from "../store/types.ts";
 import type { ResultStream } from "./_result_stream.ts";
 import { DEFAULT_MAX_JSON_DEPTH } from "../transports/types.ts";
+import { encodePayload } from "../transports/frame_text.ts";
 
 /**
  * Nesting every frame a runtime sends stays within: what peers accept by
@@ -32,12 +33,35 @@ export const MAX_VALUE_DEPTH: number = MAX_FRAME_DEPTH - 2;
  * transport or a store).
  */
 export function encodedLength(value: unknown): number | string {
-  let length: number;
+  let text: string | undefined;
   try {
-    length = JSON.stringify(value)?.length ?? 4;
+    text = JSON.stringify(value);
   } catch (error) {
     return (error as Error).message;
   }
+  return checkedLength(value, text);
+}
+
+/**
+ * {@linkcode encodedLength} of `payload[key]`, a payload's last member,
+ * encoded once for both the check and the transport (see `encodePayload`).
+ */
+export function encodedMember<P extends object>(
+  payload: P,
+  key: keyof P & string,
+): number | string {
+  let text: string | undefined;
+  try {
+    text = encodePayload(payload, key);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return checkedLength(payload[key], text);
+}
+
+/** The length of `text`, the JSON of `value`, or why `value` nests too deeply to be sent. */
+function checkedLength(value: unknown, text: string | undefined): number | string {
+  const length = text?.length ?? 4;
   // Each level takes two characters at least: short JSON is never too deep.
   if (length > 2 * MAX_VALUE_DEPTH && nestedDeeper(value, MAX_VALUE_DEPTH)) {
     return `it is nested deeper than ${MAX_VALUE_DEPTH} levels ` +
@@ -108,14 +132,15 @@ export function resultPayload(
     if (typeof result === "string") payload.summary = result;
     return { payload, size: 0 };
   }
-  const length = encodedLength(result);
+  const payload: JobResultPayload = { final_status: "success", result: result ?? null };
+  const length = encodedMember(payload, "result");
   if (typeof length === "string") {
     return new ArcpError(
       "INTERNAL_ERROR",
       `The agent's result is not JSON-serialisable: ${length}`,
     );
   }
-  return { payload: { final_status: "success", result: result ?? null }, size: length };
+  return { payload, size: length };
 }
 
 /** The `job.error` payload of a job ended by `error`. */

@@ -7,6 +7,7 @@
 
 import { ConnectionClosedError } from "../protocol/errors.ts";
 import { closeSocketFor } from "./_close.ts";
+import { frameText } from "./frame_text.ts";
 import { type InboundLimits, inboundQueue } from "./_inbound.ts";
 import type { Frame, Transport } from "./types.ts";
 
@@ -61,7 +62,7 @@ export function serverSocketTransport(
     write(frame, controller) {
       if (closedError !== undefined) throw closedError;
       if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
-      const sent = socket.send(JSON.stringify(frame));
+      const sent = socket.send(frameText(frame));
       if (sent === 0) {
         socket.close(INTERNAL_ERROR, "A frame could not be sent");
         throw new ConnectionClosedError("WebSocket dropped a frame: the connection is closed");

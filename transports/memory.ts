@@ -13,8 +13,10 @@ import {
   parseFrame,
   type Transport,
 } from "./types.ts";
+import { frameText } from "./frame_text.ts";
 
 export { type Frame, MalformedFrame, parseFrame, type Transport } from "./types.ts";
+export { encodePayload, frameText } from "./frame_text.ts";
 
 /** Options of {@linkcode memoryTransportPair}. */
 export interface MemoryTransportOptions {
@@ -40,7 +42,7 @@ function direction(
       // The JSON round trip makes tests catch payloads that cannot be
       // serialised and objects shared by reference between the two sides.
       transform(frame, controller) {
-        controller.enqueue(parseFrame(JSON.stringify(frame), maxBytes));
+        controller.enqueue(parseFrame(frameText(frame), maxBytes));
       },
     },
     new CountQueuingStrategy({ highWaterMark }),

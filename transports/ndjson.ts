@@ -26,6 +26,7 @@ import {
   MalformedFrame,
   parseFrame,
 } from "./types.ts";
+import { frameText } from "./frame_text.ts";
 
 export { type Frame, MalformedFrame } from "./types.ts";
 
@@ -169,8 +170,9 @@ const encoder = new TextEncoder();
 
 /**
  * Creates a stream that writes each frame as one line of UTF-8 JSON ending
- * in `"\n"`. `JSON.stringify` escapes every newline inside strings, so a
- * frame never spans two lines.
+ * in `"\n"` (its `frameText`, which is `JSON.stringify(frame)`).
+ * JSON escapes every newline inside strings, so a frame never spans two
+ * lines.
  *
  * @returns A `TransformStream` from frames to bytes.
  * @throws {TypeError} from the stream (erroring it) when a frame cannot be
@@ -187,11 +189,7 @@ const encoder = new TextEncoder();
 export function ndjsonEncoder(): TransformStream<Frame, Uint8Array> {
   return new TransformStream<Frame, Uint8Array>({
     transform(frame, controller) {
-      const text: unknown = JSON.stringify(frame);
-      if (typeof text !== "string") {
-        throw new TypeError("Cannot encode a frame: it does not serialise to JSON");
-      }
-      controller.enqueue(encoder.encode(`${text}\n`));
+      controller.enqueue(encoder.encode(`${frameText(frame)}\n`));
     },
   });
 }

@@ -9,6 +9,7 @@
 
 import { ConnectionClosedError } from "../protocol/errors.ts";
 import { closeSocketFor } from "./_close.ts";
+import { frameText } from "./frame_text.ts";
 import { inboundQueue } from "./_inbound.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -77,6 +78,23 @@ export interface WebSocketTransportOptions {
 
 const CONNECTING = 0;
 const OPEN = 1;
+/** First pause between looks at a draining socket's `bufferedAmount`, in milliseconds. */
+const DRAIN_POLL_MIN_MS = 1;
+/** Longest pause between looks at a draining socket's `bufferedAmount`, in milliseconds. */
+const DRAIN_POLL_MAX_MS = 32;
+
+/** Resolves after `ms` milliseconds, or at once when `signal` aborts, leaving no timer behind. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
 function closedError(event: Event): ConnectionClosedError {
   const { code, reason } = event as CloseEvent;
   return new ConnectionClosedError(
@@ -109,11 +127,10 @@ export function webSocketTransport(
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const opened = Promise.withResolvers<void>();
-  const closed = Promise.withResolvers<never>();
-  closed.promise.catch(() => {});
   if (socket.readyState === OPEN) opened.resolve();
 
   let writeController: WritableStreamDefaultController | undefined;
+  const closing = new AbortController();
   const inbound = inboundQueue({
     maxFrameBytes,
     maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
@@ -129,21 +146,29 @@ export function webSocketTransport(
   socket.addEventListener("message", (event) => inbound.push((event as MessageEvent).data));
   socket.addEventListener("close", (event) => {
     const error = closedError(event);
+    closing.abort(error);
     opened.reject(error);
-    closed.reject(error);
     inbound.end();
     writeController?.error(error);
   });
   opened.promise.catch(() => {});
 
-  // Ends early on abort: an aborted stream waits for the write in progress,
-  // and a peer that never reads would never let it drain.
+  // A WHATWG WebSocket says nothing when its send buffer drains (Bun's
+  // server socket does, and bun.ts waits for that), so `bufferedAmount` is
+  // polled, backing off from 1 ms to 32 ms: a stalled peer costs ~30 wakeups
+  // a second instead of 1000, and as each pause is at most the wait so far,
+  // the half-buffer still queued when the loop wakes keeps the socket busy.
+  // Ends at once on close or abort: an aborted stream waits for the write in
+  // progress, and a peer that never reads would never let it drain.
   async function drain(signal: AbortSignal): Promise<void> {
     const lowWater = maxBuffered / 2;
-    while (socket.bufferedAmount > lowWater) {
-      if (socket.readyState !== OPEN || signal.aborted) return;
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, 1)), closed.promise]);
+    const stop = AbortSignal.any([signal, closing.signal]);
+    for (let ms = DRAIN_POLL_MIN_MS; socket.bufferedAmount > lowWater; ms *= 2) {
+      if (socket.readyState !== OPEN || stop.aborted) break;
+      await pause(Math.min(ms, DRAIN_POLL_MAX_MS), stop);
     }
+    // A close while waiting fails the write; an abort has its own error already.
+    if (closing.signal.aborted) throw closing.signal.reason;
   }
 
   const writable = new WritableStream<Frame>({
@@ -157,7 +182,7 @@ export function webSocketTransport(
     },
     write(frame, controller) {
       if (socket.readyState !== OPEN) throw new ConnectionClosedError("WebSocket is not open");
-      socket.send(JSON.stringify(frame));
+      socket.send(frameText(frame));
       if (socket.bufferedAmount > maxBuffered) return drain(controller.signal);
     },
     close() {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MalformedFrame, ndjsonDecoder, ndjsonEncoder } from "../../transports/ndjson.ts";
 import type { Frame } from "../../transports/types.ts";
+import { eventFrame, largeBody, UNICODE } from "../_wire_text.ts";
 
 const utf8 = new TextEncoder();
 
@@ -158,4 +159,11 @@ Deno.test("ndjsonDecoder() refuses a line nested deeper than maxJsonDepth and go
   assertMalformed(frames[2], /maxJsonDepth is 3/);
   const byDefault = await decode([`${deep}\n`]);
   assertMalformed(byDefault[0], /maxJsonDepth is 64/);
+});
+
+Deno.test("ndjsonEncoder() writes frames with pre-encoded payloads as exactly JSON.stringify of the frame", async () => {
+  const frames = [{ text: UNICODE }, largeBody(600), largeBody(1 << 20)].map(eventFrame);
+  const bytes = ReadableStream.from(frames).pipeThrough(ndjsonEncoder());
+  const text = await new Response(bytes).text();
+  assert.equal(text, frames.map((frame) => `${JSON.stringify(frame)}\n`).join(""));
 });

@@ -8,6 +8,7 @@ import {
   type WebSocketTransportOptions,
 } from "../../transports/websocket.ts";
 import { bounded, socketClosed, socketOpened, within } from "../_helpers.ts";
+import { eventFrame, largeBody, UNICODE } from "../_wire_text.ts";
 
 /** A server on 127.0.0.1 whose upgraded sockets the test gets, wrapped or raw. */
 interface Server extends AsyncDisposable {
@@ -201,3 +202,72 @@ Deno.test("webSocketTransport() abort ends a write stuck on an unread socket and
   await assert.rejects(stuck);
   assert.deepEqual(closes, [[1008, "INTERNAL_ERROR: maxQueuedFrames is 8"]]);
 });
+
+Deno.test(
+  "webSocketTransport() sends frames with pre-encoded payloads as exactly JSON.stringify of the frame",
+  bounded(async () => {
+    await using server = await startServer();
+    const { serverSide, clientSocket } = await pair(server);
+    const texts: string[] = [];
+    const all = Promise.withResolvers<void>();
+    const frames = [{ text: UNICODE }, largeBody(600), largeBody(256 * 1024)].map(eventFrame);
+    clientSocket.addEventListener("message", (event) => {
+      texts.push(event.data as string);
+      if (texts.length === frames.length) all.resolve();
+    });
+    const writer = serverSide.writable.getWriter();
+    for (const frame of frames) await writer.write(frame);
+    await within(all.promise, "every frame");
+    assert.deepEqual(texts, frames.map((frame) => JSON.stringify(frame)));
+    clientSocket.close();
+    await socketClosed(clientSocket);
+  }),
+);
+
+/** A socket whose peer does not read: `bufferedAmount` stays high and each look at it is counted. */
+function stalledSocket(): WebSocketLike & { looks: number; buffered: number; fireClose(): void } {
+  const listeners: ((event: Event) => void)[] = [];
+  return {
+    readyState: 1,
+    looks: 0,
+    buffered: 1 << 30,
+    get bufferedAmount() {
+      this.looks++;
+      return this.buffered;
+    },
+    send() {},
+    close() {},
+    addEventListener(type, listener) {
+      if (type === "close") listeners.push(listener);
+    },
+    fireClose() {
+      for (const listener of listeners) listener(new CloseEvent("close", { code: 1006 }));
+    },
+  };
+}
+
+Deno.test(
+  "webSocketTransport() waits for a stalled peer's buffer with backed-off looks, not one per millisecond",
+  bounded(async () => {
+    const socket = stalledSocket();
+    const writer = webSocketTransport(socket).writable.getWriter();
+    const stuck = writer.write({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Backing off to 32 ms takes about 20 looks in 500 ms; polling every millisecond, hundreds.
+    assert.ok(socket.looks < 60, `looked ${socket.looks} times in 500 ms`);
+    socket.buffered = 0;
+    await within(stuck, "the write once the buffer drained");
+  }),
+);
+
+Deno.test(
+  "webSocketTransport() a socket closing while a write waits for its buffer fails the write at once",
+  bounded(async () => {
+    const socket = stalledSocket();
+    const writer = webSocketTransport(socket).writable.getWriter();
+    const stuck = writer.write({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.fireClose();
+    await within(assert.rejects(stuck, ConnectionClosedError), "the stuck write to fail", 1_000);
+  }),
+);
