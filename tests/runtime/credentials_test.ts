@@ -245,7 +245,8 @@ Deno.test("a delegated child gets its own credential, revoked at once when the p
 Deno.test("rotation emits credential_rotated with the new value to the submitter, without it to other principals", async () => {
   const upstream = new KeyUpstream();
   await using h = await harness(upstream);
-  const alice = await h.connect();
+  // Unacknowledged, alice's events stay in the log for bob's history replay.
+  const alice = await h.connect({ autoAck: false });
   const job = await alice.submit("rotate", null);
   // The rotation may already have arrived: the issued value is the upstream's first.
   const original = { id: upstream.requests[0]!.credentialId, value: upstream.minted[0]! };

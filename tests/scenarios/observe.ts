@@ -485,7 +485,8 @@ export async function unsubscribingStopsTheEvents(kind: TransportKind): Promise<
 export async function clientSubscriptionsStreamEventsAndResult(kind: TransportKind): Promise<void> {
   const { h, agent } = await observedHarness(kind);
   await using _ = h;
-  const submitter = await h.connect();
+  // Unacknowledged, the submitter's events stay in the log for the history replay.
+  const submitter = await h.connect({ autoAck: false });
   const job = await submitter.submit("stream", { n: 4, pauses: [2] } satisfies PausingInput);
   await agent.paused(0);
 
