@@ -394,7 +394,12 @@ export class Runtime {
    * events past three quarters of a buffer cap end their jobs.
    */
   async #abandonUnheld(session: RuntimeSession): Promise<void> {
-    const stored = await this.#core.store.getSession(session.id).catch(() => undefined);
+    // A store that cannot say whether another instance holds the session:
+    // stop holding (the buffer caps bound what the jobs may then emit).
+    const stored = await this.#core.store.getSession(session.id).catch((error) => {
+      this.#core.logger.warn(`arcp runtime: cannot read session ${session.id}`, error);
+      return undefined;
+    });
     if (stored?.detached_at === null) return;
     session.abandon();
   }

@@ -462,6 +462,8 @@ export class RuntimeSession {
       `Cannot store the events of session ${this.id}: ${cause}`,
     );
     this.#queue = [];
+    // The ends these gates wait on will never be sent.
+    this.#gates.clear();
     for (const job of this.jobs.values()) job.abort(this.#failed, { graceMs: 0 });
     const outlet = this.#outlet;
     if (outlet !== undefined) {
