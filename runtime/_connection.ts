@@ -12,6 +12,7 @@ import {
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
 import { Heartbeat } from "../protocol/_heartbeat.ts";
+import { type Clock, type ClockTimer, isoAt } from "../protocol/clock.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import type { RuntimeCore } from "./_core.ts";
 import {
@@ -63,13 +64,17 @@ const FATAL = new Set(["UNAUTHENTICATED", "RESUME_WINDOW_EXPIRED"]);
 const CLOSE_GRACE_MS = 1000;
 
 /** Whether `promise` settles (resolves or rejects) within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+async function settlesWithin(
+  promise: Promise<unknown>,
+  ms: number,
+  clock: Clock,
+): Promise<boolean> {
+  let timer: ClockTimer | undefined;
+  const late = new Promise<false>((resolve) => timer = clock.setTimeout(() => resolve(false), ms));
   try {
     return await Promise.race([promise.then(() => true as const, () => true as const), late]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 
@@ -85,7 +90,7 @@ export class RuntimeConnection implements Outlet {
   #rotated = false;
   /** Set while a hello or resume is being answered. */
   #handshaking = false;
-  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #helloTimer: ClockTimer | undefined;
   #idle: IdleWatch | undefined;
   /** The principal this connection's session counts against, once counted. */
   #counted: string | undefined;
@@ -159,7 +164,7 @@ export class RuntimeConnection implements Outlet {
    * given. Frames still queued from the peer are dropped unanswered.
    */
   async #closeTransport(error?: ArcpError): Promise<void> {
-    clearTimeout(this.#helloTimer);
+    this.#core.clock.clearTimeout(this.#helloTimer);
     this.#heartbeat?.stop();
     this.#idle?.stop();
     this.#release();
@@ -172,7 +177,7 @@ export class RuntimeConnection implements Outlet {
       const envelope = encodeMessage("session.error", payload, { session_id: this.#session?.id });
       this.#writer.write(envelope).catch(() => {});
     }
-    if (!await settlesWithin(this.#writer.close(), CLOSE_GRACE_MS)) {
+    if (!await settlesWithin(this.#writer.close(), CLOSE_GRACE_MS, this.#core.clock)) {
       await this.#writer.abort(error).catch(() => {});
     }
     await this.#reader.cancel().catch(() => {});
@@ -190,7 +195,7 @@ export class RuntimeConnection implements Outlet {
   /** Closes a connection that has not completed a handshake in time (hello or resume). */
   #armHelloDeadline(): void {
     const ms = this.#core.helloTimeoutMs;
-    this.#helloTimer = setTimeout(() => {
+    this.#helloTimer = this.#core.clock.setTimeout(() => {
       if (this.#session !== undefined || this.#closing) return;
       // One being answered (a slow authenticator) gets another period.
       if (this.#handshaking) return this.#armHelloDeadline();
@@ -317,7 +322,7 @@ export class RuntimeConnection implements Outlet {
       capabilities: { encodings: ["json"], features, agents: this.#core.registry.inventory() },
     }, { session_id: session.id }));
     this.#session = session;
-    clearTimeout(this.#helloTimer);
+    this.#core.clock.clearTimeout(this.#helloTimer);
     this.#core.attached(session);
     if (this.#features.has("heartbeat")) this.#startHeartbeat(session);
     const idleSec = this.#core.idleSessionSec;
@@ -330,7 +335,7 @@ export class RuntimeConnection implements Outlet {
               `idleSessionSec is ${idleSec}`,
           ),
         );
-      });
+      }, this.#core.clock);
     }
     const acking = this.#features.has("ack");
     if (resume === undefined) session.attach(this, acking);
@@ -393,7 +398,7 @@ export class RuntimeConnection implements Outlet {
         undefined,
       );
       this.close();
-    });
+    }, this.#core.clock);
   }
 
   #dispatch(session: RuntimeSession, message: Message): Promise<void> | void {
@@ -423,7 +428,7 @@ export class RuntimeConnection implements Outlet {
       case "session.ping":
         return this.#send("session.pong", {
           ping_nonce: message.payload.nonce,
-          received_at: new Date().toISOString(),
+          received_at: isoAt(this.#core.clock),
         });
       case "session.pong":
         return;

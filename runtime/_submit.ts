@@ -18,6 +18,7 @@ import { JobAuthority } from "./_authority.ts";
 import { isLeaseSubset, validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { Lease } from "../protocol/messages.ts";
+import { isoAt } from "../protocol/clock.ts";
 import type { JobRecord } from "../store/types.ts";
 import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
@@ -139,7 +140,7 @@ async function acceptSubmit(
   if (expiresAt !== undefined) validateExpiresAt(expiresAt, core.now());
   const traceId = message.trace_id === undefined ? newTraceId() : parseTraceId(message.trace_id);
   const jobId = newJobId();
-  const createdAt = new Date().toISOString();
+  const createdAt = isoAt(core.clock);
   const key = payload.idempotency_key;
   if (key !== undefined) {
     const expiresAt = new Date(Date.parse(createdAt) + core.idempotencyTtlSec * 1000).toISOString();
@@ -286,6 +287,7 @@ async function createJob(
       : (credential, job) =>
         ledger.rotate({ credentialId: credential.id, jobId: job.jobId }, [credential.value]),
     terminateOnExpiry: core.terminateOnExpiry,
+    clock: core.clock,
     instanceId: core.instanceId,
   });
   try {
