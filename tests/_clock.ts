@@ -67,6 +67,19 @@ export class TestClock implements Clock {
     await settle();
   }
 
+  /**
+   * Moves the clock `stepMs` at a time until `promise` settles, for a
+   * deadline armed by work the test cannot see finish (a timer set just
+   * after a frame went out); gives up after `maxSteps`.
+   */
+  async advanceUntil<T>(promise: Promise<T>, stepMs: number, maxSteps = 1_000): Promise<T> {
+    let settled = false;
+    const watched = promise.finally(() => settled = true);
+    watched.catch(() => {});
+    for (let step = 0; step < maxSteps && !settled; step++) await this.advance(stepMs);
+    return await watched;
+  }
+
   #next(): Timer | undefined {
     let next: Timer | undefined;
     for (const timer of this.#timers.values()) {

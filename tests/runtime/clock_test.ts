@@ -70,8 +70,7 @@ Deno.test(
     const clock = new TestClock();
     await using h = await startHarness("websocket", { runtime: { clock, helloTimeoutMs: 5_000 } });
     const raw = await h.raw();
-    await clock.advance(5_000);
-    const error = await raw.expectError("UNAUTHENTICATED");
+    const error = await clock.advanceUntil(raw.expectError("UNAUTHENTICATED"), 1_000);
     assert.match(String(error.message), /helloTimeoutMs is 5000/);
     assert.deepEqual(await raw.ended(), []);
   }),
@@ -86,10 +85,12 @@ Deno.test(
     });
     const raw = await h.raw();
     await raw.hello(undefined, { features: ["heartbeat"] });
-    await clock.advance(31_000);
-    assert.equal((await raw.expect("session.ping")).type, "session.ping");
-    await clock.advance(31_000);
-    await raw.expectError("HEARTBEAT_LOST");
+    const started = clock.now();
+    const ping = await clock.advanceUntil(raw.expect("session.ping"), 1_000);
+    assert.ok(clock.now() - started >= 30_000, `pinged after ${clock.now() - started} ms`);
+    assert.equal(ping.type, "session.ping");
+    await clock.advanceUntil(raw.expectError("HEARTBEAT_LOST"), 1_000);
+    assert.ok(clock.now() - started >= 60_000, `lost after ${clock.now() - started} ms`);
   }),
 );
 
@@ -123,8 +124,12 @@ Deno.test(
     const expiresAt = new Date(clock.now() + 60_000).toISOString();
     await raw.submit("waiting", null, { lease_constraints: { expires_at: expiresAt } });
     await raw.expect("job.accepted");
-    await clock.advance(61_000);
-    const frames = await raw.until((frame) => frame.type === "job.error");
+    await clock.advance(59_000);
+    const frames = await clock.advanceUntil(
+      raw.until((frame) => frame.type === "job.error"),
+      1_000,
+    );
+    assert.ok(clock.now() >= Date.parse(expiresAt), "ended before expires_at");
     assert.equal(payloadOf(frames.at(-1)!).code, "LEASE_EXPIRED");
   }),
 );
@@ -141,8 +146,12 @@ Deno.test(
     await raw.hello();
     await raw.submit("waiting", null, { max_runtime_sec: 30 });
     await raw.expect("job.accepted");
-    await clock.advance(31_000);
-    const frames = await raw.until((frame) => frame.type === "job.error");
+    const started = clock.now();
+    const frames = await clock.advanceUntil(
+      raw.until((frame) => frame.type === "job.error"),
+      1_000,
+    );
+    assert.ok(clock.now() - started >= 30_000, `ended after ${clock.now() - started} ms`);
     assert.equal(payloadOf(frames.at(-1)!).code, "TIMEOUT");
   }),
 );
