@@ -30,6 +30,7 @@ import type { Outlet, RuntimeSession } from "./_session.ts";
 import { submitJob } from "./_submit.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { IdleWatch, isThroughput } from "./_idle.ts";
+import { wireError } from "./_wire_error.ts";
 
 export type { RuntimeCore } from "./_core.ts";
 
@@ -262,8 +263,8 @@ export class RuntimeConnection implements Outlet {
         }
       }
     } catch (error) {
-      const arcpError = ArcpError.from(error);
-      if (arcpError.code === "INTERNAL_ERROR") {
+      const arcpError = wireError(error, this.#core.logger, "failed to handle a frame");
+      if (arcpError === error && arcpError.code === "INTERNAL_ERROR") {
         this.#core.logger.error("arcp runtime: failed to handle a frame", error);
       }
       await this.#sendError(arcpError, requestId);

@@ -457,6 +457,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     return delegateAndWait(this, { agent, input, leaseRequest, constraints }, {
       start: (request: DelegateRequest) => this.#spec.delegate(this, request),
       children: this.#children,
+      logger: this.#spec.logger,
     });
   }
 
