@@ -469,7 +469,9 @@ export class Runtime {
     // One revocation attempt each; what fails stays in the ledger for the next start.
     await this.#core.credentials?.close();
     // Nothing here runs any more: the heartbeat goes last.
-    await this.#ready?.catch(() => {});
+    await this.#ready?.catch((error) => {
+      this.#core.logger.warn("arcp runtime: recovery at start had failed", error);
+    });
     await this.#heartbeat.stop();
     const ending = [...this.#connections.values()];
     for (const connection of this.#connections.keys()) connection.close();

@@ -105,7 +105,9 @@ export class RuntimeConnection implements Outlet {
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
     this.#writer = transport.writable.getWriter();
-    this.#writer.closed.catch(() => {});
+    this.#writer.closed.catch((error) => {
+      this.#core.logger.debug("arcp runtime: the transport's writable failed", error);
+    });
     this.#reader = transport.readable.getReader();
   }
 
@@ -176,12 +178,18 @@ export class RuntimeConnection implements Outlet {
       this.#core.logger.debug(`arcp runtime: closing a connection: ${error.message}`);
       const payload: SessionErrorPayload = error.toPayload();
       const envelope = encodeMessage("session.error", payload, { session_id: this.#session?.id });
-      this.#writer.write(envelope).catch(() => {});
+      this.#writer.write(envelope).catch((reason) => {
+        this.#core.logger.debug("arcp runtime: cannot send the closing session.error", reason);
+      });
     }
     if (!await settlesWithin(this.#writer.close(), CLOSE_GRACE_MS, this.#core.clock)) {
-      await this.#writer.abort(error).catch(() => {});
+      await this.#writer.abort(error).catch((reason) => {
+        this.#core.logger.debug("arcp runtime: cannot abort a stuck transport", reason);
+      });
     }
-    await this.#reader.cancel().catch(() => {});
+    await this.#reader.cancel().catch((reason) => {
+      this.#core.logger.debug("arcp runtime: cannot cancel a closing transport's reads", reason);
+    });
   }
 
   /** Lets go of the session, once: stored as detached, unless another connection took it over. */
@@ -288,7 +296,11 @@ export class RuntimeConnection implements Outlet {
     const session = this.#session;
     const envelope = encodeMessage(type, payload, { session_id: session?.id, job_id: jobId });
     if (session?.attached) await session.send(envelope);
-    else await this.#writer.write(envelope).catch(() => {});
+    else {
+      await this.#writer.write(envelope).catch((error) => {
+        this.#core.logger.debug(`arcp runtime: cannot send ${type} before a session`, error);
+      });
+    }
     this.#heartbeat?.sent();
   }
 

@@ -274,7 +274,8 @@ async function createJob(
     maxResultBytes: core.maxResultBytes,
     storeRecord: (record) => {
       const write = retried(() => core.store.putJob(record));
-      // Closing waits for it: the store may be closed right after.
+      // Closing waits for it: the store may be closed right after. Its
+      // failure is the job's, which gets `write` and logs it.
       core.track(write.catch(() => {}));
       return write;
     },
