@@ -147,6 +147,7 @@ export async function* watchValues(
     }
   } finally {
     signal.removeEventListener("abort", onAbort);
+    // The same: a watch that cannot be cancelled is already over.
     await reader.cancel().catch(() => {});
   }
 }
