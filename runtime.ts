@@ -36,7 +36,7 @@ import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runti
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
-import { type Clock, type ClockTimer, isoAt, systemClock } from "./protocol/clock.ts";
+import { type ClockTimer, isoAt, systemClock, withNow } from "./protocol/clock.ts";
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./transports/_inbound.ts";
 import type { WebSocketTransportOptions } from "./transports/websocket.ts";
 
@@ -132,7 +132,7 @@ export class Runtime {
     const store = options.store ?? new MemoryStore();
     const logger = options.logger ?? SILENT;
     const provisioner = options.provisioner;
-    const clock = clockOf(options);
+    const clock = withNow(options.clock ?? systemClock, options.now);
     const heartbeat = this.#heartbeat = new InstanceHeartbeat(
       store,
       options.instanceTtlMs ?? 4000,
@@ -375,10 +375,8 @@ export class Runtime {
 
   #scheduleExpiry(sessionId: string, delayMs: number): void {
     if (this.#closed || this.#expiries.has(sessionId)) return;
-    this.#expiries.set(
-      sessionId,
-      this.#core.clock.setTimeout(() => this.#expire(sessionId), Math.max(0, delayMs)),
-    );
+    const timer = this.#core.clock.setTimeout(() => this.#expire(sessionId), Math.max(0, delayMs));
+    this.#expiries.set(sessionId, timer);
   }
 
   #expire(sessionId: string): void {
@@ -505,16 +503,4 @@ export class Runtime {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** The clock of `options`: `clock`, with the deprecated `now` over its `now`. */
-function clockOf(options: RuntimeOptions): Clock {
-  const clock = options.clock ?? systemClock;
-  const now = options.now;
-  if (now === undefined) return clock;
-  return {
-    now: () => now(),
-    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-    clearTimeout: (timer) => clock.clearTimeout(timer),
-  };
 }

@@ -73,3 +73,13 @@ export function every(clock: Clock, ms: number, fn: () => void): () => void {
     clock.clearTimeout(timer);
   };
 }
+
+/** `clock`, its `now` replaced by `now` when given (the runtime's deprecated `now` option). */
+export function withNow(clock: Clock, now: (() => number) | undefined): Clock {
+  if (now === undefined) return clock;
+  return {
+    now: () => now(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+    clearTimeout: (timer) => clock.clearTimeout(timer),
+  };
+}

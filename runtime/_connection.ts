@@ -105,9 +105,7 @@ export class RuntimeConnection implements Outlet {
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
     this.#writer = transport.writable.getWriter();
-    this.#writer.closed.catch((error) => {
-      this.#core.logger.debug("arcp runtime: the transport's writable failed", error);
-    });
+    this.#writer.closed.catch(this.#gone("the transport's writable failed"));
     this.#reader = transport.readable.getReader();
   }
 
@@ -178,18 +176,17 @@ export class RuntimeConnection implements Outlet {
       this.#core.logger.debug(`arcp runtime: closing a connection: ${error.message}`);
       const payload: SessionErrorPayload = error.toPayload();
       const envelope = encodeMessage("session.error", payload, { session_id: this.#session?.id });
-      this.#writer.write(envelope).catch((reason) => {
-        this.#core.logger.debug("arcp runtime: cannot send the closing session.error", reason);
-      });
+      this.#writer.write(envelope).catch(this.#gone("cannot send the closing session.error"));
     }
     if (!await settlesWithin(this.#writer.close(), CLOSE_GRACE_MS, this.#core.clock)) {
-      await this.#writer.abort(error).catch((reason) => {
-        this.#core.logger.debug("arcp runtime: cannot abort a stuck transport", reason);
-      });
+      await this.#writer.abort(error).catch(this.#gone("cannot abort a stuck transport"));
     }
-    await this.#reader.cancel().catch((reason) => {
-      this.#core.logger.debug("arcp runtime: cannot cancel a closing transport's reads", reason);
-    });
+    await this.#reader.cancel().catch(this.#gone("cannot cancel a closing transport's reads"));
+  }
+
+  /** Logs at debug what failed on a transport that is going or gone: nothing else is owed. */
+  #gone(what: string): (error: unknown) => void {
+    return (error) => this.#core.logger.debug(`arcp runtime: ${what}`, error);
   }
 
   /** Lets go of the session, once: stored as detached, unless another connection took it over. */
@@ -296,11 +293,7 @@ export class RuntimeConnection implements Outlet {
     const session = this.#session;
     const envelope = encodeMessage(type, payload, { session_id: session?.id, job_id: jobId });
     if (session?.attached) await session.send(envelope);
-    else {
-      await this.#writer.write(envelope).catch((error) => {
-        this.#core.logger.debug(`arcp runtime: cannot send ${type} before a session`, error);
-      });
-    }
+    else await this.#writer.write(envelope).catch(this.#gone(`cannot send ${type}`));
     this.#heartbeat?.sent();
   }
 
