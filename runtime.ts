@@ -36,6 +36,7 @@ import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runti
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
+import { type ClockTimer, isoAt, systemClock, withNow } from "./protocol/clock.ts";
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./transports/_inbound.ts";
 import type { WebSocketTransportOptions } from "./transports/websocket.ts";
 
@@ -69,6 +70,7 @@ export {
 } from "./runtime/credentials.ts";
 export type { CredentialRecord } from "./store/types.ts";
 export type { AcceptOptions, RuntimeOptions, UpgradeWebSocket } from "./runtime/options.ts";
+export { type Clock, type ClockTimer, systemClock } from "./protocol/clock.ts";
 
 /**
  * An ARCP runtime. Sessions and their jobs outlive connections: a dropped
@@ -103,7 +105,7 @@ export class Runtime {
   readonly #socketOptions: WebSocketTransportOptions;
   readonly #maxConnections: number;
   /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
-  readonly #expiries = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #expiries = new Map<string, ClockTimer>();
   #ready: Promise<void> | undefined;
   /** Store work under way (job records, expiries, followers), which close() waits for. */
   readonly #storing = new Set<Promise<void>>();
@@ -130,10 +132,12 @@ export class Runtime {
     const store = options.store ?? new MemoryStore();
     const logger = options.logger ?? SILENT;
     const provisioner = options.provisioner;
+    const clock = withNow(options.clock ?? systemClock, options.now);
     const heartbeat = this.#heartbeat = new InstanceHeartbeat(
       store,
       options.instanceTtlMs ?? 4000,
       logger,
+      clock,
     );
     this.#core = {
       name: options.name ?? SDK_NAME,
@@ -173,7 +177,8 @@ export class Runtime {
       subscribePolicy: options.subscribePolicy ?? (() => false),
       auditSubscribe: options.onSubscribe ?? (() => {}),
       logger,
-      now: options.now ?? Date.now,
+      now: clock.now,
+      clock,
       expiryGraceMs: options.leaseExpiryGraceMs ?? 1000,
       requireModelLease: options.requireModelLease ?? false,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
@@ -186,6 +191,7 @@ export class Runtime {
         retry: options.revocationRetry ?? {},
         onUnrevocable: options.onUnrevocable ?? (() => {}),
         instanceId: heartbeat.id,
+        clock,
       }),
       leasePolicy: options.leasePolicy,
       terminateOnExpiry: options.terminateOnLeaseExpiry ?? false,
@@ -302,7 +308,7 @@ export class Runtime {
   async #recoverLost(view: InstanceView, initial: boolean): Promise<void> {
     if (this.#closed || (!initial && (!this.#recovered || view.dead.length === 0))) return;
     await recoverJobs(this.#core, view.live);
-    const now = new Date();
+    const now = new Date(this.#core.clock.now());
     for (const record of await sweepSessions(this.#core, view.live, now)) {
       const expiresAt = Date.parse(record.detached_at!) + record.resume_window_sec * 1000;
       this.#scheduleExpiry(record.session_id, expiresAt - now.getTime());
@@ -355,7 +361,7 @@ export class Runtime {
   #detached(session: RuntimeSession): void {
     if (session.attached) return;
     const stored = session.updateRecord({
-      detached_at: session.record.detached_at ?? new Date().toISOString(),
+      detached_at: session.record.detached_at ?? isoAt(this.#core.clock),
       acked_seq: session.ackedSeq,
     }).finally(() => this.#storing.delete(stored));
     this.#storing.add(stored);
@@ -363,13 +369,14 @@ export class Runtime {
   }
 
   #cancelExpiry(sessionId: string): void {
-    clearTimeout(this.#expiries.get(sessionId));
+    this.#core.clock.clearTimeout(this.#expiries.get(sessionId));
     this.#expiries.delete(sessionId);
   }
 
   #scheduleExpiry(sessionId: string, delayMs: number): void {
     if (this.#closed || this.#expiries.has(sessionId)) return;
-    this.#expiries.set(sessionId, setTimeout(() => this.#expire(sessionId), Math.max(0, delayMs)));
+    const timer = this.#core.clock.setTimeout(() => this.#expire(sessionId), Math.max(0, delayMs));
+    this.#expiries.set(sessionId, timer);
   }
 
   #expire(sessionId: string): void {
@@ -422,7 +429,7 @@ export class Runtime {
     const holder = stored?.instance_id;
     const heldElsewhere = holder !== undefined && holder !== this.#core.instanceId &&
       (await this.#heartbeat.view()).live.has(holder);
-    const now = Date.now();
+    const now = this.#core.clock.now();
     if (stored !== undefined && !heldElsewhere) {
       if (!windowPassed(stored, now)) {
         const expiresAt = Date.parse(stored.detached_at ?? new Date(now).toISOString()) +
@@ -460,14 +467,16 @@ export class Runtime {
     // One revocation attempt each; what fails stays in the ledger for the next start.
     await this.#core.credentials?.close();
     // Nothing here runs any more: the heartbeat goes last.
-    await this.#ready?.catch(() => {});
+    await this.#ready?.catch((error) => {
+      this.#core.logger.warn("arcp runtime: recovery at start had failed", error);
+    });
     await this.#heartbeat.stop();
     const ending = [...this.#connections.values()];
     for (const connection of this.#connections.keys()) connection.close();
     // Each connection's end stores its session as detached: that write lands too.
     await Promise.all(ending);
     await Promise.all(this.#storing);
-    for (const timer of this.#expiries.values()) clearTimeout(timer);
+    for (const timer of this.#expiries.values()) this.#core.clock.clearTimeout(timer);
     this.#expiries.clear();
   }
 

@@ -114,7 +114,10 @@ export async function submit(args: string[]): Promise<number> {
       console.error(detachedHint(job.jobId, values.session));
       return EXIT.success;
     }
-    const cancel = () => void job.cancel({ reason: "interrupted" }).catch(() => {});
+    const cancel = () =>
+      void job.cancel({ reason: "interrupted" }).catch((error) => {
+        console.error(`cannot cancel job ${job.jobId}: ${(error as Error).message ?? error}`);
+      });
     Deno.addSignalListener("SIGINT", cancel);
     try {
       return await follow(job, values.json);

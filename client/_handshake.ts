@@ -58,6 +58,8 @@ export async function handshake(
     );
     return await Promise.race([exchange(), abort.promise]);
   } catch (error) {
+    // The handshake's own failure is thrown below; the link is dropped, and
+    // a failure to drop it has nothing to add.
     link.writer.abort(error).catch(() => {});
     link.reader.cancel(error).catch(() => {});
     throw error;

@@ -67,6 +67,7 @@ async function firstLine(response: Response): Promise<string | undefined> {
     return undefined;
   }
   const decoder = new TextDecoder();
+  // Cancelling ends the read below; a failure to cancel has nothing to add to it.
   const timer = setTimeout(() => reader.cancel().catch(() => {}), BODY_TIMEOUT_MS);
   let text = "";
   try {
@@ -80,6 +81,7 @@ async function firstLine(response: Response): Promise<string | undefined> {
     // Cut short (the time ran out, the connection dropped): what came is enough.
   } finally {
     clearTimeout(timer);
+    // Only a hint was read: a body that cannot be cancelled is not worth a word.
     reader.cancel().catch(() => {});
   }
   // Control characters (a terminal's escapes among them) never reach the message.

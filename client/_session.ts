@@ -224,8 +224,11 @@ export class Session {
     this.#heartbeat = undefined;
     this.#progress.flush();
     if (link !== undefined) {
-      link.writer.close().catch(() => {});
-      link.reader.cancel().catch(() => {});
+      const { logger } = this.#options;
+      link.writer.close().catch((error) => logger.debug("arcp client: cannot close a link", error));
+      link.reader.cancel().catch((error) =>
+        logger.debug("arcp client: cannot cancel a link", error)
+      );
     }
   }
 
@@ -245,7 +248,9 @@ export class Session {
       // Refused for good (an ArcpError): the saved resume state is useless too.
       // Jobs then fail as the connection's loss, not as if they had failed.
       if (error instanceof ArcpError) {
-        await this.#options.resumeStore?.delete(this.#options.resumeKey).catch(() => {});
+        await this.#options.resumeStore?.delete(this.#options.resumeKey).catch((reason) => {
+          this.#options.logger.warn("arcp client: cannot delete the resume state", reason);
+        });
         return this.#finish(
           ConnectionClosedError.fromRuntime(error, `Cannot resume session ${this.sessionId}`),
         );
@@ -270,7 +275,10 @@ export class Session {
   #write(envelope: Envelope): void {
     const link = this.#link;
     if (link === undefined) return;
-    link.writer.write(envelope).catch(() => {});
+    // A failed write means a failed link, which the read loop reports and recovers.
+    link.writer.write(envelope).catch((error) => {
+      this.#options.logger.debug(`arcp client: cannot send ${envelope.type}`, error);
+    });
     this.#heartbeat?.sent();
   }
 

@@ -94,6 +94,7 @@ export class DenoKvResumeStateStore implements ResumeStateStore {
   /** Runs `operation` after every operation called before it has settled. */
   #serial<T>(operation: () => Promise<T>): Promise<T> {
     const result = this.#last.then(operation);
+    // The caller gets `result` and its failure; the queue only waits for it.
     this.#last = result.catch(() => {});
     return result;
   }

@@ -3,6 +3,7 @@
 // when nothing was sent for an interval, give up when nothing was received
 // for two.
 
+import { type Clock, every, systemClock } from "./clock.ts";
 import { newId } from "./ids.ts";
 import { isoTimestamp } from "./_time.ts";
 import type { SessionPingPayload } from "./messages.ts";
@@ -11,40 +12,49 @@ export class Heartbeat {
   readonly #intervalMs: number;
   readonly #ping: (payload: SessionPingPayload) => void;
   readonly #lost: () => void;
-  #lastIn = Date.now();
-  #lastOut = Date.now();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #clock: Clock;
+  #lastIn: number;
+  #lastOut: number;
+  #stopTimer: (() => void) | undefined;
 
   /**
    * @param intervalSec The negotiated `heartbeat_interval_sec`.
    * @param ping Sends a `session.ping` with this payload.
    * @param lost Called once when the peer has been silent for two intervals.
+   * @param clock Where the time and the timer come from.
    */
-  constructor(intervalSec: number, ping: (payload: SessionPingPayload) => void, lost: () => void) {
+  constructor(
+    intervalSec: number,
+    ping: (payload: SessionPingPayload) => void,
+    lost: () => void,
+    clock: Clock = systemClock,
+  ) {
+    this.#clock = clock;
+    this.#lastIn = this.#lastOut = clock.now();
     this.#intervalMs = intervalSec * 1000;
     this.#ping = ping;
     this.#lost = lost;
     // Checking at a quarter interval keeps detection within 2.25 intervals.
-    this.#timer = setInterval(() => this.#tick(), Math.max(10, this.#intervalMs / 4));
+    this.#stopTimer = every(clock, Math.max(10, this.#intervalMs / 4), () => this.#tick());
   }
 
   /** Anything arrived from the peer. */
   received(): void {
-    this.#lastIn = Date.now();
+    this.#lastIn = this.#clock.now();
   }
 
   /** Anything was sent to the peer. */
   sent(): void {
-    this.#lastOut = Date.now();
+    this.#lastOut = this.#clock.now();
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#stopTimer?.();
+    this.#stopTimer = undefined;
   }
 
   #tick(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     if (now - this.#lastIn >= 2 * this.#intervalMs) {
       this.stop();
       this.#lost();

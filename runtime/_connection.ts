@@ -12,6 +12,7 @@ import {
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
 import { Heartbeat } from "../protocol/_heartbeat.ts";
+import { type Clock, type ClockTimer, isoAt } from "../protocol/clock.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import type { RuntimeCore } from "./_core.ts";
 import {
@@ -29,6 +30,7 @@ import type { Outlet, RuntimeSession } from "./_session.ts";
 import { submitJob } from "./_submit.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { IdleWatch, isThroughput } from "./_idle.ts";
+import { wireError } from "./_wire_error.ts";
 
 export type { RuntimeCore } from "./_core.ts";
 
@@ -63,13 +65,17 @@ const FATAL = new Set(["UNAUTHENTICATED", "RESUME_WINDOW_EXPIRED"]);
 const CLOSE_GRACE_MS = 1000;
 
 /** Whether `promise` settles (resolves or rejects) within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+async function settlesWithin(
+  promise: Promise<unknown>,
+  ms: number,
+  clock: Clock,
+): Promise<boolean> {
+  let timer: ClockTimer | undefined;
+  const late = new Promise<false>((resolve) => timer = clock.setTimeout(() => resolve(false), ms));
   try {
     return await Promise.race([promise.then(() => true as const, () => true as const), late]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 
@@ -85,7 +91,7 @@ export class RuntimeConnection implements Outlet {
   #rotated = false;
   /** Set while a hello or resume is being answered. */
   #handshaking = false;
-  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #helloTimer: ClockTimer | undefined;
   #idle: IdleWatch | undefined;
   /** The principal this connection's session counts against, once counted. */
   #counted: string | undefined;
@@ -99,7 +105,7 @@ export class RuntimeConnection implements Outlet {
   constructor(core: RuntimeCore, transport: Transport) {
     this.#core = core;
     this.#writer = transport.writable.getWriter();
-    this.#writer.closed.catch(() => {});
+    this.#writer.closed.catch(this.#gone("the transport's writable failed"));
     this.#reader = transport.readable.getReader();
   }
 
@@ -159,7 +165,7 @@ export class RuntimeConnection implements Outlet {
    * given. Frames still queued from the peer are dropped unanswered.
    */
   async #closeTransport(error?: ArcpError): Promise<void> {
-    clearTimeout(this.#helloTimer);
+    this.#core.clock.clearTimeout(this.#helloTimer);
     this.#heartbeat?.stop();
     this.#idle?.stop();
     this.#release();
@@ -170,12 +176,17 @@ export class RuntimeConnection implements Outlet {
       this.#core.logger.debug(`arcp runtime: closing a connection: ${error.message}`);
       const payload: SessionErrorPayload = error.toPayload();
       const envelope = encodeMessage("session.error", payload, { session_id: this.#session?.id });
-      this.#writer.write(envelope).catch(() => {});
+      this.#writer.write(envelope).catch(this.#gone("cannot send the closing session.error"));
     }
-    if (!await settlesWithin(this.#writer.close(), CLOSE_GRACE_MS)) {
-      await this.#writer.abort(error).catch(() => {});
+    if (!await settlesWithin(this.#writer.close(), CLOSE_GRACE_MS, this.#core.clock)) {
+      await this.#writer.abort(error).catch(this.#gone("cannot abort a stuck transport"));
     }
-    await this.#reader.cancel().catch(() => {});
+    await this.#reader.cancel().catch(this.#gone("cannot cancel a closing transport's reads"));
+  }
+
+  /** Logs at debug what failed on a transport that is going or gone: nothing else is owed. */
+  #gone(what: string): (error: unknown) => void {
+    return (error) => this.#core.logger.debug(`arcp runtime: ${what}`, error);
   }
 
   /** Lets go of the session, once: stored as detached, unless another connection took it over. */
@@ -190,7 +201,7 @@ export class RuntimeConnection implements Outlet {
   /** Closes a connection that has not completed a handshake in time (hello or resume). */
   #armHelloDeadline(): void {
     const ms = this.#core.helloTimeoutMs;
-    this.#helloTimer = setTimeout(() => {
+    this.#helloTimer = this.#core.clock.setTimeout(() => {
       if (this.#session !== undefined || this.#closing) return;
       // One being answered (a slow authenticator) gets another period.
       if (this.#handshaking) return this.#armHelloDeadline();
@@ -257,8 +268,8 @@ export class RuntimeConnection implements Outlet {
         }
       }
     } catch (error) {
-      const arcpError = ArcpError.from(error);
-      if (arcpError.code === "INTERNAL_ERROR") {
+      const arcpError = wireError(error, this.#core.logger, "failed to handle a frame");
+      if (arcpError === error && arcpError.code === "INTERNAL_ERROR") {
         this.#core.logger.error("arcp runtime: failed to handle a frame", error);
       }
       await this.#sendError(arcpError, requestId);
@@ -282,7 +293,7 @@ export class RuntimeConnection implements Outlet {
     const session = this.#session;
     const envelope = encodeMessage(type, payload, { session_id: session?.id, job_id: jobId });
     if (session?.attached) await session.send(envelope);
-    else await this.#writer.write(envelope).catch(() => {});
+    else await this.#writer.write(envelope).catch(this.#gone(`cannot send ${type}`));
     this.#heartbeat?.sent();
   }
 
@@ -317,7 +328,7 @@ export class RuntimeConnection implements Outlet {
       capabilities: { encodings: ["json"], features, agents: this.#core.registry.inventory() },
     }, { session_id: session.id }));
     this.#session = session;
-    clearTimeout(this.#helloTimer);
+    this.#core.clock.clearTimeout(this.#helloTimer);
     this.#core.attached(session);
     if (this.#features.has("heartbeat")) this.#startHeartbeat(session);
     const idleSec = this.#core.idleSessionSec;
@@ -330,7 +341,7 @@ export class RuntimeConnection implements Outlet {
               `idleSessionSec is ${idleSec}`,
           ),
         );
-      });
+      }, this.#core.clock);
     }
     const acking = this.#features.has("ack");
     if (resume === undefined) session.attach(this, acking);
@@ -393,7 +404,7 @@ export class RuntimeConnection implements Outlet {
         undefined,
       );
       this.close();
-    });
+    }, this.#core.clock);
   }
 
   #dispatch(session: RuntimeSession, message: Message): Promise<void> | void {
@@ -423,7 +434,7 @@ export class RuntimeConnection implements Outlet {
       case "session.ping":
         return this.#send("session.pong", {
           ping_nonce: message.payload.nonce,
-          received_at: new Date().toISOString(),
+          received_at: isoAt(this.#core.clock),
         });
       case "session.pong":
         return;

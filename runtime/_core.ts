@@ -2,6 +2,7 @@
 // What the runtime's connections share: configuration, live sessions and
 // jobs, the store, and the hooks the Runtime class provides.
 
+import type { Clock } from "../protocol/clock.ts";
 import type { Feature } from "../protocol/messages.ts";
 import type { JobRecord, RuntimeStore } from "../store/types.ts";
 import type { Authenticator, Principal } from "./auth.ts";
@@ -42,8 +43,10 @@ export interface RuntimeCore {
   /** Told of every subscribe decision (spec 1.1 §14). */
   auditSubscribe(audit: SubscribeAudit): void;
   logger: Pick<Console, "debug" | "warn" | "error">;
-  /** Milliseconds since the epoch: the clock leases expire by. */
+  /** Milliseconds since the epoch: the clock leases expire by (`clock.now` unless overridden). */
   now: () => number;
+  /** Every time read and timer of the runtime. */
+  clock: Clock;
   /** Grace after a lease's `expires_at`, in milliseconds (spec 1.1 §14). */
   expiryGraceMs: number;
   /** Whether leases without `model.use` forbid every model (spec 1.1 §9.7). */

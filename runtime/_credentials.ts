@@ -6,6 +6,7 @@
 
 import { ArcpError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
+import { type Clock, type ClockTimer, isoAt } from "../protocol/clock.ts";
 import type { Credential } from "../protocol/messages.ts";
 import type { CredentialRecord, RuntimeStore } from "../store/types.ts";
 import type { RuntimeJob } from "./_job.ts";
@@ -29,12 +30,12 @@ function redact(text: string, secrets: readonly string[]): string {
   return redacted;
 }
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+function within<T>(promise: Promise<T>, ms: number, what: string, clock: Clock): Promise<T> {
+  let timer: ClockTimer | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    timer = clock.setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer));
 }
 
 function checkIssued(value: unknown): asserts value is { value: string; endpoint: string } {
@@ -76,6 +77,8 @@ export interface CredentialLedgerOptions {
   onUnrevocable: (record: CredentialRecord) => void;
   /** This runtime instance, named on the credentials it answers for. */
   instanceId: string;
+  /** The runtime's clock: timestamps, attempt timeouts and retry pauses. */
+  clock: Clock;
 }
 
 /** Issues, rotates and (durably) revokes the credentials of this runtime's jobs. */
@@ -112,7 +115,7 @@ export class CredentialLedger {
       credential_id: newId("cred"),
       job_id: request.jobId,
       principal: request.principal,
-      issued_at: new Date().toISOString(),
+      issued_at: isoAt(this.#options.clock),
       state: "issued",
       attempts: 0,
       instance_id: this.#options.instanceId,
@@ -124,6 +127,7 @@ export class CredentialLedger {
         provisioner.issue({ ...request, credentialId: record.credential_id }),
         ATTEMPT_TIMEOUT_MS,
         "issuing a credential",
+        this.#options.clock,
       );
       if (issued !== undefined) checkIssued(issued);
     } catch (error) {
@@ -169,6 +173,7 @@ export class CredentialLedger {
         provisioner.rotate(handle),
         ATTEMPT_TIMEOUT_MS,
         "rotating a credential",
+        this.#options.clock,
       );
       if (typeof value !== "string" || value.length === 0) {
         throw new TypeError("the provisioner rotated to an empty value");
@@ -194,7 +199,7 @@ export class CredentialLedger {
         credential_id: credential.id,
         job_id: jobId,
         principal,
-        issued_at: issuedAt ?? new Date().toISOString(),
+        issued_at: issuedAt ?? isoAt(this.#options.clock),
         state: "revoking",
         attempts: 0,
         instance_id: this.#options.instanceId,
@@ -259,6 +264,7 @@ export class CredentialLedger {
           provisioner.revoke({ credentialId: record.credential_id, jobId: record.job_id }),
           ATTEMPT_TIMEOUT_MS,
           "revoking a credential",
+          this.#options.clock,
         );
         await store.deleteCredential(record.credential_id);
         return;
@@ -285,8 +291,9 @@ export class CredentialLedger {
   }
 
   #sleep(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const slept = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    return Promise.race([slept, this.#closing.promise]).finally(() => clearTimeout(timer));
+    const clock = this.#options.clock;
+    let timer: ClockTimer | undefined;
+    const slept = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, ms)));
+    return Promise.race([slept, this.#closing.promise]).finally(() => clock.clearTimeout(timer));
   }
 }

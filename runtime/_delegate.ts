@@ -14,6 +14,7 @@ import {
 } from "../protocol/lease.ts";
 import { parseAmount } from "../protocol/budget.ts";
 import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
+import { isoAt } from "../protocol/clock.ts";
 import type { RuntimeCore } from "./_core.ts";
 import type { RuntimeJob } from "./_job.ts";
 import { startJob } from "./_submit.ts";
@@ -81,7 +82,7 @@ export async function delegateJob(
       // Delegated jobs inherit the parent's trace (spec 1.0 §10.3).
       traceId: parent.traceId,
       maxRuntimeSec: undefined,
-      createdAt: new Date().toISOString(),
+      createdAt: isoAt(core.clock),
       idempotencyKey: undefined,
       parent: { job: parent, delegateId: request.delegateId },
     });

@@ -11,6 +11,7 @@ import type { Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { newResumeToken, newSessionId } from "../protocol/ids.ts";
 import type { Capabilities, Feature } from "../protocol/messages.ts";
+import { isoAt } from "../protocol/clock.ts";
 import type { SessionRecord } from "../store/types.ts";
 import type { Principal } from "./auth.ts";
 import type { RuntimeCore } from "./_core.ts";
@@ -132,7 +133,7 @@ export async function openSession(
     resume_token_sha256: sha256Hex(token),
     previous_token_sha256: null,
     resume_window_sec: core.resumeWindowSec,
-    created_at: new Date().toISOString(),
+    created_at: isoAt(core.clock),
     detached_at: null,
     acked_seq: 0,
     instance_id: core.instanceId,
@@ -233,7 +234,7 @@ export async function resumeSession(
   const elsewhere = await jobsElsewhere(core, session.id);
   if (
     !session.attached && session.jobs.size === 0 && elsewhere.length === 0 &&
-    windowPassed(record, Date.now())
+    windowPassed(record, core.clock.now())
   ) {
     core.sessions.delete(session.id);
     await core.store.deleteSession(session.id);

@@ -5,6 +5,7 @@
 // and acks are not, and a session with a running job or a subscription is
 // never idle, however quiet its jobs are.
 
+import type { Clock, ClockTimer } from "../protocol/clock.ts";
 import type { RuntimeSession } from "./_session.ts";
 
 /** Client messages that keep a connection alive without carrying work. */
@@ -24,15 +25,19 @@ export class IdleWatch {
   readonly #limitMs: number;
   readonly #session: RuntimeSession;
   readonly #onIdle: () => void;
-  #last = Date.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
+  #last: number;
+  #timer: ClockTimer | undefined;
 
   /**
    * @param limitSec Seconds without throughput before `onIdle`.
    * @param session The session watched.
    * @param onIdle Called once, when the session has been idle that long.
+   * @param clock Where the time and the timer come from.
    */
-  constructor(limitSec: number, session: RuntimeSession, onIdle: () => void) {
+  constructor(limitSec: number, session: RuntimeSession, onIdle: () => void, clock: Clock) {
+    this.#clock = clock;
+    this.#last = clock.now();
     this.#limitMs = limitSec * 1000;
     this.#session = session;
     this.#onIdle = onIdle;
@@ -41,22 +46,22 @@ export class IdleWatch {
 
   /** Something went through. */
   touch(): void {
-    this.#last = Date.now();
+    this.#last = this.#clock.now();
   }
 
   stop(): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #arm(ms: number): void {
-    this.#timer = setTimeout(() => this.#check(), ms);
+    this.#timer = this.#clock.setTimeout(() => this.#check(), ms);
   }
 
   #check(): void {
     const session = this.#session;
     if (session.jobs.size > 0 || session.subscriptions.size > 0) this.touch();
-    const left = this.#last + this.#limitMs - Date.now();
+    const left = this.#last + this.#limitMs - this.#clock.now();
     if (left > 0) return this.#arm(left);
     this.#timer = undefined;
     this.#onIdle();

@@ -5,6 +5,7 @@
 // holds. Whatever names an instance whose record expired was lost with it.
 
 import { newId } from "../protocol/ids.ts";
+import { type Clock, every, isoAt } from "../protocol/clock.ts";
 import type { InstanceRecord, RuntimeStore } from "../store/types.ts";
 
 /** The instances sharing the store, as one look at their heartbeats saw them. */
@@ -23,8 +24,9 @@ export class InstanceHeartbeat {
   readonly #store: RuntimeStore;
   readonly #ttlMs: number;
   readonly #logger: Pick<Console, "warn" | "error">;
-  readonly #startedAt = new Date().toISOString();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #clock: Clock;
+  readonly #startedAt: string;
+  #stopTimer: (() => void) | undefined;
   #renewing: Promise<void> = RESOLVED;
   #checking: Promise<void> | undefined;
   #started = false;
@@ -34,8 +36,16 @@ export class InstanceHeartbeat {
    * @param store The shared store.
    * @param ttlMs Milliseconds a heartbeat stays valid; it is renewed every quarter of that.
    * @param logger Where renewal failures go.
+   * @param clock Where the time and the renewal timer come from.
    */
-  constructor(store: RuntimeStore, ttlMs: number, logger: Pick<Console, "warn" | "error">) {
+  constructor(
+    store: RuntimeStore,
+    ttlMs: number,
+    logger: Pick<Console, "warn" | "error">,
+    clock: Clock,
+  ) {
+    this.#clock = clock;
+    this.#startedAt = isoAt(clock);
     this.#store = store;
     this.#ttlMs = ttlMs;
     this.#logger = logger;
@@ -60,14 +70,14 @@ export class InstanceHeartbeat {
     await this.#renew();
     const view = await this.view();
     if (this.#stopped) return view;
-    this.#timer = setInterval(() => {
+    this.#stopTimer = every(this.#clock, Math.max(1, this.#ttlMs / 4), () => {
       this.#renewing = this.#renew().catch((error) => {
         this.#logger.error("arcp runtime: cannot renew this instance's heartbeat", error);
       });
       this.#checking ??= this.#renewing.then(() => this.view()).then(onCheck).catch((error) => {
         this.#logger.error("arcp runtime: recovery of lost instances failed", error);
       }).finally(() => this.#checking = undefined);
-    }, Math.max(1, this.#ttlMs / 4));
+    });
     return view;
   }
 
@@ -76,7 +86,7 @@ export class InstanceHeartbeat {
     const live = new Set([this.id]);
     const dead: string[] = [];
     if (!this.shared) return { live, dead };
-    const now = new Date().toISOString();
+    const now = isoAt(this.#clock);
     for await (const record of this.#store.listInstances!()) {
       if (record.instance_id === this.id) {
         if (record.expires_at <= now) {
@@ -94,7 +104,7 @@ export class InstanceHeartbeat {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearInterval(this.#timer);
+    this.#stopTimer?.();
     await this.#renewing;
     await this.#checking;
     if (this.#started) await this.#store.deleteInstance!(this.id);
@@ -104,7 +114,7 @@ export class InstanceHeartbeat {
     const record: InstanceRecord = {
       instance_id: this.id,
       started_at: this.#startedAt,
-      expires_at: new Date(Date.now() + this.#ttlMs).toISOString(),
+      expires_at: new Date(this.#clock.now() + this.#ttlMs).toISOString(),
     };
     return this.#store.putInstance!(record);
   }

@@ -5,6 +5,7 @@
 import { ArcpError } from "../protocol/errors.ts";
 import { newId, newMessageId } from "../protocol/ids.ts";
 import { isoTimestamp } from "../protocol/_time.ts";
+import type { Clock, ClockTimer } from "../protocol/clock.ts";
 import {
   type Credential,
   type Envelope,
@@ -74,6 +75,8 @@ export interface JobSpec extends JobIdentity {
   rotateCredential: ((credential: Credential, job: RuntimeJob) => Promise<string>) | undefined;
   /** Whether the job is ended as soon as its lease expires, not at its next operation. */
   terminateOnExpiry: boolean;
+  /** The runtime's clock: event timestamps and the job's timers. */
+  clock: Clock;
   /** The runtime instance running it, named in its record (see `runtime/_instance.ts`). */
   instanceId: string;
 }
@@ -97,8 +100,8 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
   #status: JobStatus = "pending";
   /** Its latest envelope: the session may still renumber it (after another instance's events). */
   #lastEvent: Envelope | undefined;
-  #timers: ReturnType<typeof setTimeout>[] = [];
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #timers: ClockTimer[] = [];
+  #expiryTimer: ClockTimer | undefined;
   readonly #subscriptions = new Set<Subscription>();
   #terminal: TerminalEnvelope | undefined;
   readonly #children = new Set<RuntimeJob>();
@@ -152,7 +155,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     this.#status = "running";
     const { maxRuntimeSec } = this.#spec;
     if (maxRuntimeSec !== undefined) {
-      this.#timers.push(setTimeout(() => {
+      this.#timers.push(this.#spec.clock.setTimeout(() => {
         this.abort(new ArcpError("TIMEOUT", `Job exceeded max_runtime_sec of ${maxRuntimeSec}s`));
       }, maxRuntimeSec * 1000));
     }
@@ -185,7 +188,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     const graceMs = options.graceMs ?? this.#spec.cancelGraceMs;
     if (!this.#abort.signal.aborted) this.#abort.abort(reason);
     if (graceMs <= 0) this.#fail(this.#abort.signal.reason as ArcpError);
-    else this.#timers.push(setTimeout(() => this.#fail(reason), graceMs));
+    else this.#timers.push(this.#spec.clock.setTimeout(() => this.#fail(reason), graceMs));
   }
 
   /**
@@ -199,13 +202,17 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     const error = this.#spec.authority.expiredError();
     if (error !== undefined) return this.abort(error);
     const delay = Math.min(expiry - this.#spec.authority.nowMs(), EXPIRY_RECHECK_MS);
-    this.#expiryTimer = setTimeout(() => this.#watchExpiry(), Math.max(delay, 10));
+    this.#expiryTimer = this.#spec.clock.setTimeout(
+      () => this.#watchExpiry(),
+      Math.max(delay, 10),
+    );
   }
 
   #clearTimers(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
+    const clock = this.#spec.clock;
+    for (const timer of this.#timers) clock.clearTimeout(timer);
     this.#timers = [];
-    clearTimeout(this.#expiryTimer);
+    clock.clearTimeout(this.#expiryTimer);
   }
 
   #succeed(result: unknown): void {
@@ -364,7 +371,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     if (this.terminal) return RESOLVED;
     // Checked here, where the agent can be told: once queued, an event that
     // cannot be encoded would break the transport for every job of the session.
-    const payload = { kind, ts: isoTimestamp(), body };
+    const payload = { kind, ts: isoTimestamp(this.#spec.clock.now()), body };
     const length = encodedMember(payload, "body");
     if (typeof length === "string") {
       return refused(
@@ -450,6 +457,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     return delegateAndWait(this, { agent, input, leaseRequest, constraints }, {
       start: (request: DelegateRequest) => this.#spec.delegate(this, request),
       children: this.#children,
+      logger: this.#spec.logger,
     });
   }
 

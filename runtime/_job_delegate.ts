@@ -7,6 +7,7 @@ import { ArcpError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import type { JobErrorPayload, JobResultPayload } from "../protocol/messages.ts";
 import { type DelegateRequest, delegateTarget } from "./_delegate.ts";
+import { wireError } from "./_wire_error.ts";
 import type { RuntimeJob } from "./_job.ts";
 
 /**
@@ -25,6 +26,8 @@ export async function delegateAndWait(
   options: {
     start(request: DelegateRequest): Promise<RuntimeJob>;
     children: Set<RuntimeJob>;
+    /** Where a local failure to start the child is logged, with the id the wire shows. */
+    logger: Pick<Console, "error">;
   },
 ): Promise<JobResultPayload> {
   const { agent, input, leaseRequest, constraints } = request;
@@ -41,8 +44,11 @@ export async function delegateAndWait(
     child = await options.start({ agent, input, leaseRequest, constraints, delegateId });
   } catch (error) {
     // Refusals reach the parent as a tool_result, never the session (spec 1.0 §10.2).
+    // The agent runs here and sees the cause; the wire sees only a refusal
+    // the runtime meant, or a generic error with an id (see _wire_error.ts).
     const failure = ArcpError.from(error);
-    await parent.toolResult(delegateId, { error: failure.toPayload() });
+    const shown = wireError(error, options.logger, `cannot delegate from job ${parent.jobId}`);
+    await parent.toolResult(delegateId, { error: shown.toPayload() });
     throw failure;
   }
   options.children.add(child);

@@ -18,6 +18,7 @@ import { JobAuthority } from "./_authority.ts";
 import { isLeaseSubset, validateExpiresAt, validateLease } from "../protocol/lease.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { Lease } from "../protocol/messages.ts";
+import { isoAt } from "../protocol/clock.ts";
 import type { JobRecord } from "../store/types.ts";
 import { visibleCredentials } from "./_credentials.ts";
 import { followElsewhere, observe } from "./_subscription.ts";
@@ -139,7 +140,7 @@ async function acceptSubmit(
   if (expiresAt !== undefined) validateExpiresAt(expiresAt, core.now());
   const traceId = message.trace_id === undefined ? newTraceId() : parseTraceId(message.trace_id);
   const jobId = newJobId();
-  const createdAt = new Date().toISOString();
+  const createdAt = isoAt(core.clock);
   const key = payload.idempotency_key;
   if (key !== undefined) {
     const expiresAt = new Date(Date.parse(createdAt) + core.idempotencyTtlSec * 1000).toISOString();
@@ -273,7 +274,8 @@ async function createJob(
     maxResultBytes: core.maxResultBytes,
     storeRecord: (record) => {
       const write = retried(() => core.store.putJob(record));
-      // Closing waits for it: the store may be closed right after.
+      // Closing waits for it: the store may be closed right after. Its
+      // failure is the job's, which gets `write` and logs it.
       core.track(write.catch(() => {}));
       return write;
     },
@@ -286,6 +288,7 @@ async function createJob(
       : (credential, job) =>
         ledger.rotate({ credentialId: credential.id, jobId: job.jobId }, [credential.value]),
     terminateOnExpiry: core.terminateOnExpiry,
+    clock: core.clock,
     instanceId: core.instanceId,
   });
   try {

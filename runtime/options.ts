@@ -11,6 +11,7 @@ import type { WebSocketLike } from "../transports/websocket.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { AgentDefinition, LeasePolicy, SubscribeAudit } from "./context.ts";
 import type { CredentialProvisioner, RevocationRetry } from "./credentials.ts";
+import type { Clock } from "../protocol/clock.ts";
 
 /**
  * Upgrades an HTTP request to a WebSocket; `Deno.upgradeWebSocket` has this
@@ -198,9 +199,17 @@ export interface RuntimeOptions {
   /** Told of every `job.subscribe` decision, for audit trails (spec 1.1 §14). */
   onSubscribe?: (audit: SubscribeAudit) => void;
   /**
-   * The clock leases expire by, in milliseconds since the epoch; inject one
-   * in tests instead of sleeping.
-   * @default {Date.now}
+   * The clock every deadline of the runtime reads and every timer of it is
+   * set with: leases, resume windows, idempotency keys, idle sessions, the
+   * hello timeout, heartbeats, instance heartbeats, job cancellation grace.
+   * Inject one in tests instead of sleeping.
+   * @default {systemClock}
+   */
+  clock?: Clock;
+  /**
+   * The clock leases expire by, in milliseconds since the epoch.
+   * @deprecated Use `clock`; when both are given, this one overrides
+   * `clock.now`.
    */
   now?: () => number;
   /**

@@ -177,6 +177,7 @@ export async function transact<T>(
   try {
     result = await body(tx);
   } catch (error) {
+    // The body's own error is thrown below; the abort it causes adds nothing.
     done.catch(() => {});
     try {
       tx.abort();

@@ -136,6 +136,7 @@ export async function* watchValues(
   const { signal } = options;
   if (kv.watch === undefined || signal.aborted) return;
   const reader = kv.watch([key]).getReader();
+  // Ends the watch; a watch that cannot be cancelled is already over.
   const onAbort = () => reader.cancel().catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -146,6 +147,7 @@ export async function* watchValues(
     }
   } finally {
     signal.removeEventListener("abort", onAbort);
+    // The same: a watch that cannot be cancelled is already over.
     await reader.cancel().catch(() => {});
   }
 }

@@ -208,6 +208,7 @@ export function serveBun(runtime: TransportAcceptor, options: ServeBunOptions = 
         const connection = serverSocketTransport(socket, limits);
         socket.data.socket = connection;
         try {
+          // The runtime logs how a connection failed; this only waits for its end.
           socket.data.ended = runtime.accept(connection.transport).catch(() => {});
         } catch (error) {
           // A closed runtime refuses new connections.

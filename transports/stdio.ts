@@ -115,6 +115,7 @@ export function ndjsonTransport(
     },
     async abort(reason) {
       await encode.abort(reason);
+      // Aborted on purpose: the pipe's failure is that abort.
       await piped.catch(() => {});
     },
   });

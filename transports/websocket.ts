@@ -151,6 +151,7 @@ export function webSocketTransport(
     inbound.end();
     writeController?.error(error);
   });
+  // The failure reaches whoever awaits `opened`; none may.
   opened.promise.catch(() => {});
 
   // A WHATWG WebSocket says nothing when its send buffer drains (Bun's

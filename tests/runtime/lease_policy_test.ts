@@ -6,6 +6,7 @@ import { ArcpError } from "../../protocol/errors.ts";
 import type { JobEvent } from "../../protocol/events.ts";
 import type { AgentContext } from "../../runtime.ts";
 import { startHarness } from "../_helpers.ts";
+import { TestClock } from "../_clock.ts";
 
 const tryTool = {
   name: "try",
@@ -70,7 +71,7 @@ Deno.test("a lease policy that widens the lease is refused with INTERNAL_ERROR; 
 });
 
 Deno.test("with terminateOnLeaseExpiry a job that makes no further operation still ends with LEASE_EXPIRED at expiry", async () => {
-  let clock = Date.now();
+  const clock = new TestClock();
   await using h = await startHarness("websocket", {
     agents: [{
       name: "idle",
@@ -79,13 +80,13 @@ Deno.test("with terminateOnLeaseExpiry a job that makes no further operation sti
           ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true })
         ),
     }],
-    runtime: { terminateOnLeaseExpiry: true, leaseExpiryGraceMs: 0, now: () => clock },
+    runtime: { terminateOnLeaseExpiry: true, leaseExpiryGraceMs: 0, clock },
   });
   const client = await h.connect();
-  const expiresAt = new Date(clock + 60_000).toISOString();
+  const expiresAt = new Date(clock.now() + 60_000).toISOString();
   const job = await client.submit("idle", null, { leaseConstraints: { expires_at: expiresAt } });
-  // The clock jumps past expiry; the runtime's watch notices within its next check.
-  clock += 61_000;
+  // The clock moves past expiry; the runtime's watch notices at its next check.
+  await clock.advance(61_000);
   const events: JobEvent[] = [];
   const reading = (async () => {
     for await (const event of job) events.push(event);

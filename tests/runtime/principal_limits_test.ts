@@ -7,6 +7,7 @@ import type { AgentDefinition } from "../../runtime.ts";
 import { bounded, eventually, helloFrame, startHarness } from "../_helpers.ts";
 import { assertSessionWorks, gatedAgent, payloadOf } from "../scenarios/_shared.ts";
 import { RESUME_ENCODINGS } from "../scenarios/resume.ts";
+import { TestClock } from "../_clock.ts";
 
 Deno.test(
   "past maxSessionsPerPrincipal a hello or a resume is refused naming the cap; other principals are not",
@@ -89,24 +90,27 @@ Deno.test(
   "a session with no request, job or subscription for idleSessionSec is disconnected; pings do not count",
   bounded(async () => {
     const gated = gatedAgent("gated");
+    const clock = new TestClock();
     await using h = await startHarness("websocket", {
       agents: [gated.definition],
-      runtime: { idleSessionSec: 0.3 },
+      runtime: { idleSessionSec: 0.3, clock },
     });
     const idle = await h.raw();
     const welcome = await idle.hello();
-    const pinging = setInterval(() => {
-      void idle.request("session.ping", { nonce: "p", sent_at: new Date().toISOString() });
-    }, 50);
-    try {
-      const frames = await idle.until((frame) => frame.type === "session.error");
-      const payload = payloadOf(frames.at(-1)!);
-      assert.equal(payload.code, "INTERNAL_ERROR");
-      assert.match(String(payload.message), /idleSessionSec is 0.3/);
-      await idle.ended();
-    } finally {
-      clearInterval(pinging);
+    // A ping every 50 ms of the clock, until the runtime gives up on the session.
+    const ending = idle.until((frame) => frame.type === "session.error");
+    let ended = false;
+    void ending.finally(() => ended = true).catch(() => {});
+    for (let pings = 0; pings < 40 && !ended; pings++) {
+      await idle.request("session.ping", { nonce: "p", sent_at: new Date().toISOString() })
+        .catch(() => {});
+      await clock.advance(50);
     }
+    const frames = await ending;
+    const payload = payloadOf(frames.at(-1)!);
+    assert.equal(payload.code, "INTERNAL_ERROR");
+    assert.match(String(payload.message), /idleSessionSec is 0.3/);
+    await idle.ended();
     // The session itself stays resumable.
     const back = await h.raw();
     await back.handshake(RESUME_ENCODINGS["session.resume"]({
@@ -121,7 +125,7 @@ Deno.test(
     await busy.submit("gated");
     const jobId = (await busy.expect("job.accepted")).job_id;
     await gated.started.promise;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await clock.advance(1_000);
     gated.release.resolve();
     const done = await busy.until((frame) => frame.type === "job.result" && frame.job_id === jobId);
     assert.ok(done.every((frame) => frame.type !== "session.error"), JSON.stringify(done));

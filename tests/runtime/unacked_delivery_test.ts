@@ -10,6 +10,7 @@ import { Runtime, type RuntimeOptions, staticTokens } from "../../runtime.ts";
 import { openDenoKvStore } from "../../store/deno_kv.ts";
 import type { Frame } from "../../transports/types.ts";
 import { webSocketTransport } from "../../transports/websocket.ts";
+import { TestClock } from "../_clock.ts";
 import {
   bounded,
   eventually,
@@ -160,15 +161,19 @@ Deno.test(
   "a session left without a client past its resume window ends its held job with INTERNAL_ERROR naming the cap; nothing is dropped",
   bounded(async () => {
     const agent = pausingAgent();
+    const clock = new TestClock();
     await using served = await servedOnKv({
       agents: [agent.definition],
       maxBufferedEvents: 200,
       resumeWindowSec: 1,
+      clock,
     }, { keepExpired: true });
     const { first, jobId } = await detachedAt50(served);
     agent.release(0);
     let terminal: Record<string, unknown> | undefined;
     await eventually(async () => {
+      // The resume window passes on the clock (again, if the detach came late).
+      await clock.advance(1_000);
       terminal = (await served.store.getJob(jobId))?.terminal;
       return terminal !== undefined;
     }, "the held job to end");
