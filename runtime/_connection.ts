@@ -30,8 +30,6 @@ import { submitJob } from "./_submit.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { IdleWatch, isThroughput } from "./_idle.ts";
 
-export type { RuntimeCore } from "./_core.ts";
-
 /** Message types only a runtime sends; a client sending one is an error. */
 const RUNTIME_ONLY = new Set([
   "session.welcome",

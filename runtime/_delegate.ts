@@ -3,7 +3,6 @@
 // own session, with a lease that must be a subset of its own, inheriting its
 // trace and expiry, with a budget carved from what the parent has left.
 
-import { parseAgentRef } from "../protocol/agent_ref.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { newJobId } from "../protocol/ids.ts";
 import {
@@ -13,22 +12,17 @@ import {
   validateLease,
 } from "../protocol/lease.ts";
 import { parseAmount } from "../protocol/budget.ts";
-import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
 import type { RuntimeCore } from "./_core.ts";
-import type { RuntimeJob } from "./_job.ts";
-import { startJob } from "./_submit.ts";
+import type { JobIdentity, RuntimeJob } from "./_job.ts";
+import type { DelegateRequest } from "./_job_delegate.ts";
 
-/** What `ctx.delegate` asks for. */
-export interface DelegateRequest {
-  agent: string;
-  input: unknown;
-  leaseRequest: Lease;
-  constraints: LeaseConstraints | undefined;
-  delegateId: string;
-}
+/** Starts a child job in its parent's session (see `startJob`). */
+export type StartChild = (
+  spec: JobIdentity & { parent: { job: RuntimeJob; delegateId: string } },
+) => Promise<RuntimeJob>;
 
 /**
- * Validates a delegation and starts the child job.
+ * Validates a delegation and starts the child job with `startJob`.
  *
  * @throws {ArcpError} `LEASE_SUBSET_VIOLATION` for a lease, budget or expiry
  *   wider than the parent's; `AGENT_NOT_AVAILABLE`,
@@ -38,6 +32,7 @@ export async function delegateJob(
   core: RuntimeCore,
   parent: RuntimeJob,
   request: DelegateRequest,
+  startJob: StartChild,
 ): Promise<RuntimeJob> {
   const { definition, ref } = core.registry.resolve(request.agent);
   const { lease } = validateLease(request.leaseRequest, { field: "lease_request" });
@@ -71,7 +66,7 @@ export async function delegateJob(
   for (const { currency, value } of carved) parent.spendBudget(currency, value);
   const expiresAt = effectiveExpiry(request.constraints, parent.leaseConstraints);
   try {
-    return await startJob(core, parent.ownerSession, {
+    return await startJob({
       id: newJobId(),
       definition,
       agent: ref,
@@ -90,9 +85,4 @@ export async function delegateJob(
     for (const { currency, value } of carved) parent.refundBudget(currency, value);
     throw error;
   }
-}
-
-/** The name an `agent.delegate` pattern is matched against: the agent without its version. */
-export function delegateTarget(agent: string): string {
-  return parseAgentRef(agent).name;
 }

@@ -279,7 +279,8 @@ async function createJob(
     },
     logger: core.logger,
     onSettled: (settled, stored) => core.settled(settled, stored),
-    delegate: (parent, request) => delegateJob(core, parent, request),
+    delegate: (parent, request) =>
+      delegateJob(core, parent, request, (child) => startJob(core, session, child)),
     credentials,
     rotateCredential: ledger === undefined
       ? undefined

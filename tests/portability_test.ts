@@ -204,26 +204,6 @@ for (const entrypoint of PORTABLE_ENTRYPOINTS) {
   });
 }
 
-/**
- * The one import cycle known today, inside runtime/ (mostly type-only imports;
- * `_submit.ts` and `_delegate.ts` also import values from each other). It is
- * tolerated, not wanted: a cycle through any other module fails, and a module
- * that leaves the cycle must leave this list too.
- */
-const KNOWN_RUNTIME_CYCLE = new Set([
-  "runtime/_core.ts",
-  "runtime/_credentials.ts",
-  "runtime/_delegate.ts",
-  "runtime/_job.ts",
-  "runtime/_job_delegate.ts",
-  "runtime/_observe.ts",
-  "runtime/_recovery.ts",
-  "runtime/_session.ts",
-  "runtime/_session_retention.ts",
-  "runtime/_submit.ts",
-  "runtime/_subscription.ts",
-]);
-
 /** The import cycles of `edges` (module to the modules it imports), as sorted lists of modules. */
 function importCycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
   // Tarjan's strongly connected components: each with more than one module,
@@ -271,7 +251,7 @@ Deno.test("importCycles() finds each cycle and nothing else", () => {
   assert.deepEqual(importCycles(new Map([["a", ["b"]], ["b", []]])), []);
 });
 
-Deno.test("the library's modules import one another in no cycle (but the known one in runtime/)", async () => {
+Deno.test("the library's modules import one another in no cycle", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
     exports: Record<string, string>;
   };
@@ -289,16 +269,7 @@ Deno.test("the library's modules import one another in no cycle (but the known o
     }
   }
   assert.ok(edges.has("client/_reconnect.ts"), "the graphs reach the client's modules");
-  const cycles = importCycles(edges);
-  const unexpected = cycles.filter((cycle) => cycle.some((m) => !KNOWN_RUNTIME_CYCLE.has(m)));
-  assert.deepEqual(unexpected, [], "import cycles among the library's modules");
-  const inCycles = new Set(cycles.flat());
-  const left = [...KNOWN_RUNTIME_CYCLE].filter((module) => !inCycles.has(module));
-  assert.deepEqual(
-    left,
-    [],
-    "modules no longer in an import cycle: drop them from KNOWN_RUNTIME_CYCLE",
-  );
+  assert.deepEqual(importCycles(edges), [], "import cycles among the library's modules");
 });
 
 Deno.test("browser-compat.tsconfig.json is deno.json's setup without the Deno namespace", async () => {
