@@ -12,9 +12,13 @@ import {
   validateLease,
 } from "../protocol/lease.ts";
 import { parseAmount } from "../protocol/budget.ts";
-import type { RuntimeCore } from "./_core.ts";
+import type { RuntimePolicies, RuntimeServices } from "./_core.ts";
 import type { JobIdentity, RuntimeJob } from "./_job.ts";
 import type { DelegateRequest } from "./_job_delegate.ts";
+
+/** What delegation reads of the runtime. */
+export interface DelegateScope
+  extends Pick<RuntimeServices, "registry" | "runningJobs">, Pick<RuntimePolicies, "now"> {}
 
 /** Starts a child job in its parent's session (see `startJob`). */
 export type StartChild = (
@@ -29,7 +33,7 @@ export type StartChild = (
  *   `AGENT_VERSION_NOT_AVAILABLE`, `INVALID_REQUEST`.
  */
 export async function delegateJob(
-  core: RuntimeCore,
+  core: DelegateScope,
   parent: RuntimeJob,
   request: DelegateRequest,
   startJob: StartChild,
