@@ -20,11 +20,11 @@
 
 import { ArcpError } from "./protocol/errors.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
-import { SILENT } from "./protocol/_silent.ts";
+import { SILENT } from "./internal/silent.ts";
 import { FEATURES } from "./protocol/messages.ts";
 import { MemoryStore } from "./store/memory.ts";
 import type { CredentialRecord } from "./store/types.ts";
-import type { Transport } from "./transports/types.ts";
+import type { Transport, WebSocketTransportOptions } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import type { AgentDefinition } from "./runtime/context.ts";
 import type { AcceptOptions, RuntimeOptions, UpgradeWebSocket } from "./runtime/options.ts";
@@ -44,8 +44,7 @@ import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runti
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
-import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./transports/_inbound.ts";
-import type { WebSocketTransportOptions } from "./transports/websocket.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./internal/inbound.ts";
 
 export {
   anonymous,

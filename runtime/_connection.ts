@@ -11,7 +11,7 @@ import {
 } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
-import { Heartbeat } from "../protocol/_heartbeat.ts";
+import { Heartbeat } from "../internal/heartbeat.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import type { RuntimeCore } from "./_core.ts";
 import {

@@ -4,7 +4,7 @@
 
 import { ArcpError } from "../protocol/errors.ts";
 import { newId, newMessageId } from "../protocol/ids.ts";
-import { isoTimestamp } from "../protocol/_time.ts";
+import { isoTimestamp } from "../internal/time.ts";
 import {
   type Credential,
   type Envelope,
