@@ -31,7 +31,7 @@ import type {
 } from "./protocol/messages.ts";
 import { FEATURES } from "./protocol/messages.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
-import { SILENT } from "./protocol/_silent.ts";
+import { SILENT } from "./internal/silent.ts";
 import type { Transport } from "./transports/types.ts";
 import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
 import type { ResumeState } from "./client/resume_state.ts";

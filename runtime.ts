@@ -20,16 +20,24 @@
 
 import { ArcpError } from "./protocol/errors.ts";
 import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
-import { SILENT } from "./protocol/_silent.ts";
+import { SILENT } from "./internal/silent.ts";
 import { FEATURES } from "./protocol/messages.ts";
 import { MemoryStore } from "./store/memory.ts";
 import type { CredentialRecord } from "./store/types.ts";
-import type { Transport } from "./transports/types.ts";
+import type { Transport, WebSocketTransportOptions } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import type { AgentDefinition } from "./runtime/context.ts";
 import type { AcceptOptions, RuntimeOptions, UpgradeWebSocket } from "./runtime/options.ts";
 import { CredentialLedger } from "./runtime/_credentials.ts";
-import { RuntimeConnection, type RuntimeCore } from "./runtime/_connection.ts";
+import { RuntimeConnection } from "./runtime/_connection.ts";
+import type { RuntimeConfig } from "./runtime/_config.ts";
+import type {
+  LiveState,
+  RuntimeCore,
+  RuntimeHooks,
+  RuntimePolicies,
+  RuntimeServices,
+} from "./runtime/_core.ts";
 import type { RuntimeJob } from "./runtime/_job.ts";
 import { InstanceHeartbeat, type InstanceView } from "./runtime/_instance.ts";
 import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runtime/_recovery.ts";
@@ -37,8 +45,7 @@ import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
 import { type ClockTimer, isoAt, systemClock, withNow } from "./protocol/clock.ts";
-import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./transports/_inbound.ts";
-import type { WebSocketTransportOptions } from "./transports/websocket.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./internal/inbound.ts";
 
 export {
   anonymous,
@@ -139,31 +146,59 @@ export class Runtime {
       logger,
       clock,
     );
-    this.#core = {
+    // Resolved once, then read-only for the runtime's life.
+    const config: RuntimeConfig = Object.freeze({
       name: options.name ?? SDK_NAME,
       version: options.version ?? SDK_VERSION,
-      registry: this.#registry,
-      authenticate: options.authenticate,
-      store,
-      sessions: new Map<string, RuntimeSession>(),
       // Every 1.1 feature; credentials only when revocation is guaranteed (spec 1.1 §14).
-      features: provisioner === undefined
-        ? FEATURES.filter((feature) => feature !== "provisioned_credentials")
-        : FEATURES,
-      jobs: new Map<string, RuntimeJob>(),
+      features: Object.freeze(
+        provisioner === undefined
+          ? FEATURES.filter((feature) => feature !== "provisioned_credentials")
+          : FEATURES,
+      ),
       resumeWindowSec: options.resumeWindowSec ?? 600,
       heartbeatIntervalSec: options.heartbeatIntervalSec ?? 30,
       cancelGraceMs: options.cancelGraceMs ?? 30_000,
       idempotencyTtlSec: options.idempotencyTtlSec ?? 86_400,
-      limits: {
+      limits: Object.freeze({
         maxBufferedEvents: options.maxBufferedEvents ?? 100_000,
         maxBufferedBytes: options.maxBufferedBytes ?? 64 << 20,
         ackWindow: options.ackWindow ?? 65_536,
         backPressureLag: options.backPressureLag ?? 32_768,
         recentSubmitIds,
-      },
+      }),
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       idleSessionSec: options.idleSessionSec ?? 900,
+      expiryGraceMs: options.leaseExpiryGraceMs ?? 1000,
+      requireModelLease: options.requireModelLease ?? false,
+      resultChunkBytes: options.resultChunkBytes ?? 64 << 10,
+      maxResultBytes: options.maxResultBytes ?? 256 << 20,
+      terminateOnExpiry: options.terminateOnLeaseExpiry ?? false,
+      instanceId: heartbeat.id,
+      storePollMs: options.storePollMs ?? 1000,
+    });
+    const policies: RuntimePolicies = {
+      authenticate: options.authenticate,
+      subscribePolicy: options.subscribePolicy ?? (() => false),
+      auditSubscribe: options.onSubscribe ?? (() => {}),
+      logger,
+      now: clock.now,
+      clock,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      leasePolicy: options.leasePolicy,
+    };
+    const services: RuntimeServices = {
+      registry: this.#registry,
+      store,
+      credentials: provisioner === undefined ? undefined : new CredentialLedger({
+        provisioner,
+        store,
+        logger,
+        retry: options.revocationRetry ?? {},
+        onUnrevocable: options.onUnrevocable ?? (() => {}),
+        instanceId: heartbeat.id,
+        clock,
+      }),
       connectedSessions: new PrincipalCounts(
         options.maxSessionsPerPrincipal ?? 1024,
         "connected sessions",
@@ -174,36 +209,20 @@ export class Runtime {
         "running jobs",
         "maxRunningJobsPerPrincipal",
       ),
-      subscribePolicy: options.subscribePolicy ?? (() => false),
-      auditSubscribe: options.onSubscribe ?? (() => {}),
-      logger,
-      now: clock.now,
-      clock,
-      expiryGraceMs: options.leaseExpiryGraceMs ?? 1000,
-      requireModelLease: options.requireModelLease ?? false,
-      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-      resultChunkBytes: options.resultChunkBytes ?? 64 << 10,
-      maxResultBytes: options.maxResultBytes ?? 256 << 20,
-      credentials: provisioner === undefined ? undefined : new CredentialLedger({
-        provisioner,
-        store,
-        logger,
-        retry: options.revocationRetry ?? {},
-        onUnrevocable: options.onUnrevocable ?? (() => {}),
-        instanceId: heartbeat.id,
-        clock,
-      }),
-      leasePolicy: options.leasePolicy,
-      terminateOnExpiry: options.terminateOnLeaseExpiry ?? false,
-      instanceId: heartbeat.id,
-      storePollMs: options.storePollMs ?? 1000,
       closing: this.#closing.signal,
+    };
+    const live: LiveState = {
+      sessions: new Map<string, RuntimeSession>(),
+      jobs: new Map<string, RuntimeJob>(),
+    };
+    const hooks: RuntimeHooks = {
       track: (task) => this.#track(task),
       ready: () => this.#ready ??= this.#recover(),
       attached: (session) => this.#cancelExpiry(session.id),
       detached: (session) => this.#detached(session),
       settled: (job, stored) => this.#settled(job, stored),
     };
+    this.#core = Object.freeze({ ...config, ...policies, ...services, ...live, ...hooks });
     // Outstanding credentials are revoked at start, not at the first connection.
     if (provisioner !== undefined) {
       this.#core.ready().catch((error) => logger.error("arcp runtime: recovery failed", error));

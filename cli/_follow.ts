@@ -4,7 +4,7 @@
 
 import type { JobView } from "../client.ts";
 import { ArcpError } from "../protocol/errors.ts";
-import { encodeBase64 } from "../protocol/_base64.ts";
+import { encodeBase64 } from "../internal/base64.ts";
 import type { JobEvent, ProgressBody } from "../protocol/events.ts";
 import type { JobResultPayload } from "../protocol/messages.ts";
 import { EXIT, print, printJson, printLine, reportArcpError } from "./_client.ts";

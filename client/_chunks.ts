@@ -4,7 +4,7 @@
 // subscriber may have joined after the first chunks (spec 1.1 §7.6): those
 // are missed, not broken, and the result is then unavailable, not corrupt.
 
-import { decodeBase64 } from "../protocol/_base64.ts";
+import { decodeBase64 } from "../internal/base64.ts";
 import type { JobResultPayload } from "../protocol/messages.ts";
 
 const encoder = new TextEncoder();

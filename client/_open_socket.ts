@@ -5,7 +5,8 @@
 
 import { ConnectionClosedError } from "../protocol/errors.ts";
 import type { Transport } from "../transports/types.ts";
-import { webSocketTransport, type WebSocketTransportOptions } from "../transports/websocket.ts";
+import type { WebSocketTransportOptions } from "../transports/types.ts";
+import { webSocketTransport } from "../transports/websocket.ts";
 
 /** How long the HTTP request that diagnoses a failed upgrade may take. */
 const PROBE_TIMEOUT_MS = 5_000;

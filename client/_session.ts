@@ -8,7 +8,7 @@ import { decodeMessage, encodeMessage, type Message } from "../protocol/envelope
 import { ArcpError, ConnectionClosedError } from "../protocol/errors.ts";
 import type { JobEvent } from "../protocol/events.ts";
 import type { Envelope, SessionWelcomePayload } from "../protocol/messages.ts";
-import { Heartbeat } from "../protocol/_heartbeat.ts";
+import { Heartbeat } from "../internal/heartbeat.ts";
 import { MalformedFrame } from "../transports/types.ts";
 import type { ResumeStateStore } from "./resume_state.ts";
 import type { Link, Welcomed } from "./_handshake.ts";

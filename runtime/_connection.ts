@@ -11,7 +11,7 @@ import {
 } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
-import { Heartbeat } from "../protocol/_heartbeat.ts";
+import { Heartbeat } from "../internal/heartbeat.ts";
 import { type Clock, type ClockTimer, isoAt } from "../protocol/clock.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import type { RuntimeCore } from "./_core.ts";
@@ -31,8 +31,6 @@ import { submitJob } from "./_submit.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { IdleWatch, isThroughput } from "./_idle.ts";
 import { wireError } from "./_wire_error.ts";
-
-export type { RuntimeCore } from "./_core.ts";
 
 /** Message types only a runtime sends; a client sending one is an error. */
 const RUNTIME_ONLY = new Set([

@@ -3,7 +3,6 @@
 // own session, with a lease that must be a subset of its own, inheriting its
 // trace and expiry, with a budget carved from what the parent has left.
 
-import { parseAgentRef } from "../protocol/agent_ref.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { newJobId } from "../protocol/ids.ts";
 import {
@@ -13,32 +12,33 @@ import {
   validateLease,
 } from "../protocol/lease.ts";
 import { parseAmount } from "../protocol/budget.ts";
-import type { Lease, LeaseConstraints } from "../protocol/messages.ts";
 import { isoAt } from "../protocol/clock.ts";
-import type { RuntimeCore } from "./_core.ts";
-import type { RuntimeJob } from "./_job.ts";
-import { startJob } from "./_submit.ts";
+import type { RuntimePolicies, RuntimeServices } from "./_core.ts";
+import type { JobIdentity, RuntimeJob } from "./_job.ts";
+import type { DelegateRequest } from "./_job_delegate.ts";
 
-/** What `ctx.delegate` asks for. */
-export interface DelegateRequest {
-  agent: string;
-  input: unknown;
-  leaseRequest: Lease;
-  constraints: LeaseConstraints | undefined;
-  delegateId: string;
-}
+/** What delegation reads of the runtime. */
+export interface DelegateScope
+  extends
+    Pick<RuntimeServices, "registry" | "runningJobs">,
+    Pick<RuntimePolicies, "now" | "clock"> {}
+/** Starts a child job in its parent's session (see `startJob`). */
+export type StartChild = (
+  spec: JobIdentity & { parent: { job: RuntimeJob; delegateId: string } },
+) => Promise<RuntimeJob>;
 
 /**
- * Validates a delegation and starts the child job.
+ * Validates a delegation and starts the child job with `startJob`.
  *
  * @throws {ArcpError} `LEASE_SUBSET_VIOLATION` for a lease, budget or expiry
  *   wider than the parent's; `AGENT_NOT_AVAILABLE`,
  *   `AGENT_VERSION_NOT_AVAILABLE`, `INVALID_REQUEST`.
  */
 export async function delegateJob(
-  core: RuntimeCore,
+  core: DelegateScope,
   parent: RuntimeJob,
   request: DelegateRequest,
+  startJob: StartChild,
 ): Promise<RuntimeJob> {
   const { definition, ref } = core.registry.resolve(request.agent);
   const { lease } = validateLease(request.leaseRequest, { field: "lease_request" });
@@ -72,7 +72,7 @@ export async function delegateJob(
   for (const { currency, value } of carved) parent.spendBudget(currency, value);
   const expiresAt = effectiveExpiry(request.constraints, parent.leaseConstraints);
   try {
-    return await startJob(core, parent.ownerSession, {
+    return await startJob({
       id: newJobId(),
       definition,
       agent: ref,
@@ -91,9 +91,4 @@ export async function delegateJob(
     for (const { currency, value } of carved) parent.refundBudget(currency, value);
     throw error;
   }
-}
-
-/** The name an `agent.delegate` pattern is matched against: the agent without its version. */
-export function delegateTarget(agent: string): string {
-  return parseAgentRef(agent).name;
 }

@@ -14,12 +14,21 @@ import type { Capabilities, Feature } from "../protocol/messages.ts";
 import { isoAt } from "../protocol/clock.ts";
 import type { SessionRecord } from "../store/types.ts";
 import type { Principal } from "./auth.ts";
-import type { RuntimeCore } from "./_core.ts";
+import type { LiveState, RuntimePolicies, RuntimeServices } from "./_core.ts";
+import type { RuntimeConfig } from "./_config.ts";
 import { digestsEqual, sha256Hex } from "./_digest.ts";
 import { bytesOver, MAX_PRINCIPAL_ID_BYTES } from "./_key_fields.ts";
 import { RuntimeSession } from "./_session.ts";
 import { jobsElsewhere, windowPassed } from "./_recovery.ts";
 import { LogChanges, sessionByToken } from "./_shared_store.ts";
+
+/** What the handshake reads of the runtime. */
+export interface HandshakeScope
+  extends
+    RuntimeConfig,
+    Pick<RuntimePolicies, "authenticate" | "logger" | "clock">,
+    Pick<RuntimeServices, "store" | "closing">,
+    LiveState {}
 
 /** A resume request, whichever encoding it came in. */
 export interface ResumeRequest {
@@ -58,14 +67,14 @@ export function resumeRequestOf(message: Message): ResumeRequest | undefined {
 }
 
 /** The features both sides declared (spec 1.1 §6.2). */
-export function negotiate(core: RuntimeCore, capabilities: Capabilities | undefined): Feature[] {
+export function negotiate(core: HandshakeScope, capabilities: Capabilities | undefined): Feature[] {
   const requested = new Set(capabilities?.features ?? []);
   return core.features.filter((feature) => requested.has(feature));
 }
 
 /** Authenticates a fresh `session.hello`, or throws `UNAUTHENTICATED` (spec §6.1). */
 export async function authenticate(
-  core: RuntimeCore,
+  core: HandshakeScope,
   message: Message & { type: "session.hello" },
 ): Promise<Principal> {
   const { auth } = message.payload;
@@ -94,7 +103,7 @@ export async function authenticate(
 }
 
 function sessionFor(
-  core: RuntimeCore,
+  core: HandshakeScope,
   record: SessionRecord,
   restored?: { lastSeq: number; trimmedSeq: number },
 ): RuntimeSession {
@@ -123,7 +132,7 @@ function sessionFor(
 
 /** Creates a session; returns it with its first resume token. */
 export async function openSession(
-  core: RuntimeCore,
+  core: HandshakeScope,
   principal: Principal,
 ): Promise<[RuntimeSession, string]> {
   const token = newResumeToken();
@@ -153,7 +162,7 @@ export async function openSession(
  * id, or its token's hash), never by going through other sessions.
  */
 async function findSession(
-  core: RuntimeCore,
+  core: HandshakeScope,
   request: ResumeRequest,
   tokenHash: string,
   principal: Principal | undefined,
@@ -190,7 +199,7 @@ async function findSession(
 }
 
 /** Drops a session this process holds but the store no longer has. */
-function forget(core: RuntimeCore, session: RuntimeSession): void {
+function forget(core: HandshakeScope, session: RuntimeSession): void {
   if (session.attached || session.jobs.size > 0) return;
   for (const subscription of session.subscriptions.values()) subscription.end();
   if (core.sessions.get(session.id) === session) core.sessions.delete(session.id);
@@ -207,7 +216,7 @@ function forget(core: RuntimeCore, session: RuntimeSession): void {
  *   the log no longer covers, `INVALID_REQUEST` for a sequence never sent.
  */
 export async function resumeSession(
-  core: RuntimeCore,
+  core: HandshakeScope,
   request: ResumeRequest,
   principal: Principal | undefined,
 ): Promise<[RuntimeSession, string]> {

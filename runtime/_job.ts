@@ -4,7 +4,7 @@
 
 import { ArcpError } from "../protocol/errors.ts";
 import { newId, newMessageId } from "../protocol/ids.ts";
-import { isoTimestamp } from "../protocol/_time.ts";
+import { isoTimestamp } from "../internal/time.ts";
 import type { Clock, ClockTimer } from "../protocol/clock.ts";
 import {
   type Credential,
@@ -18,17 +18,37 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
 import type { AgentContext, AgentDefinition } from "./context.ts";
-import type { RuntimeSession } from "./_session.ts";
+import type { Principal } from "./auth.ts";
 import type { JobAuthority } from "./_authority.ts";
 import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
-import type { DelegateRequest } from "./_delegate.ts";
-import type { Subscription } from "./_subscription.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
 import { encodedMember, resultPayload, sendableError } from "./_job_payload.ts";
 import { JobEmitters, refused } from "./_job_emitters.ts";
 import { leasedFetch } from "./_job_fetch.ts";
-import { delegateAndWait } from "./_job_delegate.ts";
+import { delegateAndWait, type DelegateRequest } from "./_job_delegate.ts";
 import { storeEnd } from "./_job_end.ts";
+
+/** What a job uses of the session that submitted it (see `RuntimeSession`). */
+export interface JobSession {
+  readonly id: string;
+  readonly principal: Principal;
+  /** The session's jobs: an ended job leaves them. */
+  readonly jobs: { delete(jobId: string): boolean };
+  /** Sequences and sends one of the job's envelopes; see `RuntimeSession.emit`. */
+  emit(
+    envelope: Envelope & { job_id: string },
+    size: number,
+    force?: boolean,
+    stored?: Promise<void>,
+  ): Promise<void>;
+  /** The lag to report in a `back_pressure` status, once per episode. */
+  takeBackPressureNotice(): number | undefined;
+}
+
+/** Another session observing the job (see `Subscription`). */
+export interface JobSubscriber {
+  deliver(envelope: Envelope & { job_id: string }, size: number): void;
+}
 
 /** What a job is made of, from a submit or a delegation: what `job.accepted` says of it. */
 export interface JobIdentity {
@@ -46,7 +66,7 @@ export interface JobIdentity {
 
 /** What a job needs to start: its identity and what the runtime gives it. */
 export interface JobSpec extends JobIdentity {
-  session: RuntimeSession;
+  session: JobSession;
   cancelGraceMs: number;
   /** The job's lease, expiry and budget, checked before every operation. */
   authority: JobAuthority;
@@ -95,14 +115,14 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
   readonly traceId: string;
   readonly createdAt: string;
   readonly #spec: JobSpec;
-  readonly #session: RuntimeSession;
+  readonly #session: JobSession;
   readonly #abort = new AbortController();
   #status: JobStatus = "pending";
   /** Its latest envelope: the session may still renumber it (after another instance's events). */
   #lastEvent: Envelope | undefined;
   #timers: ClockTimer[] = [];
   #expiryTimer: ClockTimer | undefined;
-  readonly #subscriptions = new Set<Subscription>();
+  readonly #subscriptions = new Set<JobSubscriber>();
   #terminal: TerminalEnvelope | undefined;
   readonly #children = new Set<RuntimeJob>();
   #resultStream: { resultId: string; stream: ResultStream } | undefined;
@@ -124,7 +144,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     return this.#session.id;
   }
   /** The submitting session: the only one that may cancel the job. */
-  get ownerSession(): RuntimeSession {
+  get ownerSession(): JobSession {
     return this.#session;
   }
   get principal(): AgentContext["principal"] {
@@ -316,11 +336,11 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
   }
 
   /** Adds an observer from another session (spec 1.1 §7.6). */
-  subscribe(subscription: Subscription): void {
+  subscribe(subscription: JobSubscriber): void {
     this.#subscriptions.add(subscription);
   }
 
-  unsubscribe(subscription: Subscription): void {
+  unsubscribe(subscription: JobSubscriber): void {
     this.#subscriptions.delete(subscription);
   }
 

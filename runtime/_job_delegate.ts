@@ -3,12 +3,50 @@
 // event, then the child started, awaited, and its outcome reported to the
 // parent as a `tool_result`.
 
+import { parseAgentRef } from "../protocol/agent_ref.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
-import type { JobErrorPayload, JobResultPayload } from "../protocol/messages.ts";
-import { type DelegateRequest, delegateTarget } from "./_delegate.ts";
+import type { ToolResultBody } from "../protocol/events.ts";
+import type {
+  JobErrorPayload,
+  JobResultPayload,
+  Lease,
+  LeaseConstraints,
+} from "../protocol/messages.ts";
+import type { JobRecord } from "../store/types.ts";
 import { wireError } from "./_wire_error.ts";
-import type { RuntimeJob } from "./_job.ts";
+
+/** What `ctx.delegate` asks for. */
+export interface DelegateRequest {
+  agent: string;
+  input: unknown;
+  leaseRequest: Lease;
+  constraints: LeaseConstraints | undefined;
+  delegateId: string;
+}
+
+/** What delegation uses of the parent job (see `RuntimeJob`). */
+export interface DelegatingJob {
+  readonly jobId: string;
+  readonly signal: AbortSignal;
+  emit(kind: string, body: Record<string, unknown>): Promise<void>;
+  authorize(capability: string, target: string): string;
+  toolResult(callId: string, outcome: Omit<ToolResultBody, "call_id">): Promise<void>;
+}
+
+/** What delegation uses of the child job (see `RuntimeJob`). */
+export interface DelegatedJob {
+  readonly jobId: string;
+  readonly terminal: boolean;
+  readonly settled: Promise<void>;
+  abort(reason: ArcpError): void;
+  record(): JobRecord;
+}
+
+/** The name an `agent.delegate` pattern is matched against: the agent without its version. */
+export function delegateTarget(agent: string): string {
+  return parseAgentRef(agent).name;
+}
 
 /**
  * Delegates `request` from `parent` and waits for the child: `start` starts
@@ -20,12 +58,12 @@ import type { RuntimeJob } from "./_job.ts";
  *   (`PERMISSION_DENIED`, `LEASE_SUBSET_VIOLATION`, `AGENT_NOT_AVAILABLE`,
  *   …); the parent's abort reason when it was stopped.
  */
-export async function delegateAndWait(
-  parent: RuntimeJob,
+export async function delegateAndWait<Child extends DelegatedJob>(
+  parent: DelegatingJob,
   request: Omit<DelegateRequest, "delegateId">,
   options: {
-    start(request: DelegateRequest): Promise<RuntimeJob>;
-    children: Set<RuntimeJob>;
+    start(request: DelegateRequest): Promise<Child>;
+    children: Set<Child>;
     /** Where a local failure to start the child is logged, with the id the wire shows. */
     logger: Pick<Console, "error">;
   },
@@ -38,7 +76,7 @@ export async function delegateAndWait(
     input: input ?? null,
     lease_request: leaseRequest,
   });
-  let child: RuntimeJob;
+  let child: Child;
   try {
     parent.authorize("agent.delegate", delegateTarget(agent));
     child = await options.start({ agent, input, leaseRequest, constraints, delegateId });

@@ -11,13 +11,21 @@ import type {
   SessionJobsPayload,
 } from "../protocol/messages.ts";
 import type { JobQuery, JobRecord } from "../store/types.ts";
-import type { RuntimeCore } from "./_core.ts";
+import type { LiveState, RuntimeHooks, RuntimePolicies } from "./_core.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { RuntimeJob } from "./_job.ts";
-import { followElsewhere, observe } from "./_subscription.ts";
+import { followElsewhere, type FollowScope, observe } from "./_subscription.ts";
 import { isUnfinished } from "./_recovery.ts";
 import { checkKeyField } from "./_key_fields.ts";
 import { visibleCredentials } from "./_credentials.ts";
+
+/** What observing a job reads of the runtime. */
+export interface ObserveScope
+  extends
+    FollowScope,
+    LiveState,
+    Pick<RuntimePolicies, "subscribePolicy" | "auditSubscribe">,
+    Pick<RuntimeHooks, "track"> {}
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -38,7 +46,7 @@ function instant(value: string | undefined, field: string): string | undefined {
  * nothing shows an end before the store holds it (see `RuntimeJob`).
  */
 export async function settledLive(
-  core: RuntimeCore,
+  core: ObserveScope,
   jobId: string,
 ): Promise<RuntimeJob | undefined> {
   const live = core.jobs.get(jobId);
@@ -47,7 +55,7 @@ export async function settledLive(
   return core.jobs.get(jobId);
 }
 
-function current(core: RuntimeCore, record: JobRecord): JobRecord {
+function current(core: ObserveScope, record: JobRecord): JobRecord {
   return core.jobs.get(record.job_id)?.record() ?? record;
 }
 
@@ -69,7 +77,7 @@ function summary(record: JobRecord, credentials: readonly Credential[]): JobSumm
 
 /** Answers `session.list_jobs`: the principal's jobs, finished ones included. */
 export async function listJobs(
-  core: RuntimeCore,
+  core: ObserveScope,
   session: RuntimeSession,
   message: Message & { type: "session.list_jobs" },
 ): Promise<SessionJobsPayload> {
@@ -106,7 +114,7 @@ export async function listJobs(
  * @throws {ArcpError} `JOB_NOT_FOUND`, `PERMISSION_DENIED`, `INVALID_REQUEST`.
  */
 export async function subscribe(
-  core: RuntimeCore,
+  core: ObserveScope,
   session: RuntimeSession,
   message: Message & { type: "job.subscribe" },
 ): Promise<void> {

@@ -15,8 +15,16 @@ import type {
   StoredEvent,
   TerminalEnvelope,
 } from "../store/types.ts";
-import type { RuntimeCore } from "./_core.ts";
 import { compareAndAppend, updateSession } from "./_shared_store.ts";
+
+/** What recovery reads of the runtime: the store, and what is live in this process. */
+export interface RecoveryScope {
+  readonly store: RuntimeStore;
+  /** Jobs running in this process, by id. */
+  readonly jobs: ReadonlyMap<string, unknown>;
+  /** Sessions with live state in this process, by id: told when a recovery appends to their log. */
+  readonly sessions: ReadonlyMap<string, { sync(): Promise<void> }>;
+}
 
 export function isUnfinished(job: JobRecord): boolean {
   return job.status === "pending" || job.status === "running";
@@ -37,7 +45,7 @@ export function windowPassed(record: SessionRecord, now: number): boolean {
 }
 
 /** The ids of a session's unfinished jobs that do not run in this process. */
-export async function jobsElsewhere(core: RuntimeCore, sessionId: string): Promise<string[]> {
+export async function jobsElsewhere(core: RecoveryScope, sessionId: string): Promise<string[]> {
   const ids: string[] = [];
   for await (const job of core.store.listUnfinishedJobs()) {
     if (job.session_id === sessionId && !core.jobs.has(job.job_id)) ids.push(job.job_id);
@@ -46,7 +54,7 @@ export async function jobsElsewhere(core: RuntimeCore, sessionId: string): Promi
 }
 
 /** Ends every unfinished job that no live instance runs. */
-export async function recoverJobs(core: RuntimeCore, live: ReadonlySet<string>): Promise<void> {
+export async function recoverJobs(core: RecoveryScope, live: ReadonlySet<string>): Promise<void> {
   const lost: JobRecord[] = [];
   for await (const job of core.store.listUnfinishedJobs()) {
     if (!core.jobs.has(job.job_id) && !heldByLive(job.instance_id, live)) lost.push(job);
@@ -54,7 +62,7 @@ export async function recoverJobs(core: RuntimeCore, live: ReadonlySet<string>):
   for (const job of lost) await endLostJob(core, job);
 }
 
-async function endLostJob(core: RuntimeCore, listed: JobRecord): Promise<void> {
+async function endLostJob(core: RecoveryScope, listed: JobRecord): Promise<void> {
   // Another instance may have recovered it since the listing.
   const job = await core.store.getJob(listed.job_id);
   if (job === undefined || !isUnfinished(job)) return;
@@ -111,7 +119,7 @@ async function appendTerminal(
  * @returns The sessions that stay resumable and that no live instance holds.
  */
 export async function sweepSessions(
-  core: RuntimeCore,
+  core: RecoveryScope,
   live: ReadonlySet<string>,
   now: Date,
 ): Promise<SessionRecord[]> {

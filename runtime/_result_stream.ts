@@ -3,7 +3,7 @@
 // ordered `result_chunk` events of a bounded size; the last has `more: false`.
 
 import { ArcpError } from "../protocol/errors.ts";
-import { encodeBase64 } from "../protocol/_base64.ts";
+import { encodeBase64 } from "../internal/base64.ts";
 
 /** Hard cap on one chunk (spec 1.1 §14 suggests 1 MB). */
 export const MAX_CHUNK_BYTES: number = 1 << 20;

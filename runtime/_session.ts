@@ -13,7 +13,7 @@ import type { Envelope } from "../protocol/messages.ts";
 import type { RuntimeStore, SessionRecord, StoredEvent, TerminalEnvelope } from "../store/types.ts";
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
-import type { Subscription } from "./_subscription.ts";
+import type { SessionLimits } from "./_config.ts";
 import { compareAndAppend, readAppended, type SessionShared } from "./_shared_store.ts";
 import { SharedRecord } from "./_session_record.ts";
 import { isTerminal } from "./_recovery.ts";
@@ -32,20 +32,6 @@ export interface Outlet {
    * without marking the session detached, since the other holds it.
    */
   supersede(reason: ArcpError): void;
-}
-
-/** Per-session buffering limits. */
-export interface SessionLimits {
-  /** Events retained (not yet acknowledged or expired) before emitting fails. */
-  maxBufferedEvents: number;
-  /** Approximate bytes retained before emitting fails. */
-  maxBufferedBytes: number;
-  /** Unacknowledged events after which emitters wait for acks (with `ack` negotiated). */
-  ackWindow: number;
-  /** Unacknowledged events after which a `back_pressure` status is emitted. */
-  backPressureLag: number;
-  /** `job.submit` envelope ids remembered to recognise retransmissions. */
-  recentSubmitIds: number;
 }
 
 /** Frames queued before a producer has to wait for the pipeline to drain. */
@@ -71,7 +57,7 @@ export class RuntimeSession {
   /** Jobs this session submitted: it alone may cancel them (spec §7.4). */
   readonly jobs: Map<string, RuntimeJob> = new Map();
   /** Jobs of other sessions this session observes (spec 1.1 §7.6). */
-  readonly subscriptions: Map<string, Subscription> = new Map();
+  readonly subscriptions: Map<string, { end(): void }> = new Map();
   /**
    * Envelope ids of recent submits: kept with the session, not the
    * connection, since a retransmission comes after a resume.

@@ -12,7 +12,7 @@
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
 import type { RuntimeStore, TerminalEnvelope } from "../store/types.ts";
-import type { SessionLimits } from "./_session.ts";
+import type { SessionLimits } from "./_config.ts";
 import { renumberAfter } from "./_session_record.ts";
 import { trimShared } from "./_shared_store.ts";
 

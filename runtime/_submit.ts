@@ -9,7 +9,8 @@ import { encodeMessage, type Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { newJobId, newTraceId } from "../protocol/ids.ts";
 import { parseTraceId } from "../protocol/trace.ts";
-import type { RuntimeCore } from "./_core.ts";
+import type { LiveState, RuntimeHooks, RuntimePolicies, RuntimeServices } from "./_core.ts";
+import type { RuntimeConfig } from "./_config.ts";
 import { submissionFingerprint } from "./_digest.ts";
 import { type JobIdentity, RuntimeJob } from "./_job.ts";
 import { acceptedPayload } from "./_job_payload.ts";
@@ -28,13 +29,22 @@ import { retried } from "./_retry.ts";
 import { checkKeyField } from "./_key_fields.ts";
 import { settledLive } from "./_observe.ts";
 
+/** What submitting and starting jobs read of the runtime. */
+export interface SubmitScope
+  extends
+    RuntimeConfig,
+    RuntimePolicies,
+    RuntimeServices,
+    LiveState,
+    Pick<RuntimeHooks, "track" | "settled"> {}
+
 /**
  * Sends `job.accepted` for the existing job `jobId` in answer to
  * `requestId`; returns the job as known here, or `undefined` (nothing sent)
  * when the job is no longer known.
  */
 async function acceptAgain(
-  core: RuntimeCore,
+  core: SubmitScope,
   session: RuntimeSession,
   jobId: string,
   requestId: string,
@@ -53,7 +63,7 @@ async function acceptAgain(
 
 /** Answers a repeated key with the job it made, then streams that job into `session`. */
 async function replayIdempotent(
-  core: RuntimeCore,
+  core: SubmitScope,
   session: RuntimeSession,
   jobId: string,
   requestId: string,
@@ -93,7 +103,7 @@ async function replayIdempotent(
  *   of the submission itself.
  */
 export async function submitJob(
-  core: RuntimeCore,
+  core: SubmitScope,
   session: RuntimeSession,
   message: Message & { type: "job.submit" },
 ): Promise<void> {
@@ -128,7 +138,7 @@ export async function submitJob(
 
 /** Accepts a submission; returns the job that answers it, new or (for a repeated key) earlier. */
 async function acceptSubmit(
-  core: RuntimeCore,
+  core: SubmitScope,
   session: RuntimeSession,
   message: Message & { type: "job.submit" },
   fingerprint: string,
@@ -193,7 +203,7 @@ export interface NewJob extends JobIdentity {
  *   policy that widened the lease.
  */
 async function effectiveLease(
-  core: RuntimeCore,
+  core: SubmitScope,
   session: RuntimeSession,
   spec: NewJob,
 ): Promise<Lease> {
@@ -218,7 +228,7 @@ async function effectiveLease(
 
 /** Stores, announces (`job.accepted`) and starts a job in `session`. */
 export async function startJob(
-  core: RuntimeCore,
+  core: SubmitScope,
   session: RuntimeSession,
   spec: NewJob,
 ): Promise<RuntimeJob> {
@@ -237,7 +247,7 @@ export async function startJob(
 
 /** Issues, builds and stores a job, and registers it as running here. */
 async function createJob(
-  core: RuntimeCore,
+  core: SubmitScope,
   session: RuntimeSession,
   spec: NewJob,
 ): Promise<RuntimeJob> {
@@ -281,7 +291,8 @@ async function createJob(
     },
     logger: core.logger,
     onSettled: (settled, stored) => core.settled(settled, stored),
-    delegate: (parent, request) => delegateJob(core, parent, request),
+    delegate: (parent, request) =>
+      delegateJob(core, parent, request, (child) => startJob(core, session, child)),
     credentials,
     rotateCredential: ledger === undefined
       ? undefined

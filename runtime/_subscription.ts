@@ -5,9 +5,19 @@
 import { encodeMessage } from "../protocol/envelope.ts";
 import { newMessageId } from "../protocol/ids.ts";
 import type { Envelope } from "../protocol/messages.ts";
-import type { RuntimeCore } from "./_core.ts";
+import type { RuntimeStore } from "../store/types.ts";
 import type { RuntimeSession } from "./_session.ts";
 import { followLog } from "./_shared_store.ts";
+
+/** What following a job that runs on another instance reads of the runtime. */
+export interface FollowScope {
+  readonly store: RuntimeStore;
+  /** Milliseconds between two reads of the log when no notification comes. */
+  readonly storePollMs: number;
+  /** Aborted when the runtime closes: ends the follow. */
+  readonly closing: AbortSignal;
+  readonly logger: Pick<Console, "warn">;
+}
 
 /** Whether an event hands over a credential's value (spec 1.1 §9.8.2). */
 function isCredentialRotation(envelope: Envelope): boolean {
@@ -112,7 +122,7 @@ export class Subscription {
  * until the job's terminal event (or the subscription's end).
  */
 export async function followElsewhere(
-  core: RuntimeCore,
+  core: FollowScope,
   subscription: Subscription,
   sessionId: string,
   after: number,

@@ -30,7 +30,7 @@ import {
   type JWTVerifyOptions,
 } from "jose";
 import { ArcpError } from "../protocol/errors.ts";
-import { SILENT } from "../protocol/_silent.ts";
+import { SILENT } from "../internal/silent.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 
 export type { Authenticator, HelloAuth, Principal } from "./auth.ts";

@@ -7,7 +7,7 @@
  */
 
 import type { CredentialRecord, JobRecord, RuntimeStore } from "../store/types.ts";
-import type { WebSocketLike } from "../transports/websocket.ts";
+import type { WebSocketLike } from "../transports/types.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { AgentDefinition, LeasePolicy, SubscribeAudit } from "./context.ts";
 import type { CredentialProvisioner, RevocationRetry } from "./credentials.ts";

@@ -1,6 +1,9 @@
 // The portable entrypoints must run on Deno, Bun and browsers alike: no
 // module in their graph may use Deno.*, Bun.* or import node:* (STYLE §6, §43).
-// The same module graphs show the library's modules import one another in no cycle.
+// The same module graphs show how the library's modules are layered: no
+// cycle, no private file reached from another folder, and the "nevers"
+// (the portable core reaches no runtime-specific adapter nor the CLI,
+// protocol/ reaches no layer above it, client/ and runtime/ stay apart).
 
 import assert from "node:assert/strict";
 
@@ -204,26 +207,6 @@ for (const entrypoint of PORTABLE_ENTRYPOINTS) {
   });
 }
 
-/**
- * The one import cycle known today, inside runtime/ (mostly type-only imports;
- * `_submit.ts` and `_delegate.ts` also import values from each other). It is
- * tolerated, not wanted: a cycle through any other module fails, and a module
- * that leaves the cycle must leave this list too.
- */
-const KNOWN_RUNTIME_CYCLE = new Set([
-  "runtime/_core.ts",
-  "runtime/_credentials.ts",
-  "runtime/_delegate.ts",
-  "runtime/_job.ts",
-  "runtime/_job_delegate.ts",
-  "runtime/_observe.ts",
-  "runtime/_recovery.ts",
-  "runtime/_session.ts",
-  "runtime/_session_retention.ts",
-  "runtime/_submit.ts",
-  "runtime/_subscription.ts",
-]);
-
 /** The import cycles of `edges` (module to the modules it imports), as sorted lists of modules. */
 function importCycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
   // Tarjan's strongly connected components: each with more than one module,
@@ -271,14 +254,22 @@ Deno.test("importCycles() finds each cycle and nothing else", () => {
   assert.deepEqual(importCycles(new Map([["a", ["b"]], ["b", []]])), []);
 });
 
-Deno.test("the library's modules import one another in no cycle (but the known one in runtime/)", async () => {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
+/** The library's exports in deno.json, by name. */
+async function exportsOf(): Promise<Record<string, string>> {
+  return (JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
     exports: Record<string, string>;
-  };
+  }).exports;
+}
+
+/**
+ * Every library module reached from deno.json's exports, with the library
+ * modules it imports (values and types), as paths from the root.
+ */
+async function libraryImports(): Promise<Map<string, string[]>> {
   const local = (specifier: string) =>
     specifier.startsWith(ROOT.href) ? specifier.slice(ROOT.href.length) : undefined;
   const edges = new Map<string, string[]>();
-  for (const entrypoint of Object.values(config.exports)) {
+  for (const entrypoint of Object.values(await exportsOf())) {
     for (const module of await moduleGraph(entrypoint)) {
       const from = local(module.specifier);
       if (from === undefined) continue;
@@ -289,16 +280,148 @@ Deno.test("the library's modules import one another in no cycle (but the known o
     }
   }
   assert.ok(edges.has("client/_reconnect.ts"), "the graphs reach the client's modules");
-  const cycles = importCycles(edges);
-  const unexpected = cycles.filter((cycle) => cycle.some((m) => !KNOWN_RUNTIME_CYCLE.has(m)));
-  assert.deepEqual(unexpected, [], "import cycles among the library's modules");
-  const inCycles = new Set(cycles.flat());
-  const left = [...KNOWN_RUNTIME_CYCLE].filter((module) => !inCycles.has(module));
-  assert.deepEqual(
-    left,
-    [],
-    "modules no longer in an import cycle: drop them from KNOWN_RUNTIME_CYCLE",
-  );
+  return edges;
+}
+
+/** The modules `module` imports, directly or not, itself excluded unless in a cycle. */
+function reachable(edges: ReadonlyMap<string, readonly string[]>, module: string): Set<string> {
+  const seen = new Set<string>();
+  const next = [...edges.get(module) ?? []];
+  for (let current = next.pop(); current !== undefined; current = next.pop()) {
+    if (seen.has(current)) continue;
+    seen.add(current);
+    next.push(...edges.get(current) ?? []);
+  }
+  return seen;
+}
+
+Deno.test("the library's modules import one another in no cycle", async () => {
+  const edges = await libraryImports();
+  assert.deepEqual(importCycles(edges), [], "import cycles among the library's modules");
+});
+
+/**
+ * The folder whose private (`_`-prefixed) files a module may import: its own;
+ * a facade at the root (`client.ts`, `runtime.ts`, `cli.ts`) stands for its
+ * folder of the same name.
+ */
+function home(module: string): string {
+  const slash = module.lastIndexOf("/");
+  return slash === -1 ? module.replace(/\.ts$/, "/") : module.slice(0, slash + 1);
+}
+
+/** The private files a module imports from a folder other than its own (or one above it). */
+function foreignPrivateImports(edges: ReadonlyMap<string, readonly string[]>): string[] {
+  const found: string[] = [];
+  for (const [from, imports] of edges) {
+    for (const to of imports) {
+      const folder = to.slice(0, to.lastIndexOf("/") + 1);
+      const isPrivate = to.slice(folder.length).startsWith("_");
+      if (isPrivate && !home(from).startsWith(folder)) found.push(`${from} -> ${to}`);
+    }
+  }
+  return found;
+}
+
+Deno.test("foreignPrivateImports() allows a folder's own and its facade's imports only", () => {
+  const edges = new Map([
+    ["runtime.ts", ["runtime/_core.ts", "transports/_inbound.ts"]],
+    ["runtime/_job.ts", ["runtime/_session.ts", "protocol/_time.ts", "internal/time.ts"]],
+    ["runtime/sub/x.ts", ["runtime/_core.ts"]],
+    ["client/a.ts", ["store/_kv.ts", "client/b.ts"]],
+  ]);
+  assert.deepEqual(foreignPrivateImports(edges), [
+    "runtime.ts -> transports/_inbound.ts",
+    "runtime/_job.ts -> protocol/_time.ts",
+    "client/a.ts -> store/_kv.ts",
+  ]);
+});
+
+/**
+ * Private store helpers the client's resume stores still import; they are on
+ * their way to internal/, and this list goes with them.
+ */
+const FOREIGN_PRIVATE_PENDING = new Set([
+  "client/resume_state_deno_kv.ts -> store/_kv.ts",
+  "client/resume_state_indexeddb.ts -> store/_idb.ts",
+]);
+
+Deno.test("no module imports another folder's private file; internal/ is never exported", async () => {
+  const found = foreignPrivateImports(await libraryImports());
+  assert.deepEqual(found.filter((edge) => !FOREIGN_PRIVATE_PENDING.has(edge)), []);
+  const exported = Object.entries(await exportsOf())
+    .filter(([name, path]) => name.startsWith("./internal") || path.startsWith("./internal/"));
+  assert.deepEqual(exported, [], "internal/ holds private helpers: never an export");
+});
+
+/** Adapters bound to one JavaScript runtime, and the CLI: no portable module may reach them. */
+const RUNTIME_SPECIFIC = [
+  /^transports\/stdio_deno\.ts$/,
+  /^transports\/(?:_?bun|_bun_socket)\.ts$/,
+  /^runtime\/fs_deno\.ts$/,
+  /^store\/deno_kv\.ts$/,
+  /^client\/resume_state_deno_kv\.ts$/,
+  /^cli(?:\.ts$|\/)/,
+];
+
+Deno.test("each runtime-specific pattern names modules of the library", async () => {
+  const modules = [...(await libraryImports()).keys()];
+  const stale = RUNTIME_SPECIFIC.filter((pattern) => !modules.some((m) => pattern.test(m)));
+  assert.deepEqual(stale, []);
+});
+
+for (const entrypoint of PORTABLE_ENTRYPOINTS) {
+  Deno.test(`${entrypoint} reaches no runtime-specific adapter and not the CLI`, async () => {
+    const reached = (await moduleGraph(entrypoint))
+      .flatMap((module) =>
+        module.specifier.startsWith(ROOT.href) ? [module.specifier.slice(ROOT.href.length)] : []
+      )
+      .filter((module) => RUNTIME_SPECIFIC.some((pattern) => pattern.test(module)));
+    assert.deepEqual(reached, []);
+  });
+}
+
+/** Modules of `folder` (a facade `folder.ts` included) that reach one of `forbidden`. */
+function reachesInto(
+  edges: ReadonlyMap<string, readonly string[]>,
+  folder: string,
+  forbidden: readonly string[],
+): string[] {
+  const inside = (module: string, name: string) =>
+    module.startsWith(`${name}/`) || module === `${name}.ts`;
+  const found: string[] = [];
+  for (const module of edges.keys()) {
+    if (!inside(module, folder)) continue;
+    for (const to of reachable(edges, module)) {
+      if (forbidden.some((name) => inside(to, name))) found.push(`${module} -> ${to}`);
+    }
+  }
+  return found;
+}
+
+Deno.test("reachesInto() follows imports through other folders", () => {
+  const edges = new Map([
+    ["protocol/a.ts", ["internal/b.ts"]],
+    ["internal/b.ts", ["runtime/c.ts"]],
+    ["runtime/c.ts", []],
+    ["runtime.ts", ["runtime/c.ts"]],
+    ["client.ts", ["protocol/a.ts"]],
+  ]);
+  assert.deepEqual(reachesInto(edges, "protocol", ["runtime"]), ["protocol/a.ts -> runtime/c.ts"]);
+  assert.deepEqual(reachesInto(edges, "client", ["runtime"]), ["client.ts -> runtime/c.ts"]);
+  assert.deepEqual(reachesInto(edges, "runtime", ["client"]), []);
+});
+
+Deno.test("protocol/ reaches neither client/, runtime/, store/, transports/ nor cli/", async () => {
+  const edges = await libraryImports();
+  const forbidden = ["client", "runtime", "store", "transports", "cli"];
+  assert.deepEqual(reachesInto(edges, "protocol", forbidden), []);
+});
+
+Deno.test("client/ and runtime/ (with their facades) never import each other", async () => {
+  const edges = await libraryImports();
+  assert.deepEqual(reachesInto(edges, "client", ["runtime"]), []);
+  assert.deepEqual(reachesInto(edges, "runtime", ["client"]), []);
 });
 
 Deno.test("browser-compat.tsconfig.json is deno.json's setup without the Deno namespace", async () => {

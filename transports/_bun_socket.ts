@@ -8,7 +8,7 @@
 import { ConnectionClosedError } from "../protocol/errors.ts";
 import { closeSocketFor } from "./_close.ts";
 import { frameText } from "./frame_text.ts";
-import { type InboundLimits, inboundQueue } from "./_inbound.ts";
+import { type InboundLimits, inboundQueue } from "../internal/inbound.ts";
 import type { Frame, Transport } from "./types.ts";
 
 /** The subset of Bun's `ServerWebSocket` a transport uses. */
@@ -44,7 +44,7 @@ const INTERNAL_ERROR = 1011;
  * once the socket drains, so the writer (the session) waits for the network;
  * a send that returned 0 lost the frame, so the write fails and the socket is
  * closed: the peer resumes and gets the frame replayed rather than a gap.
- * Incoming messages wait in a queue bounded by `limits` (see `_inbound.ts`).
+ * Incoming messages wait in a queue bounded by `limits` (see `internal/inbound.ts`).
  */
 export function serverSocketTransport(
   socket: ServerSocketLike,

@@ -26,7 +26,7 @@ import {
   serverSocketTransport,
   type SocketTransport,
 } from "./_bun_socket.ts";
-import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./_inbound.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "../internal/inbound.ts";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_JSON_DEPTH, type Transport } from "./types.ts";
 
 export type { Frame, MalformedFrame, Transport } from "./types.ts";

@@ -40,6 +40,62 @@ export interface Transport {
   readonly writable: WritableStream<Frame>;
 }
 
+/** The subset of the WHATWG `WebSocket` this transport uses. */
+export interface WebSocketLike {
+  /** Connection state: 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Bytes queued by `send` but not yet transmitted. */
+  readonly bufferedAmount: number;
+  /** Sends one text frame. */
+  send(data: string): void;
+  /** Starts the closing handshake with an optional close code and reason. */
+  close(code?: number, reason?: string): void;
+  /** Listens for the socket's `open`, `close`, `error` and `message` events. */
+  addEventListener(
+    type: "open" | "close" | "error" | "message",
+    listener: (event: Event) => void,
+  ): void;
+}
+
+/** Options of `webSocketTransport` (`transports/websocket.ts`). */
+export interface WebSocketTransportOptions {
+  /**
+   * Cap on one incoming frame in bytes of UTF-8; larger frames arrive as a
+   * {@linkcode MalformedFrame}.
+   * @default {1048576}
+   */
+  maxFrameBytes?: number;
+  /**
+   * Bytes the socket may hold unsent (`bufferedAmount`) before writes wait
+   * for it to drain to half of this.
+   * @default {1048576}
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Cap on how deeply objects and arrays nest in one incoming frame (the
+   * frame's own object is level 1); deeper frames arrive as a
+   * {@linkcode MalformedFrame}.
+   * @default {64}
+   */
+  maxJsonDepth?: number;
+  /**
+   * Incoming frames that may wait unread. A WebSocket cannot be paused, so
+   * past this the readable errors with an `INTERNAL_ERROR`
+   * `ArcpError` naming the cap and the queued frames are dropped.
+   * Unbounded by default, as a client reads as fast as frames arrive; the
+   * runtime sets it (`RuntimeOptions.maxQueuedFrames`).
+   * @default {Infinity}
+   */
+  maxQueuedFrames?: number;
+  /**
+   * Total size of the incoming frames that may wait unread, in bytes
+   * (UTF-16 code units of their text); past it the readable errors as for
+   * `maxQueuedFrames`.
+   * @default {Infinity}
+   */
+  maxQueuedBytes?: number;
+}
+
 /** Default cap on one incoming frame: 1 MiB of UTF-8. */
 export const DEFAULT_MAX_FRAME_BYTES: number = 1 << 20;
 

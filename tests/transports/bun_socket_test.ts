@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ArcpError, ConnectionClosedError } from "../../protocol/errors.ts";
 import { type ServerSocketLike, serverSocketTransport } from "../../transports/_bun_socket.ts";
-import type { InboundLimits } from "../../transports/_inbound.ts";
+import type { InboundLimits } from "../../internal/inbound.ts";
 import { serveBun } from "../../transports/bun.ts";
 import { MalformedFrame } from "../../transports/types.ts";
 

@@ -6,7 +6,7 @@
 // its objects, and what is discarded is never parsed.
 
 import { ArcpError } from "../protocol/errors.ts";
-import { type Frame, type MalformedFrame, parseSocketData } from "./types.ts";
+import { type Frame, type MalformedFrame, parseSocketData } from "../transports/types.ts";
 
 /** Default cap on the messages waiting unread on a server's socket. */
 export const DEFAULT_MAX_QUEUED_FRAMES = 1024;

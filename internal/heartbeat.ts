@@ -3,10 +3,10 @@
 // when nothing was sent for an interval, give up when nothing was received
 // for two.
 
-import { type Clock, every, systemClock } from "./clock.ts";
-import { newId } from "./ids.ts";
-import { isoTimestamp } from "./_time.ts";
-import type { SessionPingPayload } from "./messages.ts";
+import { type Clock, every, systemClock } from "../protocol/clock.ts";
+import { newId } from "../protocol/ids.ts";
+import { isoTimestamp } from "./time.ts";
+import type { SessionPingPayload } from "../protocol/messages.ts";
 
 export class Heartbeat {
   readonly #intervalMs: number;
