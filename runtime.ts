@@ -51,6 +51,7 @@ export type {
   AgentContext,
   AgentDefinition,
   AgentHandler,
+  DelegateOptions,
   LeasePolicy,
   LeasePolicyRequest,
   MetricOptions,

@@ -16,7 +16,9 @@ import {
   type LeaseConstraints,
   PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
-import type { AgentContext, AgentDefinition } from "./context.ts";
+import type { AgentDefinition } from "./context.ts";
+import type { Principal } from "./auth.ts";
+import { agentContext } from "./_agent_context.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { JobAuthority } from "./_authority.ts";
 import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
@@ -84,7 +86,11 @@ const EXPIRY_RECHECK_MS = 1000;
 /** Bytes an envelope adds around its payload, for buffer accounting. */
 const ENVELOPE_OVERHEAD = 200;
 
-export class RuntimeJob extends JobEmitters implements AgentContext {
+/**
+ * A running job. Its agent is handed a frozen `AgentContext` facade, never
+ * the job itself (see `_agent_context.ts`).
+ */
+export class RuntimeJob extends JobEmitters {
   readonly jobId: string;
   readonly agent: string;
   readonly lease: Lease;
@@ -124,7 +130,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
   get ownerSession(): RuntimeSession {
     return this.#session;
   }
-  get principal(): AgentContext["principal"] {
+  get principal(): Principal {
     return this.#session.principal;
   }
   get version(): string | undefined {
@@ -159,7 +165,8 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     if (this.#spec.terminateOnExpiry) this.#watchExpiry();
     let running: Promise<unknown>;
     try {
-      running = Promise.resolve(this.#spec.definition.handler(this.#spec.input as never, this));
+      const context = agentContext(this);
+      running = Promise.resolve(this.#spec.definition.handler(this.#spec.input as never, context));
     } catch (error) {
       running = Promise.reject(error);
     }
@@ -358,7 +365,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     };
   }
 
-  // AgentContext (its typed emitters are in JobEmitters) ----------------
+  // What the agent's context calls (its typed emitters are in JobEmitters) --
 
   emit(kind: string, body: Record<string, unknown>): Promise<void> {
     if (this.terminal) return RESOLVED;
