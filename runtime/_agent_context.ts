@@ -81,6 +81,9 @@ function delegateArguments(rest: unknown[]): [Lease, LeaseConstraints | undefine
  * with copies of the lease and principal, and methods bound to the job.
  */
 export function agentContext(job: ContextSource): AgentContext {
+  const tool = (name: string, ...rest: unknown[]) => job.tool(name, ...toolArguments(rest));
+  const delegate = (agent: string, input?: unknown, ...rest: unknown[]) =>
+    job.delegate(agent, input, ...delegateArguments(rest));
   const context: AgentContext = {
     jobId: job.jobId,
     sessionId: job.sessionId,
@@ -107,13 +110,11 @@ export function agentContext(job: ContextSource): AgentContext {
     toolResult: (callId, outcome) => job.toolResult(callId, outcome),
     emit: (kind, body) => job.emit(kind, body),
     authorize: (capability, target) => job.authorize(capability, target),
-    tool: ((tool: string, ...rest: unknown[]) =>
-      job.tool(tool, ...toolArguments(rest))) as AgentContext["tool"],
+    tool: tool as AgentContext["tool"],
     fetch: (input, init) => job.fetch(input, init),
     useModel: (model) => job.useModel(model),
     resultStream: (options) => job.resultStream(options),
-    delegate: ((agent: string, input?: unknown, ...rest: unknown[]) =>
-      job.delegate(agent, input, ...delegateArguments(rest))) as AgentContext["delegate"],
+    delegate: delegate as AgentContext["delegate"],
     rotateCredential: (id) => job.rotateCredential(id),
   };
   return Object.freeze(context);
