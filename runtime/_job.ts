@@ -365,7 +365,7 @@ export class RuntimeJob extends JobEmitters {
     };
   }
 
-  // What the agent's context calls (its typed emitters are in JobEmitters) --
+  // AgentContext (its typed emitters are in JobEmitters) ----------------
 
   emit(kind: string, body: Record<string, unknown>): Promise<void> {
     if (this.terminal) return RESOLVED;
