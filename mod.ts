@@ -50,6 +50,7 @@ export {
   anonymous,
   type AnonymousOptions,
   type Authenticator,
+  type DelegateOptions,
   type HelloAuth,
   type MetricOptions,
   type Principal,

@@ -59,6 +59,7 @@ export type {
   AgentContext,
   AgentDefinition,
   AgentHandler,
+  DelegateOptions,
   LeasePolicy,
   LeasePolicyRequest,
   MetricOptions,

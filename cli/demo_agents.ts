@@ -58,7 +58,7 @@ async function spend(
   let spentMicros = 0;
   for (const cost of input?.costs ?? []) {
     try {
-      await ctx.tool("noop", { cost }, () => null);
+      await ctx.tool("noop", () => null, { args: { cost } });
     } catch (error) {
       if (error instanceof ArcpError && error.code === "BUDGET_EXHAUSTED") break;
       throw error;
@@ -95,7 +95,9 @@ async function delegate(
   input: { agent: string; input?: unknown; lease_request?: Record<string, string[]> },
   ctx: AgentContext,
 ): Promise<unknown> {
-  const child = await ctx.delegate(input?.agent, input?.input ?? null, input?.lease_request ?? {});
+  const child = await ctx.delegate(input?.agent, input?.input ?? null, {
+    leaseRequest: input?.lease_request ?? {},
+  });
   return child.result;
 }
 

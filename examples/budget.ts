@@ -27,7 +27,7 @@ async function researcher(
   const answered: string[] = [];
   for (const query of input.queries) {
     try {
-      await ctx.tool("search", { query }, () => `results for ${query}`);
+      await ctx.tool("search", () => `results for ${query}`, { args: { query } });
     } catch (error) {
       const exhausted = error instanceof ArcpError && error.code === "BUDGET_EXHAUSTED";
       // Either stop with what it has, or let the refusal end the job.

@@ -25,10 +25,12 @@ async function summarise(input: { text: string }, ctx: AgentContext): Promise<st
 
 /** The parent: delegates the summary, then tries to grant a child more than it has. */
 async function research(input: { text: string }, ctx: AgentContext): Promise<unknown> {
-  const child = await ctx.delegate("summarise", input, { "cost.budget": ["USD:0.40"] });
+  const child = await ctx.delegate("summarise", input, {
+    leaseRequest: { "cost.budget": ["USD:0.40"] },
+  });
   let wider = "granted";
   try {
-    await ctx.delegate("summarise", input, { "fs.read": ["/**"] });
+    await ctx.delegate("summarise", input, { leaseRequest: { "fs.read": ["/**"] } });
   } catch (error) {
     if (!(error instanceof ArcpError)) throw error;
     wider = error.code;

@@ -50,8 +50,8 @@ async function explorer(_input: unknown, ctx: AgentContext): Promise<{ refused: 
     () => fs.writeTextFile(`${dir}/data/notes.txt`, "overwritten"),
     () => ctx.fetch(`${origin}/public/hello`).then((response) => response.text()),
     () => ctx.fetch(`${origin}/private/admin`),
-    () => ctx.tool("summarise", { words: 5 }, () => "five words"),
-    () => ctx.tool("shell", { command: "rm -rf /" }, () => "never runs"),
+    () => ctx.tool("summarise", () => "five words", { args: { words: 5 } }),
+    () => ctx.tool("shell", () => "never runs", { args: { command: "rm -rf /" } }),
   ];
   let refused = 0;
   for (const attempt of attempts) {

@@ -17,7 +17,9 @@ async function wordCount(input: { text: string }, ctx: AgentContext): Promise<{ 
   await ctx.log("info", "counting words", { chars: input.text.length });
   await ctx.thought("Splitting on whitespace is good enough here.");
   // A tool call the lease allows: tool_call, then tool_result (spec §8.2).
-  const words = await ctx.tool("split", { on: "whitespace" }, () => input.text.split(/\s+/));
+  const words = await ctx.tool("split", () => input.text.split(/\s+/), {
+    args: { on: "whitespace" },
+  });
   await ctx.metric("words", words.length, { unit: "words" });
   return { words: words.length };
 }

@@ -17,8 +17,9 @@ import {
   type LeaseConstraints,
   PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
-import type { AgentContext, AgentDefinition } from "./context.ts";
+import type { AgentDefinition } from "./context.ts";
 import type { Principal } from "./auth.ts";
+import { agentContext } from "./_agent_context.ts";
 import type { JobAuthority } from "./_authority.ts";
 import { MAX_CHUNK_BYTES, ResultStream } from "./_result_stream.ts";
 import type { JobRecord, TerminalEnvelope } from "../store/types.ts";
@@ -107,7 +108,11 @@ const EXPIRY_RECHECK_MS = 1000;
 /** Bytes an envelope adds around its payload, for buffer accounting. */
 const ENVELOPE_OVERHEAD = 200;
 
-export class RuntimeJob extends JobEmitters implements AgentContext {
+/**
+ * A running job. Its agent is handed a frozen `AgentContext` facade, never
+ * the job itself (see `_agent_context.ts`).
+ */
+export class RuntimeJob extends JobEmitters {
   readonly jobId: string;
   readonly agent: string;
   readonly lease: Lease;
@@ -147,7 +152,7 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
   get ownerSession(): JobSession {
     return this.#session;
   }
-  get principal(): AgentContext["principal"] {
+  get principal(): Principal {
     return this.#session.principal;
   }
   get version(): string | undefined {
@@ -182,7 +187,8 @@ export class RuntimeJob extends JobEmitters implements AgentContext {
     if (this.#spec.terminateOnExpiry) this.#watchExpiry();
     let running: Promise<unknown>;
     try {
-      running = Promise.resolve(this.#spec.definition.handler(this.#spec.input as never, this));
+      const context = agentContext(this);
+      running = Promise.resolve(this.#spec.definition.handler(this.#spec.input as never, context));
     } catch (error) {
       running = Promise.reject(error);
     }

@@ -83,7 +83,7 @@ export abstract class JobEmitters {
     tool: string,
     args: unknown,
     run: () => Promise<T> | T,
-    options: ToolOptions = {},
+    options: Omit<ToolOptions, "args"> = {},
   ): Promise<T> {
     const callId = await this.toolCall(tool, args);
     let result: T;

@@ -4,10 +4,10 @@
 // job's W3C trace context on each request (spec §11).
 
 import { newSpanId } from "../protocol/ids.ts";
-import type { AgentContext } from "./context.ts";
+import type { ContextSource } from "./_agent_context.ts";
 
 /** What a lease-enforced fetch needs of its job. */
-export type FetchingJob = Pick<AgentContext, "authorize" | "signal" | "tool" | "traceId">;
+export type FetchingJob = Pick<ContextSource, "authorize" | "signal" | "tool" | "traceId">;
 
 /** Statuses `ctx.fetch` follows, each hop authorised against the lease. */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

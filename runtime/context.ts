@@ -39,6 +39,9 @@ export interface MetricOptions {
  * each returns a promise that resolves at once unless the session's outbound
  * queue is full, so `await`ing emitters slows a chatty agent to the pace of
  * its store and consumer. Events emitted after the job ended are dropped.
+ *
+ * The context is a frozen object made once per job, holding this API and
+ * nothing else; its methods need no `this`, so they may be destructured.
  */
 export interface AgentContext {
   /** The job's id. */
@@ -107,13 +110,32 @@ export interface AgentContext {
    * error. A refusal becomes a `tool_result` error and is thrown; the job
    * goes on, except that `LEASE_EXPIRED` also ends it (spec 1.1 §9.5).
    *
+   * @param tool The tool's name, as `tool_call` carries it.
+   * @param run The operation; what it returns is the `tool_result`'s result.
+   * @param options The call's `args` and what it is authorised as.
    * @throws {ArcpError} the refusal, or what `run` threw as an `ArcpError`.
+   * @example Run a checked tool call
+   * ```ts
+   * import type { AgentContext } from "@arcp/arcp/runtime";
+   *
+   * export async function search(query: string, ctx: AgentContext): Promise<string[]> {
+   *   return await ctx.tool("search", () => [`results for ${query}`], { args: { query } });
+   * }
+   * ```
+   */
+  tool<T>(tool: string, run: () => Promise<T> | T, options?: ToolOptions): Promise<T>;
+  /**
+   * Runs a tool through the runtime, with its arguments given positionally.
+   *
+   * @deprecated Pass the arguments as an option instead:
+   *   `ctx.tool(tool, run, { args, capability, target })`. This shape will be
+   *   removed in the next release.
    */
   tool<T>(
     tool: string,
     args: unknown,
     run: () => Promise<T> | T,
-    options?: ToolOptions,
+    options?: Omit<ToolOptions, "args">,
   ): Promise<T>;
   /**
    * `fetch` through the lease (`net.fetch`, spec §9.2), as a `net.fetch` tool
@@ -150,9 +172,31 @@ export interface AgentContext {
    * and given back when the child is refused. It is cancelled if this job ends first. The outcome is also reported as
    * a `tool_result` whose `call_id` is the `delegate_id`.
    *
+   * @param agent The sub-agent, `name` or `name@version`.
+   * @param input The child's input.
+   * @param options The child's requested lease and constraints.
    * @returns The child's `job.result` payload.
    * @throws {ArcpError} `LEASE_SUBSET_VIOLATION`, `PERMISSION_DENIED`
    *   (`agent.delegate`), `AGENT_NOT_AVAILABLE`, or the child's own error.
+   * @example Delegate with part of the budget
+   * ```ts
+   * import type { AgentContext } from "@arcp/arcp/runtime";
+   *
+   * export async function research(topic: string, ctx: AgentContext): Promise<unknown> {
+   *   const child = await ctx.delegate("summarise", { topic }, {
+   *     leaseRequest: { "cost.budget": ["USD:0.40"] },
+   *   });
+   *   return child.result;
+   * }
+   * ```
+   */
+  delegate(agent: string, input?: unknown, options?: DelegateOptions): Promise<JobResultPayload>;
+  /**
+   * Delegates to a sub-agent, with its lease given positionally.
+   *
+   * @deprecated Pass the lease as an option instead:
+   *   `ctx.delegate(agent, input, { leaseRequest, leaseConstraints })`. This
+   *   shape will be removed in the next release.
    */
   delegate(
     agent: string,
@@ -183,6 +227,11 @@ export interface AgentContext {
 /** Options of {@linkcode AgentContext.tool}. */
 export interface ToolOptions {
   /**
+   * The call's arguments, as `tool_call` carries them (JSON).
+   * @default {{}}
+   */
+  args?: unknown;
+  /**
    * The capability the call needs.
    * @default {"tool.call"}
    */
@@ -192,6 +241,18 @@ export interface ToolOptions {
    * @default {the tool name}
    */
   target?: string;
+}
+
+/** Options of {@linkcode AgentContext.delegate} (spec §10), named as in `Client.submit`'s. */
+export interface DelegateOptions {
+  /**
+   * The child's requested lease, as the `delegate` event's `lease_request`:
+   * a subset of this job's (spec 1.1 §9.4).
+   * @default {{}} (no capabilities)
+   */
+  leaseRequest?: Lease;
+  /** The child's lease constraints, such as an earlier `expires_at` (spec 1.1 §9.5). */
+  leaseConstraints?: LeaseConstraints;
 }
 
 /**

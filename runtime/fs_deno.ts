@@ -162,7 +162,7 @@ async function leased<T>(
   const checked = (canonical: string) =>
     call.listing === true ? listingTarget(ctx.lease, canonical) : canonical;
   let value: T;
-  await ctx.tool(tool, { path }, async () => {
+  await ctx.tool(tool, async () => {
     // Already authorised by ctx.tool, so this canonicalisation cannot fail.
     const target = await realTarget(canonicalizePath(path), capability);
     const real = checked(target);
@@ -188,7 +188,11 @@ async function leased<T>(
     }
     value = await operate(target);
     return { path: target, ...describe(value) };
-  }, { capability, target: call.listing === true ? listingTargetOf(ctx.lease, path) : path });
+  }, {
+    args: { path },
+    capability,
+    target: call.listing === true ? listingTargetOf(ctx.lease, path) : path,
+  });
   return value!;
 }
 

@@ -60,7 +60,7 @@ const AGENTS: AgentDefinition[] = [
     name: "parent",
     handler: async (_input: unknown, ctx) => {
       seen.set(ctx.jobId, ctx.credentials);
-      return await ctx.delegate("hold", null, { "tool.call": ["noop"] });
+      return await ctx.delegate("hold", null, { leaseRequest: { "tool.call": ["noop"] } });
     },
   },
 ];

@@ -13,7 +13,9 @@ const tryTool = {
   handler: async (input: { tools: string[] }, ctx: AgentContext) => {
     const outcomes: Record<string, string> = {};
     for (const tool of input.tools) {
-      outcomes[tool] = await ctx.tool(tool, null, () => "ok").catch((error) => error.code);
+      outcomes[tool] = await ctx.tool(tool, () => "ok", { args: null }).catch((error) =>
+        error.code
+      );
     }
     return outcomes;
   },

@@ -139,7 +139,9 @@ Deno.test(
       name: "parent",
       async handler(_input, ctx) {
         const before = ctx.budget;
-        const refusal = await ctx.delegate("echo", {}, { "cost.budget": ["USD:0.50"] })
+        const refusal = await ctx.delegate("echo", {}, {
+          leaseRequest: { "cost.budget": ["USD:0.50"] },
+        })
           .then(() => "delegated", (error: Error) => error.message);
         return { before, after: ctx.budget, refusal };
       },

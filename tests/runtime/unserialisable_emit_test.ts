@@ -63,7 +63,7 @@ const AGENTS: AgentDefinition[] = [
   {
     name: "deep-tool-result",
     // A tool's result that cannot be sent is reported as its string form.
-    handler: (_input: unknown, ctx) => ctx.tool("deep", {}, () => nested(10_000)).then(() => "ok"),
+    handler: (_input: unknown, ctx) => ctx.tool("deep", () => nested(10_000)).then(() => "ok"),
   },
 ];
 

@@ -270,34 +270,42 @@ export async function toolCallsAndAuthorizeFollowTheLease(kind: TransportKind): 
     name: "tools",
     async handler(_input: unknown, ctx) {
       const report: Record<string, unknown> = {};
-      report.search = await ctx.tool("search.web", { q: "arcp" }, () => {
+      report.search = await ctx.tool("search.web", () => {
         ran.push("search.web");
         return { hits: 3 };
-      });
+      }, { args: { q: "arcp" } });
       report.outside = await attempt(() =>
-        ctx.tool("fetch.url", { url: "https://example.com" }, () => {
+        ctx.tool("fetch.url", () => {
           ran.push("fetch.url");
           return "fetched";
-        })
+        }, { args: { url: "https://example.com" } })
       );
       // A tool's own failure is its tool_result error; the job goes on.
       report.failing = await attempt(() =>
-        ctx.tool("search.broken", {}, () => {
+        ctx.tool("search.broken", () => {
           ran.push("search.broken");
           throw new ArcpError("INVALID_REQUEST", "bad query");
         })
       );
       // fs.read through ctx.tool: a traversal is refused before the read runs.
       report.traversalTool = await attempt(() =>
-        ctx.tool("fs.read", { path: `${root}/../etc/passwd` }, () => {
+        ctx.tool("fs.read", () => {
           ran.push("fs.read traversal");
           return "root:x:0:0";
-        }, { capability: "fs.read", target: `${root}/../etc/passwd` })
+        }, {
+          args: { path: `${root}/../etc/passwd` },
+          capability: "fs.read",
+          target: `${root}/../etc/passwd`,
+        })
       );
-      report.readTool = await ctx.tool("fs.read", { path: `${root}/notes.txt` }, () => {
+      report.readTool = await ctx.tool("fs.read", () => {
         ran.push("fs.read notes");
         return "notes";
-      }, { capability: "fs.read", target: `${root}/notes.txt` });
+      }, {
+        args: { path: `${root}/notes.txt` },
+        capability: "fs.read",
+        target: `${root}/notes.txt`,
+      });
       const targets = [
         `${root}/../etc/passwd`,
         `${root}/%2e%2e/etc/passwd`,
@@ -543,17 +551,17 @@ export async function budgetsAreSpentByCostMetricsAndEnforced(kind: TransportKin
     name: "web-research",
     async handler(_input: unknown, ctx) {
       const budgets: unknown[] = [];
-      await ctx.tool("search.web", { q: "arcp" }, () => ({ hits: 2 }));
+      await ctx.tool("search.web", () => ({ hits: 2 }), { args: { q: "arcp" } });
       await ctx.metric("cost.search", 0.42, { unit: "USD" });
       budgets.push(ctx.budget);
-      await ctx.tool("fetch.url", { url: "https://a.example" }, () => ({ bytes: 10 }));
+      await ctx.tool("fetch.url", () => ({ bytes: 10 }), { args: { url: "https://a.example" } });
       await ctx.metric("cost.fetch", 0.70, { unit: "USD" });
       budgets.push(ctx.budget);
       const refused = await attempt(() =>
-        ctx.tool("fetch.url", { url: "https://b.example" }, () => {
+        ctx.tool("fetch.url", () => {
           ran.push("fetch after exhaustion");
           return { bytes: 1 };
-        })
+        }, { args: { url: "https://b.example" } })
       );
       // Budgets stop cost-bearing operations only; the agent may finish its work.
       const model = await attempt(() => ctx.useModel("tier-fast/small"));
@@ -642,11 +650,11 @@ export async function costMetricsAreExactAndOnlyValidOnesDecrement(
       await ctx.metric("latency.cost", 5, { unit: "USD" });
       await ctx.metric("costly", 5, { unit: "USD" });
       steps.afterIgnored = ctx.budget;
-      steps.beforeZero = await attempt(() => ctx.tool("search.web", {}, () => "found"));
+      steps.beforeZero = await attempt(() => ctx.tool("search.web", () => "found"));
       // Exactly zero is exhausted (spec: any counter ≤ 0).
       await ctx.metric("cost.c", 0.7, { unit: "USD" });
       steps.zero = ctx.budget;
-      steps.atZero = await attempt(() => ctx.tool("search.web", {}, () => "found"));
+      steps.atZero = await attempt(() => ctx.tool("search.web", () => "found"));
       steps.authorizeAtZero = await attempt(() => ctx.authorize("tool.call", "search.web"));
       return steps;
     },
@@ -692,7 +700,7 @@ export async function eachCurrencyIsItsOwnCounter(kind: TransportKind): Promise<
     async handler(_input: unknown, ctx) {
       await ctx.metric("cost.gpu", 10, { unit: "credits" });
       const budget = ctx.budget;
-      const refused = await attempt(() => ctx.tool("search.web", {}, () => "found"));
+      const refused = await attempt(() => ctx.tool("search.web", () => "found"));
       return { budget, refused };
     },
   };
@@ -773,7 +781,7 @@ function steppingAgent(name: string, steps: number) {
         reached[step]!.resolve();
         await gates[step]!.promise;
         outcomes.push(
-          await attempt(() => ctx.tool("index.file", { step }, () => `indexed ${step}`)),
+          await attempt(() => ctx.tool("index.file", () => `indexed ${step}`, { args: { step } })),
         );
         await ctx.progress(step + 1, { total: steps, units: "files" });
       }
