@@ -3,8 +3,7 @@
 // request: by `request_id`, else the oldest request the answer's type replies
 // to (by the message table).
 
-import type { Message } from "../protocol/envelope.ts";
-import { answers, type MessageOf, type MessageType } from "../protocol/_message_table.ts";
+import { answers, type Message, type MessageOf, type MessageType } from "../protocol/envelope.ts";
 import type { Envelope } from "../protocol/messages.ts";
 
 /** A request sent and not answered yet. */

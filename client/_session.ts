@@ -4,15 +4,17 @@
 // and duplicates caught (spec §8.3), acknowledgement of what was consumed
 // (spec 1.1 §6.5), heartbeats (§6.4), and reconnect-and-resume (§6.3).
 
-import { decodeMessage, encodeMessage, type Message } from "../protocol/envelope.ts";
 import {
+  decodeMessage,
+  encodeMessage,
   type EnvelopeOf,
+  type Message,
   type MessageOf,
   type ReplyType,
   type RequestType,
   type RuntimeMessageType,
   sentByRuntime,
-} from "../protocol/_message_table.ts";
+} from "../protocol/envelope.ts";
 import { ArcpError, ConnectionClosedError } from "../protocol/errors.ts";
 import type { JobEvent } from "../protocol/events.ts";
 import type { Envelope, SessionWelcomePayload } from "../protocol/messages.ts";

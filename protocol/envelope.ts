@@ -10,17 +10,31 @@ import { ArcpError } from "./errors.ts";
 import { newMessageId } from "./ids.ts";
 import { type Envelope, PROTOCOL_VERSION } from "./messages.ts";
 import {
-  type MessageOf,
   type MessagePayloads,
   type MessageType,
   parseContext,
   schemaOf,
 } from "./_message_table.ts";
 
-export type { MessageOf, MessagePayloads, MessageType } from "./_message_table.ts";
+// The table's derived types and lookups, for the client's and the runtime's
+// dispatch; of these, only MessagePayloads and MessageType are public (mod.ts).
+export {
+  answers,
+  type ClientMessageType,
+  type EnvelopeOf,
+  featureOf,
+  type MessageOf,
+  type MessagePayloads,
+  type MessageType,
+  type ReplyType,
+  type RequestType,
+  type RuntimeMessageType,
+  sentByClient,
+  sentByRuntime,
+} from "./_message_table.ts";
 
 /** A decoded message: an envelope whose `type` discriminates its payload. */
-export type Message = MessageOf<MessageType>;
+export type Message = { [K in MessageType]: Envelope<K, MessagePayloads[K]> }[MessageType];
 
 /** Accepted protocol versions: `"1"` (1.0) and `"1.x"` (1.1 and later minors). */
 const VERSION_PATTERN = /^1(\.\d+)?$/;

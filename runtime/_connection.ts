@@ -4,17 +4,15 @@
 // session.error and the connection carries on (spec §12 INVALID_REQUEST).
 
 import {
+  type ClientMessageType,
   decodeMessage,
   encodeMessage,
-  type Message,
-  type MessagePayloads,
-} from "../protocol/envelope.ts";
-import {
-  type ClientMessageType,
   type EnvelopeOf,
   featureOf,
+  type Message,
+  type MessagePayloads,
   sentByClient,
-} from "../protocol/_message_table.ts";
+} from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
 import { Heartbeat } from "../protocol/_heartbeat.ts";
