@@ -112,6 +112,11 @@ type Named<O> = {
   [K in keyof O as string extends K ? never : number extends K ? never : K]: O[K];
 };
 
+/** What a schema accepts, without the index signatures of loose objects, at any depth. */
+type Accepted<O> = O extends readonly (infer E)[] ? readonly Accepted<E>[]
+  : O extends object ? { [K in keyof Named<O>]: Accepted<Named<O>[K]> }
+  : O;
+
 /** The fields of `O`, without its index signature. */
 type Known<O> = keyof Named<O>;
 
@@ -122,18 +127,21 @@ type Lenient<T> = T extends readonly (infer E)[] ? readonly Lenient<E>[]
 
 /**
  * `unknown` when schema `S` fits the interface `MessagePayloads[T]`, else a
- * type naming the drift: the schema names every field of the interface (it
- * may know more, such as a receive-only alias) and yields nothing the
- * interface types differently, up to fields a peer may leave out or null.
+ * type naming the drift: the schema accepts every payload the interface
+ * allows, names every field of the interface (it may know more, such as a
+ * receive-only alias) and yields nothing the interface types differently, up
+ * to fields a peer may leave out or null.
  */
-export type Drift<T extends MessageType, S extends Schema> =
-  [Exclude<Known<MessagePayloads[T]>, Known<z.output<S>>>] extends [never]
+export type Drift<T extends MessageType, S extends Schema> = [MessagePayloads[T]] extends
+  [Accepted<z.input<S>>]
+  ? [Exclude<Known<MessagePayloads[T]>, Known<z.output<S>>>] extends [never]
     ? [Named<z.output<S>>] extends [Lenient<MessagePayloads[T]>] ? unknown
     : { drift: `${T}: the schema yields a field typed unlike the interface's` }
-    : {
-      drift: `${T}: the schema lacks fields of the interface`;
-      fields: Exclude<Known<MessagePayloads[T]>, Known<z.output<S>>>;
-    };
+  : {
+    drift: `${T}: the schema lacks fields of the interface`;
+    fields: Exclude<Known<MessagePayloads[T]>, Known<z.output<S>>>;
+  }
+  : { drift: `${T}: the schema refuses a payload the interface allows` };
 
 /** Returns `schema`, which must fit the interface of `type` (see {@linkcode Drift}). */
 function payload<T extends MessageType, S extends Schema>(_type: T, schema: S & Drift<T, S>): S {

@@ -61,6 +61,15 @@ type Fits<T extends MessageType, S extends z.ZodMiniType> = unknown extends Drif
 const ack = z.looseObject({ last_processed_seq: z.int() });
 const ackLacking = z.looseObject({});
 const ackMistyped = z.looseObject({ last_processed_seq: z.string() });
+const closeRequiring = z.looseObject({ reason: z.string() });
+const helloNestedMistyped = z.looseObject({
+  client: z.looseObject({ name: z.string(), version: z.number() }),
+  auth: z.optional(z.unknown()),
+  capabilities: z.optional(z.unknown()),
+  resume: z.optional(z.unknown()),
+  resume_token: z.optional(z.string()),
+  last_event_seq: z.optional(z.int()),
+});
 const subscribeExtra = z.looseObject({
   job_id: z.string(),
   from_event_seq: z.optional(z.int()),
@@ -73,12 +82,16 @@ export type Checks = [
   Assert<Fits<"session.ack", typeof ackLacking> extends false ? true : false>,
   // A field the schema types unlike the interface.
   Assert<Fits<"session.ack", typeof ackMistyped> extends false ? true : false>,
+  // A field the interface leaves optional, which the schema requires.
+  Assert<Fits<"session.close", typeof closeRequiring> extends false ? true : false>,
+  // A nested field typed unlike the interface's.
+  Assert<Fits<"session.hello", typeof helloNestedMistyped> extends false ? true : false>,
   // A receive-only alias is allowed.
   Assert<Fits<"job.subscribe", typeof subscribeExtra>>,
 ];
 
 Deno.test("a schema drifting from its interface does not type-check", () => {
   // The assertions are the `Checks` type above; this test makes `deno test` check them.
-  const checked: Checks = [true, true, true, true];
-  assert.equal(checked.length, 4);
+  const checked: Checks = [true, true, true, true, true, true];
+  assert.equal(checked.length, 6);
 });
