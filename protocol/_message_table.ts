@@ -189,7 +189,11 @@ const jobSummary = z.looseObject({
   last_event_seq: z.optional(seq),
 });
 
-/** Every message type of spec 1.0 and 1.1, with its sender, reply, feature and payload schema. */
+/**
+ * Every message type of spec 1.0 and 1.1, with its sender, reply, feature and
+ * payload schema. Each schema is checked against its interface by `payload()`
+ * and then typed plainly as `Schema`: JSR wants this table's type explicit.
+ */
 export const MESSAGES = {
   "session.hello": {
     from: "client",
