@@ -22,9 +22,6 @@ import { ArcpError, ConnectionClosedError } from "./protocol/errors.ts";
 import { newId } from "./protocol/ids.ts";
 import type {
   AgentInfo,
-  Envelope,
-  JobAcceptedPayload,
-  JobSubscribedPayload,
   SessionJobsPayload,
   SessionListJobsPayload,
   SessionWelcomePayload,
@@ -237,10 +234,7 @@ export class Client {
       session_id: this.sessionId,
       trace_id: options.traceId,
     });
-    const accepted = await this.#session.request(envelope, options.signal) as Envelope<
-      "job.accepted",
-      JobAcceptedPayload
-    >;
+    const accepted = await this.#session.request(envelope, options.signal);
     const jobId = accepted.payload.job_id;
     const stream = this.#session.claimStream(jobId);
     return new JobHandle(
@@ -270,10 +264,7 @@ export class Client {
     stream.joinedLate();
     const envelope = encodeMessage("job.subscribe", payload, { session_id: this.sessionId });
     try {
-      const subscribed = await this.#session.request(envelope, options.signal) as Envelope<
-        "job.subscribed",
-        JobSubscribedPayload
-      >;
+      const subscribed = await this.#session.request(envelope, options.signal);
       return new JobSubscription(subscribed.payload, stream, () => this.#unsubscribe(jobId));
     } catch (error) {
       this.#session.forget(jobId);
@@ -296,10 +287,7 @@ export class Client {
       const payload: SessionListJobsPayload = { limit: options.limit ?? 100, cursor };
       if (options.filter !== undefined) payload.filter = options.filter;
       const envelope = encodeMessage("session.list_jobs", payload, { session_id: this.sessionId });
-      const page = (await this.#session.request(envelope, options.signal) as Envelope<
-        "session.jobs",
-        SessionJobsPayload
-      >).payload;
+      const page = (await this.#session.request(envelope, options.signal)).payload;
       yield page;
       cursor = page.next_cursor ?? null;
     } while (cursor !== null);

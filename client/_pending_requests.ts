@@ -1,14 +1,15 @@
 // This module is browser compatible.
 // The client's requests that await an answer, and how an answer finds its
-// request: by `request_id`, else the oldest request of the answering type.
+// request: by `request_id`, else the oldest request the answer's type replies
+// to (by the message table).
 
-import type { Message } from "../protocol/envelope.ts";
+import { answers, type Message, type MessageOf, type MessageType } from "../protocol/envelope.ts";
 import type { Envelope } from "../protocol/messages.ts";
 
 /** A request sent and not answered yet. */
 export interface PendingRequest {
   envelope: Envelope;
-  resolve(message: Message | undefined): void;
+  resolve(reply: Message): void;
   reject(error: Error): void;
 }
 
@@ -47,9 +48,12 @@ export class PendingRequests {
     return false;
   }
 
-  /** The pending request a message answers: by `request_id`, else the oldest of its type. */
+  /**
+   * The pending request a message answers: by `request_id`, else the oldest
+   * one `answer` replies to (any, when `answer` is undefined).
+   */
   take(
-    type: string | undefined,
+    answer: MessageType | undefined,
     requestId: string | undefined,
     jobId?: string,
   ): PendingRequest | undefined {
@@ -57,7 +61,7 @@ export class PendingRequests {
     if (id === undefined && requestId === undefined) {
       for (const [candidate, pending] of this.#pending) {
         const { type: sent, payload } = pending.envelope as Envelope<string, { job_id?: string }>;
-        if (type !== undefined && sent !== type) continue;
+        if (answer !== undefined && !answers(answer, sent)) continue;
         if (jobId !== undefined && payload.job_id !== jobId) continue;
         id = candidate;
         break;
@@ -69,12 +73,12 @@ export class PendingRequests {
     return pending;
   }
 
-  /** Resolves every `job.cancel` of `jobId`: the job has ended, one way or another. */
-  answerCancels(jobId: string | undefined): void {
+  /** Resolves every `job.cancel` of the job `answer` is about: it has ended, one way or another. */
+  answerCancels(answer: MessageOf<"job.cancelled" | "job.result" | "job.error">): void {
     for (const [id, pending] of this.#pending) {
-      if (pending.envelope.type === "job.cancel" && pending.envelope.job_id === jobId) {
+      if (pending.envelope.type === "job.cancel" && pending.envelope.job_id === answer.job_id) {
         this.#pending.delete(id);
-        pending.resolve(undefined);
+        pending.resolve(answer);
       }
     }
   }

@@ -4,7 +4,17 @@
 // and duplicates caught (spec §8.3), acknowledgement of what was consumed
 // (spec 1.1 §6.5), heartbeats (§6.4), and reconnect-and-resume (§6.3).
 
-import { decodeMessage, encodeMessage, type Message } from "../protocol/envelope.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type EnvelopeOf,
+  type Message,
+  type MessageOf,
+  type ReplyType,
+  type RequestType,
+  type RuntimeMessageType,
+  sentByRuntime,
+} from "../protocol/envelope.ts";
 import { ArcpError, ConnectionClosedError } from "../protocol/errors.ts";
 import type { JobEvent } from "../protocol/events.ts";
 import type { Envelope, SessionWelcomePayload } from "../protocol/messages.ts";
@@ -33,6 +43,11 @@ export interface SessionOptions {
  * the least time between two of them (spec 1.1 §6.5).
  */
 const ACK_INTERVAL_MS = 200;
+
+/** What the client does with each message a runtime sends. */
+type RuntimeHandlers = {
+  readonly [T in RuntimeMessageType]: (session: Session, message: EnvelopeOf<T>) => void;
+};
 
 export class Session {
   sessionId: string;
@@ -73,11 +88,15 @@ export class Session {
   }
 
   /** Sends a request and resolves with its answer; resent after a resume. */
-  request(envelope: Envelope, signal?: AbortSignal): Promise<Message | undefined> {
+  request<T extends RequestType>(
+    envelope: EnvelopeOf<T>,
+    signal?: AbortSignal,
+  ): Promise<EnvelopeOf<ReplyType<T>>> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const { promise, resolve, reject } = Promise.withResolvers<Message | undefined>();
-    this.#pending.add({ envelope, resolve, reject });
+    const { promise, resolve, reject } = Promise.withResolvers<EnvelopeOf<ReplyType<T>>>();
+    // Only a reply the table gives for T resolves it (PendingRequests.take).
+    this.#pending.add({ envelope, resolve: resolve as (reply: Message) => void, reject });
     this.#write(envelope);
     if (signal === undefined) return promise;
     const onAbort = () => {
@@ -372,62 +391,71 @@ export class Session {
     } else if (message.type === "job.error") stream.fail(message.payload);
     else return;
     this.#streams.delete(message.job_id!);
-    this.#pending.answerCancels(message.job_id);
+    this.#pending.answerCancels(message);
   }
 
   #dispatch(message: Message): void {
-    switch (message.type) {
-      case "job.event":
-      case "job.result":
-      case "job.error": {
-        if (!this.#inSequence(message) || message.job_id === undefined) return;
-        const stream = this.#streams.get(message.job_id);
-        if (stream === undefined) return this.#orphans.hold(message);
-        return this.#deliver(stream, message);
+    if (sentByRuntime(message)) this.#handle(message);
+    else this.#ignore(message);
+  }
+
+  #ignore(message: Message): void {
+    this.#options.logger.debug(`arcp client: ignoring ${message.type}`);
+  }
+
+  #handle<T extends RuntimeMessageType>(message: EnvelopeOf<T>): void {
+    Session.#handlers[message.type](this, message);
+  }
+
+  static readonly #handlers: RuntimeHandlers = {
+    "job.event": (session, message) => session.#route(message),
+    "job.result": (session, message) => session.#route(message),
+    "job.error": (session, message) => session.#route(message),
+    "job.accepted": (session, message) => {
+      const pending = session.#pending.take(message.type, message.payload.request_id);
+      if (pending !== undefined) {
+        // Made now, so events right behind the accepted frame have a home;
+        // kept until submit() claims it, even if early events ended it.
+        session.#accepted.set(message.payload.job_id, session.streamFor(message.payload.job_id));
+        return pending.resolve(message);
       }
-      case "job.accepted": {
-        const pending = this.#pending.take("job.submit", message.payload.request_id);
-        if (pending !== undefined) {
-          // Made now, so events right behind the accepted frame have a home;
-          // kept until submit() claims it, even if early events ended it.
-          this.#accepted.set(message.payload.job_id, this.streamFor(message.payload.job_id));
-          return pending.resolve(message);
-        }
-        // Its submit was abandoned (the signal aborted): stop the job. A job
-        // delegated by one of ours (parent_job_id) was never submitted here.
-        if (message.payload.parent_job_id == null && !this.#streams.has(message.payload.job_id)) {
-          this.#write(encodeMessage("job.cancel", { reason: "submit abandoned" }, {
-            session_id: this.sessionId,
-            job_id: message.payload.job_id,
-          }));
-        }
-        return;
+      // Its submit was abandoned (the signal aborted): stop the job. A job
+      // delegated by one of ours (parent_job_id) was never submitted here.
+      if (message.payload.parent_job_id == null && !session.#streams.has(message.payload.job_id)) {
+        session.#write(encodeMessage("job.cancel", { reason: "submit abandoned" }, {
+          session_id: session.sessionId,
+          job_id: message.payload.job_id,
+        }));
       }
-      case "job.subscribed":
-        return this.#pending.take(
-          "job.subscribe",
-          message.payload.request_id,
-          message.payload.job_id,
-        )
-          ?.resolve(message);
-      case "session.jobs":
-        return this.#pending.take("session.list_jobs", message.payload.request_id)?.resolve(
-          message,
-        );
-      case "job.cancelled":
-        return this.#pending.answerCancels(message.job_id);
-      case "session.closed":
-        return this.#pending.take("session.close", undefined)?.resolve(message);
-      case "session.error":
-        return this.#sessionError(message.payload, message.job_id);
-      case "session.ping":
-        return this.#write(encodeMessage("session.pong", {
-          ping_nonce: message.payload.nonce,
-          received_at: new Date().toISOString(),
-        }, { session_id: this.sessionId }));
-      default:
-        this.#options.logger.debug(`arcp client: ignoring ${message.type}`);
-    }
+    },
+    "job.subscribed": (session, message) =>
+      session.#pending.take(message.type, message.payload.request_id, message.payload.job_id)
+        ?.resolve(message),
+    "session.jobs": (session, message) =>
+      session.#pending.take(message.type, message.payload.request_id)?.resolve(message),
+    "job.cancelled": (session, message) => session.#pending.answerCancels(message),
+    "session.closed": (session, message) =>
+      session.#pending.take(message.type, undefined)?.resolve(message),
+    "session.error": (session, message) => session.#sessionError(message.payload, message.job_id),
+    "session.ping": (session, message) =>
+      session.#write(encodeMessage("session.pong", {
+        ping_nonce: message.payload.nonce,
+        received_at: new Date().toISOString(),
+      }, { session_id: session.sessionId })),
+    // Arrival is what counts: the heartbeat noted it when the frame was read.
+    "session.pong": (session, message) => session.#ignore(message),
+    // The handshake took it; another one answers nothing.
+    "session.welcome": (session, message) => session.#ignore(message),
+    // The runtime closes the connection right after: reconnecting decides what follows.
+    "session.bye": (session, message) => session.#ignore(message),
+  };
+
+  /** Routes a sequenced message to its job's stream, or holds it until the job is known. */
+  #route(message: MessageOf<"job.event" | "job.result" | "job.error">): void {
+    if (!this.#inSequence(message) || message.job_id === undefined) return;
+    const stream = this.#streams.get(message.job_id);
+    if (stream === undefined) return this.#orphans.hold(message);
+    return this.#deliver(stream, message);
   }
 
   #sessionError(

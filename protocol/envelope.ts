@@ -7,83 +7,31 @@
  */
 
 import { ArcpError } from "./errors.ts";
-import type { EventPayload } from "./events.ts";
 import { newMessageId } from "./ids.ts";
+import { type Envelope, PROTOCOL_VERSION } from "./messages.ts";
 import {
-  type Envelope,
-  type JobAcceptedPayload,
-  type JobCancelledPayload,
-  type JobCancelPayload,
-  type JobErrorPayload,
-  type JobResultPayload,
-  type JobSubmitPayload,
-  type JobSubscribedPayload,
-  type JobSubscribePayload,
-  type JobUnsubscribePayload,
-  PROTOCOL_VERSION,
-  type SessionAckPayload,
-  type SessionClosePayload,
-  type SessionErrorPayload,
-  type SessionHelloPayload,
-  type SessionJobsPayload,
-  type SessionListJobsPayload,
-  type SessionPingPayload,
-  type SessionPongPayload,
-  type SessionResumePayload,
-  type SessionWelcomePayload,
-} from "./messages.ts";
-import { parseContext, payloadSchemas } from "./_schemas.ts";
+  type MessagePayloads,
+  type MessageType,
+  parseContext,
+  schemaOf,
+} from "./_message_table.ts";
 
-/** Payload type of every message type this SDK knows, of both spec versions. */
-export interface MessagePayloads {
-  /** Client opens a session (spec §6.2). */
-  "session.hello": SessionHelloPayload;
-  /** Runtime accepts a session (spec §6.2). */
-  "session.welcome": SessionWelcomePayload;
-  /** Client resumes a session (spec 1.1 §6.3). */
-  "session.resume": SessionResumePayload;
-  /** A session-level error (spec §12). */
-  "session.error": SessionErrorPayload;
-  /** Client closes the session gracefully (spec 1.1 §6.7). */
-  "session.close": SessionClosePayload;
-  /** Runtime acknowledges `session.close` (spec 1.1 §6.7). */
-  "session.closed": SessionClosePayload;
-  /** Either peer ends the session (spec 1.0 §6.4). */
-  "session.bye": SessionClosePayload;
-  /** Heartbeat probe (spec 1.1 §6.4). */
-  "session.ping": SessionPingPayload;
-  /** Heartbeat reply (spec 1.1 §6.4). */
-  "session.pong": SessionPongPayload;
-  /** Client acknowledges processed events (spec 1.1 §6.5). */
-  "session.ack": SessionAckPayload;
-  /** Client asks for a job listing (spec 1.1 §6.6). */
-  "session.list_jobs": SessionListJobsPayload;
-  /** Runtime answers `session.list_jobs` (spec 1.1 §6.6). */
-  "session.jobs": SessionJobsPayload;
-  /** Client submits a job (spec §7.1). */
-  "job.submit": JobSubmitPayload;
-  /** Runtime accepts a job (spec §7.1). */
-  "job.accepted": JobAcceptedPayload;
-  /** Client cancels a job (spec §7.4). */
-  "job.cancel": JobCancelPayload;
-  /** Runtime acknowledges `job.cancel` (spec 1.1 §7.4). */
-  "job.cancelled": JobCancelledPayload;
-  /** A job event (spec §8). */
-  "job.event": EventPayload;
-  /** A job's successful end (spec §7.3). */
-  "job.result": JobResultPayload;
-  /** A job's unsuccessful end (spec §7.3, §12). */
-  "job.error": JobErrorPayload;
-  /** Client attaches to a job (spec 1.1 §7.6). */
-  "job.subscribe": JobSubscribePayload;
-  /** Runtime confirms a subscription (spec 1.1 §7.6). */
-  "job.subscribed": JobSubscribedPayload;
-  /** Client detaches from a job (spec 1.1 §7.6). */
-  "job.unsubscribe": JobUnsubscribePayload;
-}
-
-/** A known message type. */
-export type MessageType = keyof MessagePayloads;
+// The table's derived types and lookups, for the client's and the runtime's
+// dispatch; of these, only MessagePayloads and MessageType are public (mod.ts).
+export {
+  answers,
+  type ClientMessageType,
+  type EnvelopeOf,
+  featureOf,
+  type MessageOf,
+  type MessagePayloads,
+  type MessageType,
+  type ReplyType,
+  type RequestType,
+  type RuntimeMessageType,
+  sentByClient,
+  sentByRuntime,
+} from "./_message_table.ts";
 
 /** A decoded message: an envelope whose `type` discriminates its payload. */
 export type Message = { [K in MessageType]: Envelope<K, MessagePayloads[K]> }[MessageType];
@@ -156,8 +104,7 @@ export function decodeMessage(frame: unknown): Message | undefined {
   // Every event of every job passes here: its three fields are checked by
   // hand, with the same rules and messages as its schema, at a tenth the cost.
   if (type === "job.event") return checkEventPayload(envelope, payload as Record<string, unknown>);
-  // Own keys only: "constructor" or "toString" must not find what an object inherits.
-  const schema = Object.hasOwn(payloadSchemas, type) ? payloadSchemas[type] : undefined;
+  const schema = schemaOf(type);
   if (schema === undefined) {
     if (type.startsWith("x-")) return undefined;
     throw invalid(`Unknown message type "${type}"`, { type });

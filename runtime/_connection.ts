@@ -4,10 +4,14 @@
 // session.error and the connection carries on (spec §12 INVALID_REQUEST).
 
 import {
+  type ClientMessageType,
   decodeMessage,
   encodeMessage,
+  type EnvelopeOf,
+  featureOf,
   type Message,
   type MessagePayloads,
+  sentByClient,
 } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope, Feature, SessionErrorPayload } from "../protocol/messages.ts";
@@ -32,25 +36,13 @@ import { isUnfinished } from "./_recovery.ts";
 import { IdleWatch, isThroughput } from "./_idle.ts";
 import { wireError } from "./_wire_error.ts";
 
-/** Message types only a runtime sends; a client sending one is an error. */
-const RUNTIME_ONLY = new Set([
-  "session.welcome",
-  "session.error",
-  "session.closed",
-  "session.jobs",
-  "job.accepted",
-  "job.cancelled",
-  "job.event",
-  "job.result",
-  "job.error",
-  "job.subscribed",
-]);
-
-/** Messages that need a negotiated feature (spec 1.1 §6.2). */
-const FEATURE_OF: Partial<Record<string, Feature>> = {
-  "session.list_jobs": "list_jobs",
-  "job.subscribe": "subscribe",
-  "job.unsubscribe": "subscribe",
+/** What the runtime does with each message a client sends, once a session is established. */
+type ClientHandlers = {
+  readonly [T in ClientMessageType]: (
+    connection: RuntimeConnection,
+    session: RuntimeSession,
+    message: EnvelopeOf<T>,
+  ) => Promise<void> | void;
 };
 
 /** Errors after which a handshake's transport is closed (spec §6.1, §6.3). */
@@ -75,6 +67,10 @@ async function settlesWithin(
   } finally {
     clock.clearTimeout(timer);
   }
+}
+
+function alreadyEstablished(_: RuntimeConnection, session: RuntimeSession): never {
+  throw new ArcpError("INVALID_REQUEST", `Session "${session.id}" is already established`);
 }
 
 export class RuntimeConnection implements Outlet {
@@ -406,55 +402,54 @@ export class RuntimeConnection implements Outlet {
   }
 
   #dispatch(session: RuntimeSession, message: Message): Promise<void> | void {
-    const feature = FEATURE_OF[message.type];
+    const feature = featureOf(message.type);
     if (feature !== undefined && !this.#features.has(feature)) {
       throw new ArcpError(
         "INVALID_REQUEST",
         `"${message.type}" needs the "${feature}" feature, which was not negotiated`,
       );
     }
-    switch (message.type) {
-      case "job.submit":
-        return submitJob(this.#core, session, message);
-      case "job.cancel":
-        return this.#cancel(session, message);
-      case "session.list_jobs":
-        return listJobs(this.#core, session, message).then((payload) =>
-          this.#send("session.jobs", payload)
-        );
-      case "job.subscribe":
-        return subscribe(this.#core, session, message);
-      case "job.unsubscribe":
-        session.subscriptions.get(message.payload.job_id)?.end();
-        return;
-      case "session.ack":
-        return session.acknowledge(message.payload.last_processed_seq);
-      case "session.ping":
-        return this.#send("session.pong", {
-          ping_nonce: message.payload.nonce,
-          received_at: isoAt(this.#core.clock),
-        });
-      case "session.pong":
-        return;
-      case "session.close":
-        return this.#send("session.closed", { reason: message.payload.reason ?? "client_close" })
-          .then(() => session.flushed()).then(() => this.close());
-      case "session.bye":
-        return this.close();
-      case "session.hello":
-      case "session.resume":
-        throw new ArcpError("INVALID_REQUEST", `Session "${session.id}" is already established`);
-      default:
-        if (RUNTIME_ONLY.has(message.type)) {
-          throw new ArcpError(
-            "INVALID_REQUEST",
-            `"${message.type}" is sent by runtimes, not clients`,
-          );
-        }
+    if (!sentByClient(message)) {
+      throw new ArcpError("INVALID_REQUEST", `"${message.type}" is sent by runtimes, not clients`);
     }
+    return this.#handle(session, message);
   }
 
-  async #cancel(session: RuntimeSession, message: Message & { type: "job.cancel" }): Promise<void> {
+  #handle<T extends ClientMessageType>(
+    session: RuntimeSession,
+    message: EnvelopeOf<T>,
+  ): Promise<void> | void {
+    return RuntimeConnection.#handlers[message.type](this, session, message);
+  }
+
+  static readonly #handlers: ClientHandlers = {
+    "job.submit": (connection, session, message) => submitJob(connection.#core, session, message),
+    "job.cancel": (connection, session, message) => connection.#cancel(session, message),
+    "session.list_jobs": (connection, session, message) =>
+      listJobs(connection.#core, session, message).then((payload) =>
+        connection.#send("session.jobs", payload)
+      ),
+    "job.subscribe": (connection, session, message) =>
+      subscribe(connection.#core, session, message),
+    "job.unsubscribe": (_, session, message) => {
+      session.subscriptions.get(message.payload.job_id)?.end();
+    },
+    "session.ack": (_, session, message) => session.acknowledge(message.payload.last_processed_seq),
+    "session.ping": (connection, _, message) =>
+      connection.#send("session.pong", {
+        ping_nonce: message.payload.nonce,
+        received_at: isoAt(connection.#core.clock),
+      }),
+    "session.pong": () => {},
+    "session.close": (connection, session, message) =>
+      connection.#send("session.closed", { reason: message.payload.reason ?? "client_close" })
+        .then(() => session.flushed()).then(() => connection.close()),
+    "session.bye": (connection) => connection.close(),
+    "session.hello": alreadyEstablished,
+    "session.resume": alreadyEstablished,
+  };
+
+  async #cancel(session: RuntimeSession, message: EnvelopeOf<"job.cancel">): Promise<void> {
     const jobId = message.job_id ?? message.payload.job_id;
     if (jobId === undefined) {
       throw new ArcpError("INVALID_REQUEST", 'Invalid job.cancel: "job_id" is missing');
