@@ -35,6 +35,7 @@ import { InstanceHeartbeat, type InstanceView } from "./runtime/_instance.ts";
 import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runtime/_recovery.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
+import { sessionLogs } from "./runtime/_session_logs.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./transports/_inbound.ts";
 import type { WebSocketTransportOptions } from "./transports/websocket.ts";
@@ -191,6 +192,12 @@ export class Runtime {
       terminateOnExpiry: options.terminateOnLeaseExpiry ?? false,
       instanceId: heartbeat.id,
       storePollMs: options.storePollMs ?? 1000,
+      sessionLogs: sessionLogs({
+        log: store,
+        records: store,
+        pollMs: options.storePollMs ?? 1000,
+        signal: this.#closing.signal,
+      }),
       closing: this.#closing.signal,
       track: (task) => this.#track(task),
       ready: () => this.#ready ??= this.#recover(),

@@ -11,6 +11,7 @@ import type { CredentialLedger } from "./_credentials.ts";
 import type { LeasePolicy } from "./context.ts";
 import type { AgentRegistry } from "./_registry.ts";
 import type { RuntimeSession, SessionLimits } from "./_session.ts";
+import type { SessionLogs } from "./_session_log.ts";
 import type { PrincipalCounts } from "./_principal_counts.ts";
 
 export interface RuntimeCore {
@@ -64,6 +65,8 @@ export interface RuntimeCore {
   instanceId: string;
   /** Milliseconds between two reads of a log another instance writes, when no notification comes. */
   storePollMs: number;
+  /** Opens a session's log: shared when the store offers compare-and-append, chosen once. */
+  sessionLogs: SessionLogs;
   /** Aborted when the runtime closes: ends every watch of the store. */
   closing: AbortSignal;
   /** Runs `task` in the background; closing waits for it. */

@@ -3,10 +3,9 @@
 // session-scoped event_seq (spec §8.3) and the outbound pipeline that writes
 // every sequenced envelope to the store before it reaches the transport. It
 // replays the log on resume (spec §6.3) and frees it on acknowledgement
-// (spec 1.1 §6.5), within per-session caps (spec 1.0 §14). Other runtime
-// instances sharing the store may append to the same log (jobs submitted
-// there, lost jobs recovered there): appends are compare-and-append, and the
-// session catches up with what they wrote before its own events go on.
+// (spec 1.1 §6.5), within per-session caps (spec 1.0 §14). Its log (see
+// `_session_log.ts`) hands back what it stored, in order; only then is it
+// sent, to the connection and to other sessions' subscriptions.
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
@@ -14,12 +13,10 @@ import type { RuntimeStore, SessionRecord, StoredEvent, TerminalEnvelope } from 
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { Subscription } from "./_subscription.ts";
-import { compareAndAppend, readAppended, type SessionShared } from "./_shared_store.ts";
+import type { LogSink, SessionLog, SessionLogs } from "./_session_log.ts";
 import { SharedRecord } from "./_session_record.ts";
-import { isTerminal } from "./_recovery.ts";
 import { SessionRetention } from "./_session_retention.ts";
 import { RecentSubmits } from "./_submit_ids.ts";
-import { retried } from "./_retry.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -54,13 +51,19 @@ const HIGH_WATER_MARK = 1024;
 const MAX_BATCH = 512;
 /** Frames per transport write while replaying. */
 const REPLAY_BATCH = 256;
-/** Catch-ups with other writers tolerated for one batch before giving up. */
-const MAX_CATCH_UPS = 100;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Frames a flush decided to write, and to which connection. */
 type Deliveries = Array<[Outlet, readonly Envelope[]]>;
+
+/** What a session shares with the runtime: where its record and log live. */
+export interface SessionShared {
+  /** This runtime instance: it writes the record only while the record names it. */
+  instanceId: string;
+  /** Opens the session's log (chosen once for the runtime). */
+  logs: SessionLogs;
+}
 
 export class RuntimeSession {
   readonly id: string;
@@ -77,15 +80,11 @@ export class RuntimeSession {
    * connection, since a retransmission comes after a resume.
    */
   readonly recentSubmits: RecentSubmits;
-  readonly #store: RuntimeStore;
   readonly #onStoreError: (error: unknown) => void;
-  readonly #shared: SessionShared;
-  /** Compare-and-appends to this session's log: how many events went in. */
-  readonly #append: (events: readonly StoredEvent[]) => Promise<number>;
+  /** Stores this session's events and hands them back in log order. */
+  readonly #log: SessionLog;
   /** This session's jobs that run on another instance: their events come through the store. */
   readonly #elsewhere = new Set<string>();
-  /** Watches the log while a connection is attached and jobs run elsewhere. */
-  #tail: AbortController | undefined;
   /** Set when the log may have grown elsewhere: the flush loop catches up. */
   #behind = false;
   /** Seq counters, retained sizes, caps and ack waiters. */
@@ -96,9 +95,13 @@ export class RuntimeSession {
   #queue: Envelope[] = [];
   #flushing: Promise<void> = RESOLVED;
   #flushActive = false;
+  /** What the running flush iteration will write, and where. */
+  #deliveries: Deliveries = [];
   #drained: PromiseWithResolvers<void> | undefined;
   /** Terminal envelopes that may be stored only once their job's record is. */
   readonly #gates = new Map<Envelope, Promise<void>>();
+  /** Called once their envelope is stored: subscriptions see nothing before (see `emit`). */
+  readonly #onStored = new Map<Envelope, (stored: boolean) => void>();
   /** Set once the log cannot take this session's events: nothing more is sent. */
   #failed: ArcpError | undefined;
 
@@ -119,14 +122,22 @@ export class RuntimeSession {
     });
     this.record = this.#record.record;
     this.principal = principal;
-    this.#store = store;
     this.#onStoreError = onStoreError;
-    this.#shared = shared;
-    this.#append = (events) => retried(() => compareAndAppend(store, this.id, events));
-    this.#retention = new SessionRetention(
-      { id: this.id, store, limits, onStoreError },
+    const retention = this.#retention = new SessionRetention(
+      { id: this.id, log: { trim: (through) => this.#log.trim(through) }, limits, onStoreError },
       restored ?? { lastSeq: 0, trimmedSeq: 0 },
     );
+    this.#log = shared.logs(this.id, {
+      get storedSeq() {
+        return retention.storedSeq;
+      },
+      stored: (seq, frames) => this.#advance(seq, frames),
+      admit: (last, rest, ended) => this.#admit(last, rest, ended),
+      behind: () => {
+        this.#behind = true;
+        this.#kick();
+      },
+    });
     this.#retention.acking = record.features?.includes("ack") ?? false;
   }
 
@@ -180,20 +191,7 @@ export class RuntimeSession {
 
   /** Watches the log exactly while a connection could miss other instances' appends. */
   #updateTail(): void {
-    const wanted = this.#outlet !== undefined && this.#elsewhere.size > 0;
-    if (wanted && this.#tail === undefined) {
-      const tail = this.#tail = new AbortController();
-      const changes = this.#shared.changes(this.id, tail.signal);
-      void (async () => {
-        while (await changes.wait()) {
-          this.#behind = true;
-          this.#kick();
-        }
-      })().finally(() => changes.close());
-    } else if (!wanted && this.#tail !== undefined) {
-      this.#tail.abort();
-      this.#tail = undefined;
-    }
+    this.#log.watch(this.#outlet !== undefined && this.#elsewhere.size > 0);
   }
 
   /** The highest event_seq assigned so far. */
@@ -265,7 +263,7 @@ export class RuntimeSession {
     let cursor = after;
     for (;;) {
       let batch: StoredEvent[] = [];
-      for await (const event of this.#store.read(this.id, { after: cursor })) {
+      for await (const event of this.#log.read(cursor)) {
         // Not taken in yet (another instance's, or a batch whose append is
         // still returning): the flush loop decides who sends it.
         if (event.event_seq > this.#retention.storedSeq) break;
@@ -298,6 +296,9 @@ export class RuntimeSession {
    *
    * `stored`, for a terminal envelope, resolves once the job's record is
    * stored: the envelope reaches the log, and so any client, only then.
+   * `onStored` is called with `true` once the envelope is in the log, with
+   * `false` when it never will be: how subscriptions from other sessions
+   * see it (spec 1.1 §7.6) only once stored.
    *
    * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
    *   terminal envelopes (`force`) are always taken.
@@ -307,9 +308,13 @@ export class RuntimeSession {
     size: number,
     force = false,
     stored?: Promise<void>,
+    onStored?: (stored: boolean) => void,
   ): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
-    if (stored !== undefined && this.#failed === undefined) this.#gates.set(envelope, stored);
+    if (this.#failed === undefined) {
+      if (stored !== undefined) this.#gates.set(envelope, stored);
+      if (onStored !== undefined) this.#onStored.set(envelope, onStored);
+    } else onStored?.(false);
     const queued = this.#enqueue(envelope);
     if (force) return queued;
     const acked = this.#retention.acking && this.#outlet !== undefined
@@ -381,11 +386,11 @@ export class RuntimeSession {
   async #flush(): Promise<void> {
     try {
       while (this.#queue.length > 0 || this.#behind) {
-        const deliveries: Deliveries = [];
+        const deliveries: Deliveries = this.#deliveries = [];
         try {
           if (this.#queue.length === 0) {
             this.#behind = false;
-            await this.#catchUp([], deliveries);
+            await this.#log.catchUp();
           } else {
             const batch = this.#queue.length <= MAX_BATCH
               ? this.#queue
@@ -394,11 +399,8 @@ export class RuntimeSession {
             const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
             if (this.#gates.size > 0) await this.#endsStored(events);
             // Control frames alone go out at once, before anything closes the connection.
-            const stored = events.length === 0 ? 0 : await this.#append(events);
-            if (stored === events.length) {
-              const last = events.at(-1)?.event_seq ?? this.#retention.storedSeq;
-              this.#advance(last, batch, deliveries);
-            } else await this.#persistContested(batch, events, stored, deliveries);
+            if (events.length === 0) this.#advance(this.#retention.storedSeq, batch);
+            else await this.#log.append(batch, events);
           }
         } catch (error) {
           // Nothing unstored may be sent.
@@ -462,8 +464,11 @@ export class RuntimeSession {
       `Cannot store the events of session ${this.id}: ${cause}`,
     );
     this.#queue = [];
-    // The ends these gates wait on will never be sent.
+    // The ends these gates wait on will never be sent, nor anything unstored seen.
     this.#gates.clear();
+    const unstored = [...this.#onStored.values()];
+    this.#onStored.clear();
+    for (const onStored of unstored) onStored(false);
     for (const job of this.jobs.values()) job.abort(this.#failed, { graceMs: 0 });
     const outlet = this.#outlet;
     if (outlet !== undefined) {
@@ -473,66 +478,45 @@ export class RuntimeSession {
   }
 
   /**
-   * Goes on storing a batch of which only `stored` events went in, another
-   * instance having appended first: catches up with its events (sent before
-   * the rest of the batch) and renumbers the rest after them, until stored.
-   * Decides who sends what into `deliveries`.
-   */
-  async #persistContested(
-    batch: Envelope[],
-    events: StoredEvent[],
-    stored: number,
-    deliveries: Deliveries,
-  ): Promise<void> {
-    let rest = batch;
-    for (let attempt = 0; stored < events.length; attempt++) {
-      if (stored > 0) {
-        const cut = rest.indexOf(events[stored - 1]!) + 1;
-        this.#advance(events[stored - 1]!.event_seq, rest.slice(0, cut), deliveries);
-        rest = rest.slice(cut);
-      }
-      if (attempt === MAX_CATCH_UPS) {
-        throw new Error(`Cannot append to session "${this.id}": too many conflicting writers`);
-      }
-      rest = await this.#catchUp(rest, deliveries);
-      events = rest.filter((e): e is StoredEvent => e.event_seq !== undefined);
-      stored = events.length === 0 ? 0 : await this.#append(events);
-    }
-    this.#advance(events.at(-1)?.event_seq ?? this.#retention.storedSeq, rest, deliveries);
-  }
-
-  /**
    * Marks the log stored through `seq` and decides, synchronously with a
    * replay's own check, who sends `frames`: a replay reads stored events
    * itself, so only control frames wait for it.
    */
-  #advance(seq: number, frames: readonly Envelope[], deliveries: Deliveries): void {
+  #advance(seq: number, frames: readonly Envelope[]): void {
     this.#retention.stored(seq);
+    if (this.#onStored.size > 0) {
+      for (const frame of frames) {
+        const onStored = this.#onStored.get(frame);
+        if (onStored === undefined) continue;
+        this.#onStored.delete(frame);
+        onStored(true);
+      }
+    }
     const outlet = this.#outlet;
     if (outlet === undefined || frames.length === 0) return;
-    if (!this.#replaying) deliveries.push([outlet, frames]);
+    if (!this.#replaying) this.#deliveries.push([outlet, frames]);
     else for (const frame of frames) if (frame.event_seq === undefined) this.#held.push(frame);
   }
 
   /**
-   * Takes in what other instances appended after the stored events: their events
-   * are sent first, a job of this session ended by one of them stops here
-   * (its unstored events are dropped), and the unstored events of `rest` and
-   * the queue are renumbered after them.
-   *
-   * @returns `rest` without the dropped events.
+   * Other instances appended through `last` (see {@linkcode LogSink.admit}):
+   * the unstored events of `rest` and the queue are renumbered after theirs,
+   * and a job of this session ended by one of them stops here (its unstored
+   * events are dropped).
    */
-  async #catchUp(rest: Envelope[], deliveries: Deliveries): Promise<Envelope[]> {
-    const from = this.#retention.storedSeq;
-    const { last, events: foreign } = await readAppended(this.#store, this.id, from);
-    if (last <= from) return rest;
-    const ended = new Map<string, TerminalEnvelope>();
-    for (const event of foreign) if (isTerminal(event)) ended.set(event.job_id, event);
+  #admit(
+    last: number,
+    rest: Envelope[],
+    ended: ReadonlyMap<string, TerminalEnvelope>,
+  ): Envelope[] {
     [rest, this.#queue] = this.#retention.admitForeign(last, [rest, this.#queue], ended) as [
       Envelope[],
       Envelope[],
     ];
-    this.#advance(last, foreign, deliveries);
+    if (ended.size === 0) return rest;
+    for (const frame of this.#onStored.keys()) {
+      if (ended.has(frame.job_id!)) this.#onStored.delete(frame);
+    }
     for (const [jobId, terminal] of ended) {
       this.jobs.get(jobId)?.endedElsewhere(terminal);
       this.#elsewhere.delete(jobId);
