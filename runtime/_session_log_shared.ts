@@ -8,12 +8,7 @@
 // such appends; trims never pass what a reader elsewhere has yet to read.
 
 import type { Envelope } from "../protocol/messages.ts";
-import type {
-  EventStore,
-  RuntimeStore,
-  StoredEvent,
-  TerminalEnvelope,
-} from "../store/types.ts";
+import type { EventStore, RuntimeStore, StoredEvent, TerminalEnvelope } from "../store/types.ts";
 import type { LogSink, SessionLog } from "./_session_log.ts";
 import { LogChanges, trimShared } from "./_shared_store.ts";
 import { retried } from "./_retry.ts";
