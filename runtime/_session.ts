@@ -13,7 +13,7 @@ import type { RuntimeStore, SessionRecord, StoredEvent, TerminalEnvelope } from 
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { Subscription } from "./_subscription.ts";
-import type { LogSink, SessionLog, SessionLogs } from "./_session_log.ts";
+import type { SessionLog, SessionLogs } from "./_session_log.ts";
 import { SharedRecord } from "./_session_record.ts";
 import { SessionRetention } from "./_session_retention.ts";
 import { RecentSubmits } from "./_submit_ids.ts";
@@ -499,7 +499,7 @@ export class RuntimeSession {
   }
 
   /**
-   * Other instances appended through `last` (see {@linkcode LogSink.admit}):
+   * Other instances appended through `last` (see `LogSink.admit`):
    * the unstored events of `rest` and the queue are renumbered after theirs,
    * and a job of this session ended by one of them stops here (its unstored
    * events are dropped).

@@ -122,9 +122,8 @@ Deno.test(
       release();
       await store.arrived.promise;
       // The event is emitted and its append waits: the subscriber has nothing yet.
-      const before = await framesBeforeReply(subscriber);
+      const before = await framesBeforeReply(subscriber).finally(() => gate.resolve());
       assert.deepEqual(before.filter((frame) => frame.job_id === jobId), []);
-      gate.resolve();
       const seen = await subscriber.until((frame) => frame.type === "job.result");
       assert.deepEqual(seen.filter((frame) => frame.job_id === jobId).map((f) => f.type), [
         "job.event",
