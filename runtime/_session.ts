@@ -83,8 +83,6 @@ export class RuntimeSession {
   readonly #onStoreError: (error: unknown) => void;
   /** Stores this session's events and hands them back in log order. */
   readonly #log: SessionLog;
-  /** This session's jobs that run on another instance: their events come through the store. */
-  readonly #elsewhere = new Set<string>();
   /** Set when the log may have grown elsewhere: the flush loop catches up. */
   #behind = false;
   /** Seq counters, retained sizes, caps and ack waiters. */
@@ -185,13 +183,8 @@ export class RuntimeSession {
 
   /** Follows jobs of this session that run elsewhere: their events reach it through the store. */
   followElsewhere(jobIds: Iterable<string>): void {
-    for (const jobId of jobIds) if (!this.jobs.has(jobId)) this.#elsewhere.add(jobId);
-    this.#updateTail();
-  }
-
-  /** Watches the log exactly while a connection could miss other instances' appends. */
-  #updateTail(): void {
-    this.#log.watch(this.#outlet !== undefined && this.#elsewhere.size > 0);
+    const ids = [...jobIds].filter((jobId) => !this.jobs.has(jobId));
+    if (ids.length > 0) this.#log.follow(ids);
   }
 
   /** The highest event_seq assigned so far. */
@@ -212,7 +205,7 @@ export class RuntimeSession {
   attach(outlet: Outlet, acking: boolean): void {
     this.#outlet = outlet;
     this.#retention.acking = acking;
-    this.#updateTail();
+    this.#log.attached(true);
   }
 
   detach(outlet: Outlet): void {
@@ -221,7 +214,7 @@ export class RuntimeSession {
     this.#replaying = false;
     this.#held = [];
     this.#retention.releaseAckWaiters(Number.POSITIVE_INFINITY);
-    this.#updateTail();
+    this.#log.attached(false);
   }
 
   /**
@@ -258,7 +251,7 @@ export class RuntimeSession {
     this.#outlet = outlet;
     this.#retention.acking = acking;
     this.#replaying = true;
-    this.#updateTail();
+    this.#log.attached(true);
     this.acknowledge(after);
     let cursor = after;
     for (;;) {
@@ -517,12 +510,8 @@ export class RuntimeSession {
     for (const frame of this.#onStored.keys()) {
       if (ended.has(frame.job_id!)) this.#onStored.delete(frame);
     }
-    for (const [jobId, terminal] of ended) {
-      this.jobs.get(jobId)?.endedElsewhere(terminal);
-      this.#elsewhere.delete(jobId);
-    }
+    for (const [jobId, terminal] of ended) this.jobs.get(jobId)?.endedElsewhere(terminal);
     void this.#record.dropCancelRequests(ended);
-    this.#updateTail();
     return rest;
   }
 }

@@ -42,8 +42,16 @@ export interface SessionLog {
   append(batch: Envelope[], events: StoredEvent[]): Promise<void>;
   /** Takes in what other writers appended (a single-writer log has none). */
   catchUp(): Promise<void>;
-  /** Watches for other writers' appends while `wanted`, telling the sink `behind`. */
-  watch(wanted: boolean): void;
+  /**
+   * Jobs of the session that run elsewhere: other writers append their
+   * events (a single-writer log has none).
+   */
+  follow(jobIds: readonly string[]): void;
+  /**
+   * Whether a connection is attached: while one is and jobs run elsewhere,
+   * the log is watched for their appends, telling the sink `behind`.
+   */
+  attached(attached: boolean): void;
   /** The stored events after `after`, in order. */
   read(after: number): AsyncIterable<StoredEvent>;
   /** Frees the events through `through`. */

@@ -32,7 +32,10 @@ export class SharedLog implements SessionLog {
   readonly #io: SharedLogInputs;
   readonly #sessionId: string;
   readonly #sink: LogSink;
-  /** Watches the log while the session wants other instances' appends. */
+  /** The session's jobs that run on another instance: their events come through the store. */
+  readonly #elsewhere = new Set<string>();
+  #attached = false;
+  /** Watches the log while a connection is attached and jobs run elsewhere. */
   #tail: AbortController | undefined;
 
   constructor(io: SharedLogInputs, sessionId: string, sink: LogSink) {
@@ -104,10 +107,26 @@ export class SharedLog implements SessionLog {
     }
     rest = this.#sink.admit(last, rest, ended);
     this.#sink.stored(last, foreign);
+    if (ended.size > 0) {
+      for (const jobId of ended.keys()) this.#elsewhere.delete(jobId);
+      this.#updateTail();
+    }
     return rest;
   }
 
-  watch(wanted: boolean): void {
+  follow(jobIds: readonly string[]): void {
+    for (const jobId of jobIds) this.#elsewhere.add(jobId);
+    this.#updateTail();
+  }
+
+  attached(attached: boolean): void {
+    this.#attached = attached;
+    this.#updateTail();
+  }
+
+  /** Watches the log exactly while a connection could miss other instances' appends. */
+  #updateTail(): void {
+    const wanted = this.#attached && this.#elsewhere.size > 0;
     if (wanted && this.#tail === undefined) {
       const tail = this.#tail = new AbortController();
       const changes = new LogChanges(

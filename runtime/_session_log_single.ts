@@ -29,7 +29,9 @@ export class SingleWriterLog implements SessionLog {
     return RESOLVED;
   }
 
-  watch(_wanted: boolean): void {}
+  follow(_jobIds: readonly string[]): void {}
+
+  attached(_attached: boolean): void {}
 
   read(after: number): AsyncIterable<StoredEvent> {
     return this.#log.read(this.#sessionId, { after });
