@@ -16,6 +16,7 @@ import type { Subscription } from "./_subscription.ts";
 import type { SessionLog, SessionLogs } from "./_session_log.ts";
 import { SharedRecord } from "./_session_record.ts";
 import { SessionRetention } from "./_session_retention.ts";
+import { StoreHooks } from "./_store_hooks.ts";
 import { RecentSubmits } from "./_submit_ids.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
@@ -96,10 +97,8 @@ export class RuntimeSession {
   /** What the running flush iteration will write, and where. */
   #deliveries: Deliveries = [];
   #drained: PromiseWithResolvers<void> | undefined;
-  /** Terminal envelopes that may be stored only once their job's record is. */
-  readonly #gates = new Map<Envelope, Promise<void>>();
-  /** Called once their envelope is stored: subscriptions see nothing before (see `emit`). */
-  readonly #onStored = new Map<Envelope, (stored: boolean) => void>();
+  /** Gates of terminal envelopes, and who is told once an envelope is stored (see `emit`). */
+  readonly #hooks = new StoreHooks();
   /** Set once the log cannot take this session's events: nothing more is sent. */
   #failed: ArcpError | undefined;
 
@@ -304,10 +303,8 @@ export class RuntimeSession {
     onStored?: (stored: boolean) => void,
   ): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
-    if (this.#failed === undefined) {
-      if (stored !== undefined) this.#gates.set(envelope, stored);
-      if (onStored !== undefined) this.#onStored.set(envelope, onStored);
-    } else onStored?.(false);
+    if (this.#failed === undefined) this.#hooks.add(envelope, stored, onStored);
+    else onStored?.(false);
     const queued = this.#enqueue(envelope);
     if (force) return queued;
     const acked = this.#retention.acking && this.#outlet !== undefined
@@ -390,7 +387,7 @@ export class RuntimeSession {
               : this.#queue.slice(0, MAX_BATCH);
             this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
             const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
-            if (this.#gates.size > 0) await this.#endsStored(events);
+            if (this.#hooks.gated) await this.#hooks.gates(events);
             // Control frames alone go out at once, before anything closes the connection.
             if (events.length === 0) this.#advance(this.#retention.storedSeq, batch);
             else await this.#log.append(batch, events);
@@ -432,16 +429,6 @@ export class RuntimeSession {
     }
   }
 
-  /** Waits until the jobs ending in `events` have their ends stored (see `emit`). */
-  async #endsStored(events: readonly StoredEvent[]): Promise<void> {
-    for (const event of events) {
-      const gate = this.#gates.get(event);
-      if (gate === undefined) continue;
-      this.#gates.delete(event);
-      await gate;
-    }
-  }
-
   /**
    * The log cannot take this session's events (the store failed for good,
    * after retries), and a log with a gap cannot be resumed: the session
@@ -458,10 +445,7 @@ export class RuntimeSession {
     );
     this.#queue = [];
     // The ends these gates wait on will never be sent, nor anything unstored seen.
-    this.#gates.clear();
-    const unstored = [...this.#onStored.values()];
-    this.#onStored.clear();
-    for (const onStored of unstored) onStored(false);
+    this.#hooks.fail();
     for (const job of this.jobs.values()) job.abort(this.#failed, { graceMs: 0 });
     const outlet = this.#outlet;
     if (outlet !== undefined) {
@@ -477,14 +461,7 @@ export class RuntimeSession {
    */
   #advance(seq: number, frames: readonly Envelope[]): void {
     this.#retention.stored(seq);
-    if (this.#onStored.size > 0) {
-      for (const frame of frames) {
-        const onStored = this.#onStored.get(frame);
-        if (onStored === undefined) continue;
-        this.#onStored.delete(frame);
-        onStored(true);
-      }
-    }
+    this.#hooks.stored(frames);
     const outlet = this.#outlet;
     if (outlet === undefined || frames.length === 0) return;
     if (!this.#replaying) this.#deliveries.push([outlet, frames]);
@@ -507,9 +484,7 @@ export class RuntimeSession {
       Envelope[],
     ];
     if (ended.size === 0) return rest;
-    for (const frame of this.#onStored.keys()) {
-      if (ended.has(frame.job_id!)) this.#onStored.delete(frame);
-    }
+    this.#hooks.drop(ended);
     for (const [jobId, terminal] of ended) this.jobs.get(jobId)?.endedElsewhere(terminal);
     void this.#record.dropCancelRequests(ended);
     return rest;
