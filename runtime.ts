@@ -43,6 +43,7 @@ import { InstanceHeartbeat, type InstanceView } from "./runtime/_instance.ts";
 import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runtime/_recovery.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
+import { sessionLogs } from "./runtime/_session_logs.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
 import { type ClockTimer, isoAt, systemClock, withNow } from "./protocol/clock.ts";
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./internal/inbound.ts";
@@ -210,6 +211,12 @@ export class Runtime {
         "running jobs",
         "maxRunningJobsPerPrincipal",
       ),
+      sessionLogs: sessionLogs({
+        log: store,
+        records: store,
+        pollMs: options.storePollMs ?? 1000,
+        signal: this.#closing.signal,
+      }),
       closing: this.#closing.signal,
     };
     const live: LiveState = {

@@ -16,6 +16,7 @@ import type { RuntimeJob } from "./_job.ts";
 import type { CredentialLedger } from "./_credentials.ts";
 import type { AgentRegistry } from "./_registry.ts";
 import type { RuntimeSession } from "./_session.ts";
+import type { SessionLogs } from "./_session_log.ts";
 import type { PrincipalCounts } from "./_principal_counts.ts";
 
 /** Behaviour the runtime's options supply: set once, never changed. */
@@ -46,6 +47,8 @@ export interface RuntimeServices {
   readonly connectedSessions: PrincipalCounts;
   /** Jobs running here per principal, capped. */
   readonly runningJobs: PrincipalCounts;
+  /** Opens a session's log: shared when the store offers compare-and-append, chosen once. */
+  readonly sessionLogs: SessionLogs;
   /** Aborted when the runtime closes: ends every watch of the store. */
   readonly closing: AbortSignal;
 }

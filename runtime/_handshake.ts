@@ -20,14 +20,14 @@ import { digestsEqual, sha256Hex } from "./_digest.ts";
 import { bytesOver, MAX_PRINCIPAL_ID_BYTES } from "./_key_fields.ts";
 import { RuntimeSession } from "./_session.ts";
 import { jobsElsewhere, windowPassed } from "./_recovery.ts";
-import { LogChanges, sessionByToken } from "./_shared_store.ts";
+import { sessionByToken } from "./_shared_store.ts";
 
 /** What the handshake reads of the runtime. */
 export interface HandshakeScope
   extends
     RuntimeConfig,
     Pick<RuntimePolicies, "authenticate" | "logger" | "clock">,
-    Pick<RuntimeServices, "store" | "closing">,
+    Pick<RuntimeServices, "store" | "closing" | "sessionLogs">,
     LiveState {}
 
 /** A resume request, whichever encoding it came in. */
@@ -107,16 +107,7 @@ function sessionFor(
   record: SessionRecord,
   restored?: { lastSeq: number; trimmedSeq: number },
 ): RuntimeSession {
-  const shared = {
-    instanceId: core.instanceId,
-    changes: (sessionId: string, signal: AbortSignal) =>
-      new LogChanges(
-        core.store,
-        sessionId,
-        core.storePollMs,
-        AbortSignal.any([signal, core.closing]),
-      ),
-  };
+  const shared = { instanceId: core.instanceId, logs: core.sessionLogs };
   return new RuntimeSession(
     record,
     { id: record.principal },

@@ -41,6 +41,7 @@ export interface JobSession {
     size: number,
     force?: boolean,
     stored?: Promise<void>,
+    onStored?: (stored: boolean) => void,
   ): Promise<void>;
   /** The lag to report in a `back_pressure` status, once per episode. */
   takeBackPressureNotice(): number | undefined;
@@ -49,6 +50,8 @@ export interface JobSession {
 /** Another session observing the job (see `Subscription`). */
 export interface JobSubscriber {
   deliver(envelope: Envelope & { job_id: string }, size: number): void;
+  /** The job's end will never be stored: observing stops. */
+  lost(): void;
 }
 
 /** What a job is made of, from a submit or a delegation: what `job.accepted` says of it. */
@@ -264,9 +267,15 @@ export class RuntimeJob extends JobEmitters {
     // Terminal envelopes bypass the buffer caps: each job has exactly one.
     // It is sequenced now and reaches the log, and so any client, once the
     // job's record holds it: no client sees an end the store contradicts.
-    void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true, stored.promise);
     this.#lastEvent = envelope;
     this.#terminal = envelope;
+    void this.#session.emit(
+      envelope,
+      size + ENVELOPE_OVERHEAD,
+      true,
+      stored.promise,
+      this.#deliverOnceStored(envelope, size + ENVELOPE_OVERHEAD),
+    );
     const replace = (payload: JobErrorPayload) => {
       envelope.type = "job.error";
       envelope.payload = payload as unknown as Record<string, unknown>;
@@ -278,14 +287,19 @@ export class RuntimeJob extends JobEmitters {
     });
   }
 
-  #settle(terminal: TerminalEnvelope, size: number, stored = true): void {
+  /**
+   * `foreign`: the end came from another instance's append to the log, so
+   * the subscriptions are handed it here; otherwise they get it once it is
+   * stored (see `#deliverOnceStored`).
+   */
+  #settle(terminal: TerminalEnvelope, size: number, stored = true, foreign = false): void {
     this.#lastEvent = terminal;
     this.#terminal = terminal;
     // Children do not outlive their parent (spec §10; 1.1 §9.8.2).
     for (const child of this.#children) {
       child.abort(new ArcpError("CANCELLED", `Parent job ${this.jobId} ended`));
     }
-    this.#deliver(terminal, size);
+    if (foreign) this.#deliver(terminal, size);
     this.#subscriptions.clear();
     this.#spec.onSettled(this, stored);
     this.#settled.resolve();
@@ -306,7 +320,7 @@ export class RuntimeJob extends JobEmitters {
     void this.#spec.storeRecord(this.record()).then(() => true, (error) => {
       this.#spec.logger.error(`arcp runtime: cannot store the end of job ${this.jobId}`, error);
       return false;
-    }).then((stored) => this.#settle(terminal, 0, stored));
+    }).then((stored) => this.#settle(terminal, 0, stored, true));
   }
 
   /** Live child jobs (spec §10): they end when this job does. */
@@ -352,6 +366,25 @@ export class RuntimeJob extends JobEmitters {
 
   #deliver(envelope: Envelope & { job_id: string }, size: number): void {
     for (const subscription of this.#subscriptions) subscription.deliver(envelope, size);
+  }
+
+  /**
+   * What hands an envelope to the current subscriptions once it is stored:
+   * they never see what the log does not hold (spec 1.1 §7.6). An end that
+   * will never be stored ends them instead, so none waits for it.
+   */
+  #deliverOnceStored(
+    envelope: Envelope & { job_id: string },
+    size: number,
+  ): ((stored: boolean) => void) | undefined {
+    if (this.#subscriptions.size === 0) return undefined;
+    const subscriptions = [...this.#subscriptions];
+    return (stored) => {
+      for (const subscription of subscriptions) {
+        if (stored) subscription.deliver(envelope, size);
+        else if (this.#terminal === envelope) subscription.lost();
+      }
+    };
   }
 
   /** The job as `session.list_jobs` and the store see it. */
@@ -408,14 +441,19 @@ export class RuntimeJob extends JobEmitters {
     const size = length + ENVELOPE_OVERHEAD;
     let pending: Promise<void>;
     try {
-      pending = this.#session.emit(envelope, size);
+      pending = this.#session.emit(
+        envelope,
+        size,
+        false,
+        undefined,
+        this.#deliverOnceStored(envelope, size),
+      );
     } catch (error) {
       // The session's buffer is full: the job ends with the cap's INTERNAL_ERROR.
       this.abort(error as ArcpError, { graceMs: 0 });
       return refused(error as ArcpError);
     }
     this.#lastEvent = envelope;
-    if (this.#subscriptions.size > 0) this.#deliver(envelope, size);
     const lag = this.#session.takeBackPressureNotice();
     if (lag !== undefined) void this.status("back_pressure", `consumer lag ${lag} events`);
     return pending;

@@ -3,10 +3,9 @@
 // session-scoped event_seq (spec §8.3) and the outbound pipeline that writes
 // every sequenced envelope to the store before it reaches the transport. It
 // replays the log on resume (spec §6.3) and frees it on acknowledgement
-// (spec 1.1 §6.5), within per-session caps (spec 1.0 §14). Other runtime
-// instances sharing the store may append to the same log (jobs submitted
-// there, lost jobs recovered there): appends are compare-and-append, and the
-// session catches up with what they wrote before its own events go on.
+// (spec 1.1 §6.5), within per-session caps (spec 1.0 §14). Its log (see
+// `_session_log.ts`) hands back what it stored, in order; only then is it
+// sent, to the connection and to other sessions' subscriptions.
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
@@ -14,12 +13,11 @@ import type { RuntimeStore, SessionRecord, StoredEvent, TerminalEnvelope } from 
 import type { Principal } from "./auth.ts";
 import type { RuntimeJob } from "./_job.ts";
 import type { SessionLimits } from "./_config.ts";
-import { compareAndAppend, readAppended, type SessionShared } from "./_shared_store.ts";
+import type { SessionLog, SessionLogs } from "./_session_log.ts";
 import { SharedRecord } from "./_session_record.ts";
-import { isTerminal } from "./_recovery.ts";
 import { SessionRetention } from "./_session_retention.ts";
+import { StoreHooks } from "./_store_hooks.ts";
 import { RecentSubmits } from "./_submit_ids.ts";
-import { retried } from "./_retry.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -40,13 +38,19 @@ const HIGH_WATER_MARK = 1024;
 const MAX_BATCH = 512;
 /** Frames per transport write while replaying. */
 const REPLAY_BATCH = 256;
-/** Catch-ups with other writers tolerated for one batch before giving up. */
-const MAX_CATCH_UPS = 100;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Frames a flush decided to write, and to which connection. */
 type Deliveries = Array<[Outlet, readonly Envelope[]]>;
+
+/** What a session shares with the runtime: where its record and log live. */
+export interface SessionShared {
+  /** This runtime instance: it writes the record only while the record names it. */
+  instanceId: string;
+  /** Opens the session's log (chosen once for the runtime). */
+  logs: SessionLogs;
+}
 
 export class RuntimeSession {
   readonly id: string;
@@ -63,15 +67,9 @@ export class RuntimeSession {
    * connection, since a retransmission comes after a resume.
    */
   readonly recentSubmits: RecentSubmits;
-  readonly #store: RuntimeStore;
   readonly #onStoreError: (error: unknown) => void;
-  readonly #shared: SessionShared;
-  /** Compare-and-appends to this session's log: how many events went in. */
-  readonly #append: (events: readonly StoredEvent[]) => Promise<number>;
-  /** This session's jobs that run on another instance: their events come through the store. */
-  readonly #elsewhere = new Set<string>();
-  /** Watches the log while a connection is attached and jobs run elsewhere. */
-  #tail: AbortController | undefined;
+  /** Stores this session's events and hands them back in log order. */
+  readonly #log: SessionLog;
   /** Set when the log may have grown elsewhere: the flush loop catches up. */
   #behind = false;
   /** Seq counters, retained sizes, caps and ack waiters. */
@@ -82,9 +80,11 @@ export class RuntimeSession {
   #queue: Envelope[] = [];
   #flushing: Promise<void> = RESOLVED;
   #flushActive = false;
+  /** What the running flush iteration will write, and where. */
+  #deliveries: Deliveries = [];
   #drained: PromiseWithResolvers<void> | undefined;
-  /** Terminal envelopes that may be stored only once their job's record is. */
-  readonly #gates = new Map<Envelope, Promise<void>>();
+  /** Gates of terminal envelopes, and who is told once an envelope is stored (see `emit`). */
+  readonly #hooks = new StoreHooks();
   /** Set once the log cannot take this session's events: nothing more is sent. */
   #failed: ArcpError | undefined;
 
@@ -105,14 +105,22 @@ export class RuntimeSession {
     });
     this.record = this.#record.record;
     this.principal = principal;
-    this.#store = store;
     this.#onStoreError = onStoreError;
-    this.#shared = shared;
-    this.#append = (events) => retried(() => compareAndAppend(store, this.id, events));
-    this.#retention = new SessionRetention(
-      { id: this.id, store, limits, onStoreError },
+    const retention = this.#retention = new SessionRetention(
+      { id: this.id, log: { trim: (through) => this.#log.trim(through) }, limits, onStoreError },
       restored ?? { lastSeq: 0, trimmedSeq: 0 },
     );
+    this.#log = shared.logs(this.id, {
+      get storedSeq() {
+        return retention.storedSeq;
+      },
+      stored: (seq, frames) => this.#advance(seq, frames),
+      admit: (last, rest, ended) => this.#admit(last, rest, ended),
+      behind: () => {
+        this.#behind = true;
+        this.#kick();
+      },
+    });
     this.#retention.acking = record.features?.includes("ack") ?? false;
   }
 
@@ -160,26 +168,8 @@ export class RuntimeSession {
 
   /** Follows jobs of this session that run elsewhere: their events reach it through the store. */
   followElsewhere(jobIds: Iterable<string>): void {
-    for (const jobId of jobIds) if (!this.jobs.has(jobId)) this.#elsewhere.add(jobId);
-    this.#updateTail();
-  }
-
-  /** Watches the log exactly while a connection could miss other instances' appends. */
-  #updateTail(): void {
-    const wanted = this.#outlet !== undefined && this.#elsewhere.size > 0;
-    if (wanted && this.#tail === undefined) {
-      const tail = this.#tail = new AbortController();
-      const changes = this.#shared.changes(this.id, tail.signal);
-      void (async () => {
-        while (await changes.wait()) {
-          this.#behind = true;
-          this.#kick();
-        }
-      })().finally(() => changes.close());
-    } else if (!wanted && this.#tail !== undefined) {
-      this.#tail.abort();
-      this.#tail = undefined;
-    }
+    const ids = [...jobIds].filter((jobId) => !this.jobs.has(jobId));
+    if (ids.length > 0) this.#log.follow(ids);
   }
 
   /** The highest event_seq assigned so far. */
@@ -200,7 +190,7 @@ export class RuntimeSession {
   attach(outlet: Outlet, acking: boolean): void {
     this.#outlet = outlet;
     this.#retention.acking = acking;
-    this.#updateTail();
+    this.#log.attached(true);
   }
 
   detach(outlet: Outlet): void {
@@ -209,7 +199,7 @@ export class RuntimeSession {
     this.#replaying = false;
     this.#held = [];
     this.#retention.releaseAckWaiters(Number.POSITIVE_INFINITY);
-    this.#updateTail();
+    this.#log.attached(false);
   }
 
   /**
@@ -246,12 +236,12 @@ export class RuntimeSession {
     this.#outlet = outlet;
     this.#retention.acking = acking;
     this.#replaying = true;
-    this.#updateTail();
+    this.#log.attached(true);
     this.acknowledge(after);
     let cursor = after;
     for (;;) {
       let batch: StoredEvent[] = [];
-      for await (const event of this.#store.read(this.id, { after: cursor })) {
+      for await (const event of this.#log.read(cursor)) {
         // Not taken in yet (another instance's, or a batch whose append is
         // still returning): the flush loop decides who sends it.
         if (event.event_seq > this.#retention.storedSeq) break;
@@ -284,6 +274,9 @@ export class RuntimeSession {
    *
    * `stored`, for a terminal envelope, resolves once the job's record is
    * stored: the envelope reaches the log, and so any client, only then.
+   * `onStored` is called with `true` once the envelope is in the log, with
+   * `false` when it never will be: how subscriptions from other sessions
+   * see it (spec 1.1 §7.6) only once stored.
    *
    * @throws {ArcpError} `INTERNAL_ERROR` when the session's buffer is full;
    *   terminal envelopes (`force`) are always taken.
@@ -293,9 +286,11 @@ export class RuntimeSession {
     size: number,
     force = false,
     stored?: Promise<void>,
+    onStored?: (stored: boolean) => void,
   ): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
-    if (stored !== undefined && this.#failed === undefined) this.#gates.set(envelope, stored);
+    if (this.#failed === undefined) this.#hooks.add(envelope, stored, onStored);
+    else onStored?.(false);
     const queued = this.#enqueue(envelope);
     if (force) return queued;
     const acked = this.#retention.acking && this.#outlet !== undefined
@@ -367,24 +362,21 @@ export class RuntimeSession {
   async #flush(): Promise<void> {
     try {
       while (this.#queue.length > 0 || this.#behind) {
-        const deliveries: Deliveries = [];
+        const deliveries: Deliveries = this.#deliveries = [];
         try {
           if (this.#queue.length === 0) {
             this.#behind = false;
-            await this.#catchUp([], deliveries);
+            await this.#log.catchUp();
           } else {
             const batch = this.#queue.length <= MAX_BATCH
               ? this.#queue
               : this.#queue.slice(0, MAX_BATCH);
             this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
             const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
-            if (this.#gates.size > 0) await this.#endsStored(events);
+            if (this.#hooks.gated) await this.#hooks.gates(events);
             // Control frames alone go out at once, before anything closes the connection.
-            const stored = events.length === 0 ? 0 : await this.#append(events);
-            if (stored === events.length) {
-              const last = events.at(-1)?.event_seq ?? this.#retention.storedSeq;
-              this.#advance(last, batch, deliveries);
-            } else await this.#persistContested(batch, events, stored, deliveries);
+            if (events.length === 0) this.#advance(this.#retention.storedSeq, batch);
+            else await this.#log.append(batch, events);
           }
         } catch (error) {
           // Nothing unstored may be sent.
@@ -423,16 +415,6 @@ export class RuntimeSession {
     }
   }
 
-  /** Waits until the jobs ending in `events` have their ends stored (see `emit`). */
-  async #endsStored(events: readonly StoredEvent[]): Promise<void> {
-    for (const event of events) {
-      const gate = this.#gates.get(event);
-      if (gate === undefined) continue;
-      this.#gates.delete(event);
-      await gate;
-    }
-  }
-
   /**
    * The log cannot take this session's events (the store failed for good,
    * after retries), and a log with a gap cannot be resumed: the session
@@ -448,8 +430,8 @@ export class RuntimeSession {
       `Cannot store the events of session ${this.id}: ${cause}`,
     );
     this.#queue = [];
-    // The ends these gates wait on will never be sent.
-    this.#gates.clear();
+    // The ends these gates wait on will never be sent, nor anything unstored seen.
+    this.#hooks.fail();
     for (const job of this.jobs.values()) job.abort(this.#failed, { graceMs: 0 });
     const outlet = this.#outlet;
     if (outlet !== undefined) {
@@ -459,72 +441,38 @@ export class RuntimeSession {
   }
 
   /**
-   * Goes on storing a batch of which only `stored` events went in, another
-   * instance having appended first: catches up with its events (sent before
-   * the rest of the batch) and renumbers the rest after them, until stored.
-   * Decides who sends what into `deliveries`.
-   */
-  async #persistContested(
-    batch: Envelope[],
-    events: StoredEvent[],
-    stored: number,
-    deliveries: Deliveries,
-  ): Promise<void> {
-    let rest = batch;
-    for (let attempt = 0; stored < events.length; attempt++) {
-      if (stored > 0) {
-        const cut = rest.indexOf(events[stored - 1]!) + 1;
-        this.#advance(events[stored - 1]!.event_seq, rest.slice(0, cut), deliveries);
-        rest = rest.slice(cut);
-      }
-      if (attempt === MAX_CATCH_UPS) {
-        throw new Error(`Cannot append to session "${this.id}": too many conflicting writers`);
-      }
-      rest = await this.#catchUp(rest, deliveries);
-      events = rest.filter((e): e is StoredEvent => e.event_seq !== undefined);
-      stored = events.length === 0 ? 0 : await this.#append(events);
-    }
-    this.#advance(events.at(-1)?.event_seq ?? this.#retention.storedSeq, rest, deliveries);
-  }
-
-  /**
    * Marks the log stored through `seq` and decides, synchronously with a
    * replay's own check, who sends `frames`: a replay reads stored events
    * itself, so only control frames wait for it.
    */
-  #advance(seq: number, frames: readonly Envelope[], deliveries: Deliveries): void {
+  #advance(seq: number, frames: readonly Envelope[]): void {
     this.#retention.stored(seq);
+    this.#hooks.stored(frames);
     const outlet = this.#outlet;
     if (outlet === undefined || frames.length === 0) return;
-    if (!this.#replaying) deliveries.push([outlet, frames]);
+    if (!this.#replaying) this.#deliveries.push([outlet, frames]);
     else for (const frame of frames) if (frame.event_seq === undefined) this.#held.push(frame);
   }
 
   /**
-   * Takes in what other instances appended after the stored events: their events
-   * are sent first, a job of this session ended by one of them stops here
-   * (its unstored events are dropped), and the unstored events of `rest` and
-   * the queue are renumbered after them.
-   *
-   * @returns `rest` without the dropped events.
+   * Other instances appended through `last` (see `LogSink.admit`):
+   * the unstored events of `rest` and the queue are renumbered after theirs,
+   * and a job of this session ended by one of them stops here (its unstored
+   * events are dropped).
    */
-  async #catchUp(rest: Envelope[], deliveries: Deliveries): Promise<Envelope[]> {
-    const from = this.#retention.storedSeq;
-    const { last, events: foreign } = await readAppended(this.#store, this.id, from);
-    if (last <= from) return rest;
-    const ended = new Map<string, TerminalEnvelope>();
-    for (const event of foreign) if (isTerminal(event)) ended.set(event.job_id, event);
+  #admit(
+    last: number,
+    rest: Envelope[],
+    ended: ReadonlyMap<string, TerminalEnvelope>,
+  ): Envelope[] {
     [rest, this.#queue] = this.#retention.admitForeign(last, [rest, this.#queue], ended) as [
       Envelope[],
       Envelope[],
     ];
-    this.#advance(last, foreign, deliveries);
-    for (const [jobId, terminal] of ended) {
-      this.jobs.get(jobId)?.endedElsewhere(terminal);
-      this.#elsewhere.delete(jobId);
-    }
+    if (ended.size === 0) return rest;
+    this.#hooks.drop(ended);
+    for (const [jobId, terminal] of ended) this.jobs.get(jobId)?.endedElsewhere(terminal);
     void this.#record.dropCancelRequests(ended);
-    this.#updateTail();
     return rest;
   }
 }

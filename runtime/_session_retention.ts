@@ -11,10 +11,10 @@
 
 import { ArcpError } from "../protocol/errors.ts";
 import type { Envelope } from "../protocol/messages.ts";
-import type { RuntimeStore, TerminalEnvelope } from "../store/types.ts";
+import type { TerminalEnvelope } from "../store/types.ts";
 import type { SessionLimits } from "./_config.ts";
+import type { SessionLog } from "./_session_log.ts";
 import { renumberAfter } from "./_session_record.ts";
-import { trimShared } from "./_shared_store.ts";
 
 /** Freed events per store trim; without acks, delivered events are freed a step at a time. */
 const TRIM_STEP = 256;
@@ -30,7 +30,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 export class SessionRetention {
   readonly #sessionId: string;
-  readonly #store: RuntimeStore;
+  readonly #log: Pick<SessionLog, "trim">;
   readonly #limits: SessionLimits;
   readonly #onStoreError: (error: unknown) => void;
   #lastSeq: number;
@@ -67,21 +67,21 @@ export class SessionRetention {
   #heldElsewhere = false;
 
   /**
-   * @param session The session's id, its store, its caps, and where trim
+   * @param session The session's id, its log, its caps, and where trim
    *   failures go.
    * @param restored The log's end and trim point, for a session read from the store.
    */
   constructor(
     session: {
       id: string;
-      store: RuntimeStore;
+      log: Pick<SessionLog, "trim">;
       limits: SessionLimits;
       onStoreError: (error: unknown) => void;
     },
     restored: { lastSeq: number; trimmedSeq: number },
   ) {
     this.#sessionId = session.id;
-    this.#store = session.store;
+    this.#log = session.log;
     this.#limits = session.limits;
     this.#onStoreError = session.onStoreError;
     this.#lastSeq = restored.lastSeq;
@@ -360,9 +360,8 @@ export class SessionRetention {
     }
   }
 
-  /** Trims the stored log through `through`, but never past what readers elsewhere still need. */
+  /** Trims the stored log through `through` (a shared log: never past what readers elsewhere still need). */
   #trimLog(through: number): void {
-    this.#trimming = this.#trimming.then(() => trimShared(this.#store, this.#sessionId, through))
-      .catch(this.#onStoreError);
+    this.#trimming = this.#trimming.then(() => this.#log.trim(through)).catch(this.#onStoreError);
   }
 }

@@ -4,20 +4,12 @@
 // optional store methods they use when a store lacks them.
 
 import { newId } from "../protocol/ids.ts";
-import type { RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
+import type { EventStore, RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
 
 /** How long a reader's registration keeps a log from being trimmed without renewal. */
 const READER_TTL_MS = 30_000;
 /** Renewal interval of an idle reader's registration. */
 const READER_RENEW_MS = 10_000;
-
-/** What a session needs to share its record and log with other runtime instances. */
-export interface SessionShared {
-  /** This runtime instance: it writes the record only while the record names it. */
-  instanceId: string;
-  /** Starts watching the session's log for other instances' appends. */
-  changes(sessionId: string, signal: AbortSignal): LogChanges;
-}
 
 /** Changes a session record atomically when the store can, else by a read and a write. */
 export async function updateSession(
@@ -83,7 +75,12 @@ export class LogChanges {
    * @param pollMs Milliseconds between two wake-ups without a notification; `Infinity` for none.
    * @param signal Ends the watch.
    */
-  constructor(store: RuntimeStore, sessionId: string, pollMs: number, signal: AbortSignal) {
+  constructor(
+    store: Pick<EventStore, "watch">,
+    sessionId: string,
+    pollMs: number,
+    signal: AbortSignal,
+  ) {
     const { signal: own } = this.#controller;
     const stop = () => this.close();
     if (signal.aborted) stop();
@@ -128,34 +125,16 @@ export class LogChanges {
   }
 }
 
-/**
- * The events appended to a session's log after `from`, through its last
- * seq as read first (others may be appending meanwhile).
- */
-export async function readAppended(
-  store: RuntimeStore,
-  sessionId: string,
-  from: number,
-): Promise<{ last: number; events: StoredEvent[] }> {
-  const { last } = await store.bounds(sessionId);
-  const events: StoredEvent[] = [];
-  if (last <= from) return { last, events };
-  for await (const event of store.read(sessionId, { after: from })) {
-    if (event.event_seq > last) break;
-    events.push(event);
-  }
-  return { last, events };
-}
-
 /** Trims a session's log through `through`, but never past a reader's registration. */
 export async function trimShared(
-  store: RuntimeStore,
+  records: Pick<RuntimeStore, "getSession">,
+  log: Pick<EventStore, "trim">,
   sessionId: string,
   through: number,
 ): Promise<void> {
-  const record = await store.getSession(sessionId);
+  const record = await records.getSession(sessionId);
   const limit = trimLimit(record, through, new Date().toISOString());
-  if (limit > 0) await store.trim(sessionId, { through: limit });
+  if (limit > 0) await log.trim(sessionId, { through: limit });
 }
 
 /**

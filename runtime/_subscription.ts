@@ -95,18 +95,29 @@ export class Subscription {
     try {
       void this.session.emit(copy, size, terminal);
     } catch {
-      // The subscriber's buffer is full: observing stops, the job goes on,
-      // and the subscriber is told, so its handle does not wait forever.
-      this.end();
-      void this.session.send(encodeMessage("session.error", {
-        code: "INTERNAL_ERROR",
-        message: `The subscription to job ${this.jobId} ended: this session's event buffer ` +
-          `is full; acknowledge events, then subscribe again`,
-        retryable: true,
-      }, { session_id: this.session.id, job_id: this.jobId }));
+      // The subscriber's buffer is full: observing stops, the job goes on.
+      this.#stop(
+        "this session's event buffer is full; acknowledge events, then subscribe again",
+      );
       return;
     }
     if (terminal) this.end();
+  }
+
+  /** The job's end will never be stored (its session's log failed): observing stops. */
+  lost(): void {
+    this.#stop("the job's events can no longer be stored");
+  }
+
+  /** Ends the subscription and tells the subscriber why, so its handle does not wait forever. */
+  #stop(why: string): void {
+    if (this.ended) return;
+    this.end();
+    void this.session.send(encodeMessage("session.error", {
+      code: "INTERNAL_ERROR",
+      message: `The subscription to job ${this.jobId} ended: ${why}`,
+      retryable: true,
+    }, { session_id: this.session.id, job_id: this.jobId }));
   }
 
   end(): void {
