@@ -92,8 +92,11 @@ export async function delegateAndWait<Child extends DelegatedJob>(
   options.children.add(child);
   // A cancelled parent stops waiting at once; its end cancels the child.
   const stopped = Promise.withResolvers<void>();
-  const onAbort = () => stopped.resolve();
-  parent.signal.addEventListener("abort", onAbort, { once: true });
+  // The agent holds this signal: an "abort" event it dispatches itself is no abort.
+  const onAbort = () => {
+    if (parent.signal.aborted) stopped.resolve();
+  };
+  parent.signal.addEventListener("abort", onAbort);
   await Promise.race([child.settled, stopped.promise]);
   parent.signal.removeEventListener("abort", onAbort);
   if (!child.terminal) {

@@ -275,3 +275,35 @@ Deno.test(
     ]);
   }),
 );
+
+Deno.test(
+  "an abort event an agent dispatches on its own ctx.signal does not stop its delegation",
+  bounded(async () => {
+    const started = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    const held: AgentDefinition = {
+      name: "held",
+      async handler() {
+        started.resolve();
+        await release.promise;
+        return "done";
+      },
+    };
+    const forger: AgentDefinition = {
+      name: "forger",
+      async handler(_input, ctx) {
+        const child = ctx.delegate("held");
+        await started.promise;
+        // Well after the parent began waiting on the child.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        ctx.signal.dispatchEvent(new Event("abort"));
+        release.resolve();
+        return { child: (await child).result, aborted: ctx.signal.aborted };
+      },
+    };
+    await using h = await startHarness("websocket", { agents: [held, forger] });
+    const client = await h.connect();
+    const { result } = await run(client, "forger", { "agent.delegate": ["held"] });
+    assert.deepEqual(result, { child: "done", aborted: false });
+  }),
+);
