@@ -23,6 +23,7 @@ import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./protocol/_silent.ts";
 import { FEATURES } from "./protocol/messages.ts";
 import { MemoryStore } from "./store/memory.ts";
+import { withRecords } from "./store/records.ts";
 import type { CredentialRecord } from "./store/types.ts";
 import type { Transport } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
@@ -127,7 +128,7 @@ export class Runtime {
       );
     }
     for (const agent of options.agents ?? []) this.#registry.register(agent);
-    const store = options.store ?? new MemoryStore();
+    const store = withRecords(options.store ?? new MemoryStore());
     const logger = options.logger ?? SILENT;
     const provisioner = options.provisioner;
     const heartbeat = this.#heartbeat = new InstanceHeartbeat(

@@ -1,7 +1,7 @@
 // This module is browser compatible.
 // Store operations that stay correct when several runtime instances share
 // one store (Deno Deploy isolates on one KV), and what stands in for the
-// optional store methods they use when a store lacks them.
+// optional log methods they use when a store lacks them.
 
 import { newId } from "../protocol/ids.ts";
 import type { RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
@@ -19,35 +19,21 @@ export interface SessionShared {
   changes(sessionId: string, signal: AbortSignal): LogChanges;
 }
 
-/** Changes a session record atomically when the store can, else by a read and a write. */
-export async function updateSession(
+/** Changes a session record atomically (a check-and-set on the store's records). */
+export function updateSession(
   store: RuntimeStore,
   sessionId: string,
   change: (current: SessionRecord | undefined) => SessionRecord | undefined,
 ): Promise<SessionRecord | undefined> {
-  if (store.updateSession !== undefined) return await store.updateSession(sessionId, change);
-  const current = await store.getSession(sessionId);
-  const next = change(current);
-  if (next === undefined) return current;
-  await store.putSession(next);
-  return next;
+  return store.updateSession(sessionId, change);
 }
 
-/**
- * The session answering to a resume token's SHA-256, through the store's
- * token index; a store without one is scanned, which costs a pass over every
- * stored session.
- */
-export async function sessionByToken(
+/** The session answering to a resume token's SHA-256, through the store's token index. */
+export function sessionByToken(
   store: RuntimeStore,
   tokenSha256: string,
 ): Promise<SessionRecord | undefined> {
-  if (store.getSessionByToken !== undefined) return await store.getSessionByToken(tokenSha256);
-  for await (const record of store.listSessions()) {
-    const { resume_token_sha256: current, previous_token_sha256: previous } = record;
-    if (current === tokenSha256 || previous === tokenSha256) return record;
-  }
-  return undefined;
+  return store.getSessionByToken(tokenSha256);
 }
 
 /**

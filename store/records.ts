@@ -18,6 +18,7 @@ import type {
   InstanceRecord,
   JobQuery,
   JobRecord,
+  ListOptions,
   LogBounds,
   ReadOptions,
   RecordEntry,
@@ -27,7 +28,6 @@ import type {
   Store,
   StoredEvent,
   WriteOptions,
-  ListOptions,
 } from "./types.ts";
 
 /** Conflicting writes tolerated in one check-and-set before giving up. */
