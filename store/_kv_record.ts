@@ -7,7 +7,8 @@
 // are deleted once it has committed, and a reader that finds its parts gone
 // reads the key again.
 
-import { commit, deleteAll, type KvKeyLike, type KvLike, MAX_CONFLICTS } from "./_kv.ts";
+import { deleteAll, MAX_CONFLICTS } from "./_kv.ts";
+import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
 import { MAX_VALUE_BYTES, measure, valueSize } from "./_kv_limits.ts";
 import { isPartsMarker, type PartsMarker, readParts, splitValue, writeParts } from "./_kv_parts.ts";
 import type { KeyBuilder } from "./_kv_log.ts";
@@ -68,8 +69,8 @@ export async function dropParts(kv: KvLike, key: KeyBuilder, value: unknown): Pr
 
 /**
  * Writes `value` at `recordKey` (deletes it, given `undefined`) in one
- * commit checked against the version read; with `ifVersion`, only while
- * the key is still at that version (`null`: absent). Parts the write
+ * commit; with `ifVersion`, only while the key is still at that version
+ * (`null`: absent). Parts the write
  * replaced are deleted once it has committed.
  *
  * @returns The new versionstamp, or `null` when `ifVersion` did not hold.
@@ -89,7 +90,12 @@ export async function writeKey(
     for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
       const entry = await kv.get(recordKey);
       if (ifVersion !== undefined && entry.versionstamp !== ifVersion) break;
-      const op = kv.atomic().check({ key: recordKey, versionstamp: entry.versionstamp });
+      const op = kv.atomic();
+      // Checked when it must be, or when parts are at stake (their owner
+      // drops them); else many writers of one small value never conflict.
+      if (ifVersion !== undefined || isRecordMarker(stored) || isRecordMarker(entry.value)) {
+        op.check({ key: recordKey, versionstamp: entry.versionstamp });
+      }
       if (stored === undefined) op.delete(recordKey);
       else op.set(recordKey, stored);
       const committed = await commit(op, what);

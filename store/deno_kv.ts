@@ -38,7 +38,8 @@ import type {
   WriteOptions,
 } from "./types.ts";
 import { StoreRecords } from "./records.ts";
-import { commit, deleteAll, type KvKeyLike, type KvLike, READ_BATCH } from "./_kv.ts";
+import { deleteAll, READ_BATCH } from "./_kv.ts";
+import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
 import { keySize, MAX_KEY_BYTES } from "./_kv_limits.ts";
 import { resolveRecord, writeKey } from "./_kv_record.ts";
 import {
@@ -51,7 +52,13 @@ import {
 } from "./_kv_log.ts";
 
 export type * from "./types.ts";
-export type { KvAtomicLike, KvEntryLike, KvKeyLike, KvLike, KvListSelectorLike } from "./_kv.ts";
+export type {
+  KvAtomicLike,
+  KvEntryLike,
+  KvKeyLike,
+  KvLike,
+  KvListSelectorLike,
+} from "../internal/kv.ts";
 
 /** Options of {@linkcode DenoKvStore} and {@linkcode openDenoKvStore}. */
 export interface DenoKvStoreOptions {
