@@ -9,6 +9,8 @@
  * see {@linkcode RecordStore}). An event over the 64 KiB value limit is
  * stored as JSON in parts under `["log_part", sessionId, seq, n]`, its log
  * entry a marker; a record over it, under `["record_part", partsId, n]`.
+ * Records share the key space with the log: a record key never starts with
+ * `log`, `log_meta`, `log_part` or `record_part`.
  *
  * @example Open a store, append and read back
  * ```ts

@@ -184,9 +184,9 @@ export interface RecordStore {
    */
   delete(key: RecordKey, options?: WriteOptions): Promise<boolean>;
   /**
-   * Streams the records whose keys start with `prefix` and are longer than
-   * it, in key order, a batch at a time: records written meanwhile may or
-   * may not be seen.
+   * Streams the records whose keys start with `prefix` (of at least one
+   * element) and are longer than it, in key order, a batch at a time:
+   * records written meanwhile may or may not be seen.
    */
   list(prefix: RecordKey, options?: ListOptions): AsyncIterable<RecordEntry>;
 }
