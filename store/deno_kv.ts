@@ -54,6 +54,7 @@ import {
 } from "./_kv_log.ts";
 
 export type * from "./types.ts";
+export { StoreRecords } from "./records.ts";
 export type {
   KvAtomicLike,
   KvEntryLike,

@@ -52,6 +52,7 @@ import {
 } from "../internal/idb.ts";
 
 export type * from "./types.ts";
+export { StoreRecords } from "./records.ts";
 export type {
   IDBDatabaseLike,
   IDBFactoryLike,

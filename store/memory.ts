@@ -18,6 +18,7 @@ import type {
 import { StoreRecords } from "./records.ts";
 
 export type * from "./types.ts";
+export { StoreRecords } from "./records.ts";
 
 /** Orders record keys element by element, a prefix first. */
 function compareKeys(a: RecordKey, b: RecordKey): number {

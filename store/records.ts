@@ -58,22 +58,47 @@ function isUnfinished(job: JobRecord): boolean {
 }
 
 /**
- * The records a runtime keeps, on the record store of the class that
- * extends it: each exported store extends it, implementing only the two
- * narrow contracts ({@linkcode Store}).
+ * The records a runtime keeps (sessions, jobs, idempotency keys,
+ * credentials, heartbeats), written once on the record store of the class
+ * that extends it: each exported store extends it and implements only the
+ * two narrow contracts of {@linkcode Store}. A store of one's own need not:
+ * the runtime wraps any {@linkcode Store}.
+ *
+ * @example The records of a memory store
+ * ```ts
+ * import { MemoryStore, StoreRecords } from "@arcp/arcp/store/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryStore();
+ * assert.ok(store instanceof StoreRecords);
+ * await store.putCredential({
+ *   credential_id: "cred_1", job_id: "job_1", principal: "alice",
+ *   issued_at: new Date().toISOString(), state: "issued", attempts: 0,
+ * });
+ * assert.equal((await store.get(["credential", "cred_1"]))?.key[1], "cred_1");
+ * ```
  */
 export abstract class StoreRecords implements RuntimeStore {
   /** Settles once sessions stored before the token index existed are indexed. */
   #tokenIndex: Promise<void> | undefined;
 
+  /** `EventLog.append`: implemented by each store. */
   abstract append(sessionId: string, events: readonly StoredEvent[]): Promise<void>;
+  /** `EventLog.read`: implemented by each store. */
   abstract read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent>;
+  /** `EventLog.trim`: implemented by each store. */
   abstract trim(sessionId: string, options: { through: number }): Promise<void>;
+  /** `EventLog.bounds`: implemented by each store. */
   abstract bounds(sessionId: string): Promise<LogBounds>;
+  /** `EventLog.drop`: implemented by each store. */
   abstract drop(sessionId: string): Promise<void>;
+  /** `RecordStore.get`: implemented by each store. */
   abstract get(key: RecordKey): Promise<RecordEntry | undefined>;
+  /** `RecordStore.set`: implemented by each store. */
   abstract set(key: RecordKey, value: unknown, options?: WriteOptions): Promise<boolean>;
+  /** `RecordStore.delete`: implemented by each store. */
   abstract delete(key: RecordKey, options?: WriteOptions): Promise<boolean>;
+  /** `RecordStore.list`: implemented by each store. */
   abstract list(prefix: RecordKey, options?: ListOptions): AsyncIterable<RecordEntry>;
 
   /**
