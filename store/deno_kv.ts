@@ -120,78 +120,54 @@ export class DenoKvStore extends StoreRecords {
   }
 
   /**
-   * Appends a contiguous batch; already-stored seqs are skipped. Split into
-   * several atomic commits when it exceeds one commit's limits.
-   *
-   * @param sessionId The session whose log grows.
-   * @param events Events in `event_seq` order.
-   * @throws {RangeError} when the batch would leave a gap. Events over the
-   *   64 KiB value limit are stored in parts.
+   * Appends a contiguous batch; already-stored seqs are skipped. Split into several atomic commits
+   * when it exceeds one commit's limits.
    */
   async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
     await appendEvents(this.#kv, this.#key, sessionId, events, false);
   }
 
   /**
-   * Appends a batch only where it continues the log (see
-   * {@linkcode EventStore.compareAndAppend}); a batch that takes several
-   * commits may stop after a prefix when another writer commits in between.
-   *
-   * @returns How many events were stored.
-   * @throws {RangeError} as {@linkcode DenoKvStore.append} does.
+   * Appends a batch only where it continues the log (see {@linkcode EventStore.compareAndAppend});
+   * a batch that takes several commits may stop after a prefix when another writer commits in
+   * between.
    */
   compareAndAppend(sessionId: string, events: readonly StoredEvent[]): Promise<number> {
     return appendEvents(this.#kv, this.#key, sessionId, events, true);
   }
 
   /**
-   * Yields the log's bounds now and after each change (`Deno.Kv.watch`).
-   * Processes on one local KV file miss each other's changes; Deno Deploy
-   * isolates do not.
+   * Yields the log's bounds now and after each change (`Deno.Kv.watch`). Processes on one local KV
+   * file miss each other's changes; Deno Deploy isolates do not.
    */
   watch(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds> {
     return watchBounds(this.#kv, this.#key, sessionId, options);
   }
 
   /**
-   * Streams retained events after `options.after`, one `list` batch at a
-   * time, including events appended while reading.
-   *
-   * @param sessionId The session to read.
-   * @param options Where to start, and a signal to stop early.
-   * @returns The events in `event_seq` order.
+   * Streams retained events after `options.after`, one `list` batch at a time, including events
+   * appended while reading.
    */
   read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
     return readEvents(this.#kv, this.#key, sessionId, options);
   }
 
   /**
-   * Drops events with `event_seq <= through`: the bounds move first, in one
-   * checked commit, then the events go in commits of at most 999 deletes.
-   *
-   * @param sessionId The session whose log shrinks.
-   * @param options The highest seq to drop.
+   * Drops events with `event_seq <= through`: the bounds move first, in one checked commit, then
+   * the events go in commits of at most 999 deletes.
    */
   async trim(sessionId: string, options: { through: number }): Promise<void> {
     await trimLog(this.#kv, this.#key, sessionId, options.through);
   }
 
-  /**
-   * The retained range of a session's log.
-   *
-   * @param sessionId The session.
-   * @returns `{ first: 1, last: 0 }` for an unknown session.
-   */
+  /** The retained range of a session's log. */
   async bounds(sessionId: string): Promise<LogBounds> {
     return (await readLogMeta(this.#kv, this.#key, sessionId)).bounds;
   }
 
   /**
-   * Forgets a session's whole log: its bounds in one commit, then its events
-   * in commits of at most 999 deletes (calling it again finishes an
-   * interrupted drop).
-   *
-   * @param sessionId The session.
+   * Forgets a session's whole log: its bounds in one commit, then its events in commits of at most
+   * 999 deletes (calling it again finishes an interrupted drop).
    */
   async drop(sessionId: string): Promise<void> {
     await commit(this.#kv.atomic().delete(this.#key("log_meta", sessionId)), "a deletion");
@@ -199,12 +175,7 @@ export class DenoKvStore extends StoreRecords {
     await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });
   }
 
-  /**
-   * The record at `key`, joined from its parts when stored in parts.
-   *
-   * @param key The record's key.
-   * @returns The record and its versionstamp, or `undefined`.
-   */
+  /** The record at `key`, joined from its parts when stored in parts. */
   async get(key: RecordKey): Promise<RecordEntry | undefined> {
     const full = this.#key(...key);
     // No write takes a key over the limit: such a record does not exist.
@@ -223,14 +194,8 @@ export class DenoKvStore extends StoreRecords {
   }
 
   /**
-   * Writes a record in one commit checked against its versionstamp; a value
-   * over the 64 KiB value limit is stored in parts.
-   *
-   * @param key The record's key.
-   * @param value The record.
-   * @param options A versionstamp the key must still be at.
-   * @returns `false` when `options.ifVersion` did not hold.
-   * @throws {RangeError} when the key exceeds the Deno KV key limit.
+   * Writes a record in one commit checked against its versionstamp; a value over the 64 KiB value
+   * limit is stored in parts.
    */
   async set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
     const full = this.#key(...key);
@@ -238,13 +203,7 @@ export class DenoKvStore extends StoreRecords {
       null;
   }
 
-  /**
-   * Deletes a record (and its parts).
-   *
-   * @param key The record's key.
-   * @param options A versionstamp the key must still be at.
-   * @returns `false` when `options.ifVersion` did not hold.
-   */
+  /** Deletes a record (and its parts). */
   async delete(key: RecordKey, options: WriteOptions = {}): Promise<boolean> {
     const full = this.#key(...key);
     if (keySize(full) > MAX_KEY_BYTES) return options.ifVersion == null;
@@ -253,12 +212,8 @@ export class DenoKvStore extends StoreRecords {
   }
 
   /**
-   * Streams the records under `prefix` in key order, one `list` batch at a
-   * time, each joined from its parts when stored in parts.
-   *
-   * @param prefix The key prefix.
-   * @param options A key to list after.
-   * @returns The records.
+   * Streams the records under `prefix` in key order, one `list` batch at a time, each joined from
+   * its parts when stored in parts.
    */
   async *list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
     const full = this.#key(...prefix);

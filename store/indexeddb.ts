@@ -31,7 +31,7 @@ import type {
   WriteOptions,
 } from "./types.ts";
 import { StoreRecords } from "./records.ts";
-import { firstNewEvent } from "./_log.ts";
+import { appendEvents, dropLog, trimLog } from "./_idb_log.ts";
 import {
   createSchema,
   EVENTS,
@@ -164,36 +164,14 @@ export class IndexedDbStore extends StoreRecords {
     }
   }
 
-  /**
-   * Appends a contiguous batch in one transaction; already-stored seqs are
-   * skipped.
-   *
-   * @param sessionId The session whose log grows.
-   * @param events Events in `event_seq` order.
-   * @throws {RangeError} when the batch would leave a gap (nothing is stored).
-   */
-  async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
-    await transact(this.#db, [EVENTS, LOG_META], "readwrite", async (tx) => {
-      const meta = tx.objectStore(LOG_META);
-      const bounds = (await request(meta.get(sessionId)) as LogBounds | undefined) ??
-        { first: 1, last: 0 };
-      const start = firstNewEvent(events, bounds.last);
-      if (start === events.length) return;
-      const log = tx.objectStore(EVENTS);
-      for (let index = start; index < events.length; index++) {
-        log.put(events[index], [sessionId, events[index]!.event_seq]);
-      }
-      meta.put({ first: bounds.first, last: events[events.length - 1]!.event_seq }, sessionId);
-    });
+  /** Appends a contiguous batch in one transaction; already-stored seqs are skipped. */
+  append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
+    return appendEvents(this.#db, sessionId, events);
   }
 
   /**
-   * Streams retained events after `options.after`, one transaction per
-   * batch, including events appended while reading.
-   *
-   * @param sessionId The session to read.
-   * @param options Where to start, and a signal to stop early.
-   * @returns The events in `event_seq` order.
+   * Streams retained events after `options.after`, one transaction per batch, including events
+   * appended while reading.
    */
   read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
     return this.#batches<StoredEvent>(EVENTS, (last) => {
@@ -203,32 +181,12 @@ export class IndexedDbStore extends StoreRecords {
     }, options.signal);
   }
 
-  /**
-   * Drops events with `event_seq <= through`, in one transaction.
-   *
-   * @param sessionId The session whose log shrinks.
-   * @param options The highest seq to drop.
-   */
-  async trim(sessionId: string, options: { through: number }): Promise<void> {
-    await transact(this.#db, [EVENTS, LOG_META], "readwrite", async (tx) => {
-      const meta = tx.objectStore(LOG_META);
-      const bounds = await request(meta.get(sessionId)) as LogBounds | undefined;
-      if (bounds === undefined) return;
-      const first = Math.min(options.through, bounds.last) + 1;
-      if (first <= bounds.first) return;
-      tx.objectStore(EVENTS).delete(
-        this.#range.bound([sessionId, -Infinity], [sessionId, first], false, true),
-      );
-      meta.put({ first, last: bounds.last }, sessionId);
-    });
+  /** Drops events with `event_seq <= through`, in one transaction. */
+  trim(sessionId: string, options: { through: number }): Promise<void> {
+    return trimLog(this.#db, this.#range, sessionId, options);
   }
 
-  /**
-   * The retained range of a session's log.
-   *
-   * @param sessionId The session.
-   * @returns `{ first: 1, last: 0 }` for an unknown session.
-   */
+  /** The retained range of a session's log. */
   async bounds(sessionId: string): Promise<LogBounds> {
     const bounds = await transact(
       this.#db,
@@ -239,28 +197,12 @@ export class IndexedDbStore extends StoreRecords {
     return bounds ?? { first: 1, last: 0 };
   }
 
-  /**
-   * Forgets a session's whole log, bounds included, in one transaction.
-   *
-   * @param sessionId The session.
-   */
-  async drop(sessionId: string): Promise<void> {
-    await transact(this.#db, [LOG_META, EVENTS], "readwrite", async (tx) => {
-      tx.objectStore(LOG_META).delete(sessionId);
-      await request(
-        tx.objectStore(EVENTS).delete(
-          this.#range.bound([sessionId, -Infinity], [sessionId, Infinity]),
-        ),
-      );
-    });
+  /** Forgets a session's whole log, bounds included, in one transaction. */
+  drop(sessionId: string): Promise<void> {
+    return dropLog(this.#db, this.#range, sessionId);
   }
 
-  /**
-   * The record at `key`.
-   *
-   * @param key The record's key.
-   * @returns The record and its version, or `undefined`.
-   */
+  /** The record at `key`. */
   async get(key: RecordKey): Promise<RecordEntry | undefined> {
     const record = await transact(
       this.#db,
@@ -272,25 +214,14 @@ export class IndexedDbStore extends StoreRecords {
   }
 
   /**
-   * Writes a record in one read-write transaction (which IndexedDB runs
-   * alone on its store), checking `options.ifVersion` first.
-   *
-   * @param key The record's key.
-   * @param value The record.
-   * @param options A version the key must still be at.
-   * @returns `false` when `options.ifVersion` did not hold.
+   * Writes a record in one read-write transaction (which IndexedDB runs alone on its store),
+   * checking `options.ifVersion` first.
    */
   set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
     return this.#write(key, options, (records) => records.put(stored(key, value), key));
   }
 
-  /**
-   * Deletes a record, checking `options.ifVersion` first.
-   *
-   * @param key The record's key.
-   * @param options A version the key must still be at.
-   * @returns `false` when `options.ifVersion` did not hold.
-   */
+  /** Deletes a record, checking `options.ifVersion` first. */
   delete(key: RecordKey, options: WriteOptions = {}): Promise<boolean> {
     return this.#write(key, options, (records) => records.delete(key));
   }
@@ -311,13 +242,7 @@ export class IndexedDbStore extends StoreRecords {
     });
   }
 
-  /**
-   * Streams the records under `prefix` in key order, one transaction per batch.
-   *
-   * @param prefix The key prefix.
-   * @param options A key to list after.
-   * @returns The records.
-   */
+  /** Streams the records under `prefix` in key order, one transaction per batch. */
   list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
     // Arrays sort after strings: `[...prefix, []]` bounds every longer key.
     const upper = [...prefix, []];
