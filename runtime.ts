@@ -23,6 +23,7 @@ import { SDK_NAME, SDK_VERSION } from "./protocol/version.ts";
 import { SILENT } from "./internal/silent.ts";
 import { FEATURES } from "./protocol/messages.ts";
 import { MemoryStore } from "./store/memory.ts";
+import { withRecords } from "./store/records.ts";
 import type { CredentialRecord } from "./store/types.ts";
 import type { Transport, WebSocketTransportOptions } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
@@ -138,7 +139,7 @@ export class Runtime {
       );
     }
     for (const agent of options.agents ?? []) this.#registry.register(agent);
-    const store = options.store ?? new MemoryStore();
+    const store = withRecords(options.store ?? new MemoryStore());
     const logger = options.logger ?? SILENT;
     const provisioner = options.provisioner;
     const clock = withNow(options.clock ?? systemClock, options.now);

@@ -13,7 +13,7 @@ import { demoAgents } from "./demo_agents.ts";
 import { loadDashboard } from "./dashboard.ts";
 import { openKvFile, watchKvFile } from "./_kv_file.ts";
 import { MemoryStore } from "../store/memory.ts";
-import type { RuntimeStore } from "../store/types.ts";
+import type { Store } from "../store/types.ts";
 
 export const SERVE_USAGE =
   `Usage: cli.ts serve [--host 127.0.0.1] [--port 7777] [--token TOKEN=PRINCIPAL]...
@@ -141,7 +141,7 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     : console;
   const authenticate = authenticator(tokens, values, logger);
   // What stops serve from starting is said in one line, and exits with 1.
-  let store: RuntimeStore;
+  let store: Store;
   try {
     store = values.store === "kv" ? await openKvFile(values["kv-path"]) : new MemoryStore();
   } catch (error) {

@@ -18,7 +18,7 @@
  */
 
 import type { ResumeState, ResumeStateStore } from "./resume_state.ts";
-import { commit, type KvKeyLike, type KvLike } from "../store/_kv.ts";
+import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
 
 export type { ResumeState, ResumeStateStore } from "./resume_state.ts";
 export type {
@@ -27,7 +27,7 @@ export type {
   KvKeyLike,
   KvLike,
   KvListSelectorLike,
-} from "../store/_kv.ts";
+} from "../internal/kv.ts";
 
 /** Options of {@linkcode DenoKvResumeStateStore}. */
 export interface DenoKvResumeStateStoreOptions {

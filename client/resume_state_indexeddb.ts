@@ -17,7 +17,7 @@
  */
 
 import type { ResumeState, ResumeStateStore } from "./resume_state.ts";
-import { type IDBDatabaseLike, type IDBFactoryLike, request, transact } from "../store/_idb.ts";
+import { type IDBDatabaseLike, type IDBFactoryLike, request, transact } from "../internal/idb.ts";
 
 export type { ResumeState, ResumeStateStore } from "./resume_state.ts";
 export type {
@@ -28,7 +28,7 @@ export type {
   IDBOpenDBRequestLike,
   IDBRequestLike,
   IDBTransactionLike,
-} from "../store/_idb.ts";
+} from "../internal/idb.ts";
 
 /** Options of the {@linkcode IndexedDbResumeStateStore} constructor. */
 export interface IndexedDbResumeStateStoreOptions {

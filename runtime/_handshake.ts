@@ -20,7 +20,6 @@ import { digestsEqual, sha256Hex } from "./_digest.ts";
 import { bytesOver, MAX_PRINCIPAL_ID_BYTES } from "./_key_fields.ts";
 import { RuntimeSession } from "./_session.ts";
 import { jobsElsewhere, windowPassed } from "./_recovery.ts";
-import { sessionByToken } from "./_shared_store.ts";
 
 /** What the handshake reads of the runtime. */
 export interface HandshakeScope
@@ -168,7 +167,7 @@ async function findSession(
         'A resume without a bearer token must name its session: "session_id" is missing',
       );
     }
-    record = await sessionByToken(core.store, tokenHash);
+    record = await core.store.getSessionByToken(tokenHash);
     // Another principal's session is as unknown to this one as no session.
     if (record === undefined || record.principal !== principal.id) return undefined;
     sessionId = record.session_id;

@@ -15,7 +15,7 @@ import type {
   StoredEvent,
   TerminalEnvelope,
 } from "../store/types.ts";
-import { compareAndAppend, updateSession } from "./_shared_store.ts";
+import { compareAndAppend } from "./_shared_store.ts";
 
 /** What recovery reads of the runtime: the store, and what is live in this process. */
 export interface RecoveryScope {
@@ -143,8 +143,7 @@ export async function sweepSessions(
       continue;
     }
     // Checked again in the write: an instance may have resumed it meanwhile.
-    const marked = await updateSession(
-      core.store,
+    const marked = await core.store.updateSession(
       record.session_id,
       (current) =>
         current !== undefined && current.detached_at === null &&

@@ -11,7 +11,6 @@
 
 import type { Envelope } from "../protocol/messages.ts";
 import type { RuntimeStore, SessionRecord } from "../store/types.ts";
-import { updateSession } from "./_shared_store.ts";
 import { retried } from "./_retry.ts";
 
 export class SharedRecord {
@@ -57,8 +56,7 @@ export class SharedRecord {
     const written = this.#write(async () => {
       // Readers elsewhere register themselves in the record: theirs is kept.
       const stored = await retried(() =>
-        updateSession(
-          this.#store,
+        this.#store.updateSession(
           this.record.session_id,
           (current) => this.#ours(current) ? withReaders(snapshot, current) : undefined,
         )
@@ -95,8 +93,7 @@ export class SharedRecord {
     const expected = this.record.resume_token_sha256;
     const next = { ...patch, instance_id: this.#instanceId };
     return this.#write(async () => {
-      const stored = await updateSession(
-        this.#store,
+      const stored = await this.#store.updateSession(
         this.record.session_id,
         (current) =>
           current?.resume_token_sha256 === expected ? { ...current, ...next } : undefined,

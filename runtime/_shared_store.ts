@@ -1,7 +1,7 @@
 // This module is browser compatible.
 // Store operations that stay correct when several runtime instances share
 // one store (Deno Deploy isolates on one KV), and what stands in for the
-// optional store methods they use when a store lacks them.
+// optional log methods they use when a store lacks them.
 
 import { newId } from "../protocol/ids.ts";
 import type { EventStore, RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
@@ -10,37 +10,6 @@ import type { EventStore, RuntimeStore, SessionRecord, StoredEvent } from "../st
 const READER_TTL_MS = 30_000;
 /** Renewal interval of an idle reader's registration. */
 const READER_RENEW_MS = 10_000;
-
-/** Changes a session record atomically when the store can, else by a read and a write. */
-export async function updateSession(
-  store: RuntimeStore,
-  sessionId: string,
-  change: (current: SessionRecord | undefined) => SessionRecord | undefined,
-): Promise<SessionRecord | undefined> {
-  if (store.updateSession !== undefined) return await store.updateSession(sessionId, change);
-  const current = await store.getSession(sessionId);
-  const next = change(current);
-  if (next === undefined) return current;
-  await store.putSession(next);
-  return next;
-}
-
-/**
- * The session answering to a resume token's SHA-256, through the store's
- * token index; a store without one is scanned, which costs a pass over every
- * stored session.
- */
-export async function sessionByToken(
-  store: RuntimeStore,
-  tokenSha256: string,
-): Promise<SessionRecord | undefined> {
-  if (store.getSessionByToken !== undefined) return await store.getSessionByToken(tokenSha256);
-  for await (const record of store.listSessions()) {
-    const { resume_token_sha256: current, previous_token_sha256: previous } = record;
-    if (current === tokenSha256 || previous === tokenSha256) return record;
-  }
-  return undefined;
-}
 
 /**
  * Appends `events` where they continue the log; how many were stored. A
@@ -190,7 +159,7 @@ export class LogReader {
     this.#after = seq;
     this.#writtenAt = now;
     const expiresAt = new Date(now + READER_TTL_MS).toISOString();
-    const stored = await updateSession(this.#store, this.#sessionId, (current) =>
+    const stored = await this.#store.updateSession(this.#sessionId, (current) =>
       current && {
         ...current,
         readers: { ...current.readers, [this.#id]: { after: seq, expires_at: expiresAt } },
@@ -201,7 +170,7 @@ export class LogReader {
   /** Removes the registration. */
   async remove(): Promise<void> {
     if (this.#after < 0) return;
-    await updateSession(this.#store, this.#sessionId, (current) => {
+    await this.#store.updateSession(this.#sessionId, (current) => {
       if (current?.readers?.[this.#id] === undefined) return undefined;
       const { [this.#id]: _gone, ...readers } = current.readers;
       return { ...current, readers };

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CredentialRecord, JobRecord, RuntimeStore } from "../store/types.ts";
+import type { CredentialRecord, JobRecord, Store } from "../store/types.ts";
 import type { WebSocketLike } from "../transports/types.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { AgentDefinition, LeasePolicy, SubscribeAudit } from "./context.ts";
@@ -29,10 +29,12 @@ export interface RuntimeOptions {
    */
   authenticate?: Authenticator;
   /**
-   * Where event logs are kept.
+   * Where event logs and records (sessions, jobs, idempotency keys,
+   * credentials) are kept: any {@linkcode Store}, an event log and a keyed
+   * record store.
    * @default {new MemoryStore()}
    */
-  store?: RuntimeStore;
+  store?: Store;
   /**
    * Runtime name in `session.welcome`.
    * @default {"@arcp/arcp"}

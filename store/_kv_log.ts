@@ -6,15 +6,8 @@
 
 import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
 import { firstNewEvent } from "./_log.ts";
-import {
-  commit,
-  commitChecked,
-  deleteAll,
-  type KvLike,
-  MAX_CONFLICTS,
-  READ_BATCH,
-  watchValues,
-} from "./_kv.ts";
+import { commitChecked, deleteAll, MAX_CONFLICTS, READ_BATCH, watchValues } from "./_kv.ts";
+import { commit, type KvLike } from "../internal/kv.ts";
 import {
   commitEnd,
   type KeyPart,

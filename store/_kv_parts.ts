@@ -6,7 +6,7 @@
 // log keeps its parts under `["log_part", sessionId, seq]`, records (see
 // `_kv_record.ts`) under `["record_part", partsId]`.
 
-import { commit, type KvKeyLike, type KvLike } from "./_kv.ts";
+import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
 
 /** Bytes per part: a Uint8Array value plus its serialization header stays under the limit. */
 const PART_BYTES = 60_000;

@@ -1,4 +1,4 @@
-// Records (jobs, sessions) in Deno KV, whatever their size: one over the
+// Records (jobs, sessions, any value of the record store) in Deno KV, whatever their size: one over the
 // 64 KiB value limit (a job whose terminal envelope holds a large result, a
 // session with many cancel requests) is stored in parts (`_kv_parts.ts`)
 // under `["record_part", partsId]`, and its keys hold a marker naming them.
@@ -7,14 +7,8 @@
 // are deleted once it has committed, and a reader that finds its parts gone
 // reads the key again.
 
-import {
-  commit,
-  deleteAll,
-  type KvAtomicLike,
-  type KvKeyLike,
-  type KvLike,
-  MAX_CONFLICTS,
-} from "./_kv.ts";
+import { deleteAll, MAX_CONFLICTS } from "./_kv.ts";
+import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
 import { MAX_VALUE_BYTES, measure, valueSize } from "./_kv_limits.ts";
 import { isPartsMarker, type PartsMarker, readParts, splitValue, writeParts } from "./_kv_parts.ts";
 import type { KeyBuilder } from "./_kv_log.ts";
@@ -74,47 +68,48 @@ export async function dropParts(kv: KvLike, key: KeyBuilder, value: unknown): Pr
 }
 
 /**
- * Changes the record at `recordKey` in one commit checked against that key,
- * retried on conflict. `change` gets the stored record (or `undefined`) and
- * returns the record to store, or `undefined` to keep it; `writes` adds to
- * the commit the writes of `value` (the record, or the marker to its parts)
- * to `recordKey` and any index key (`keys`, checked against the KV limits),
- * knowing the record it replaces and the one it stores.
+ * Writes `value` at `recordKey` (deletes it, given `undefined`) in one
+ * commit; with `ifVersion`, only while the key is still at that version
+ * (`null`: absent). Parts the write
+ * replaced are deleted once it has committed.
  *
- * @returns The record stored afterwards, or `undefined` when there is none.
- * @throws {RangeError} when a key exceeds the Deno KV key limit.
+ * @returns The new versionstamp, or `null` when `ifVersion` did not hold.
+ * @throws {RangeError} when the key exceeds the Deno KV key limit.
  */
-export async function writeRecord<T>(
+export async function writeKey(
   kv: KvLike,
   key: KeyBuilder,
+  recordKey: KvKeyLike,
+  value: unknown,
+  ifVersion: string | null | undefined,
   what: string,
-  keys: readonly KvKeyLike[],
-  change: (current: T | undefined) => T | undefined,
-  writes: (op: KvAtomicLike, value: unknown, current: T | undefined, next: T) => void,
-): Promise<T | undefined> {
-  const recordKey = keys[0]!;
-  for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
-    const entry = await kv.get(recordKey);
-    const reread = async () => (await kv.get(recordKey)).value;
-    const current = await resolveRecord<T>(kv, key, entry.value, reread, what);
-    const next = change(current);
-    if (next === undefined) return current;
-    for (const indexKey of keys) measure(indexKey, undefined, what, 0);
-    const value = await storable(kv, key, next, what);
-    const op = kv.atomic().check({ key: recordKey, versionstamp: entry.versionstamp });
-    writes(op, value, current, next);
-    let committed: string | null;
-    try {
-      committed = await commit(op, what);
-    } catch (error) {
-      await dropParts(kv, key, value);
-      throw error;
+): Promise<string | null> {
+  measure(recordKey, undefined, what, 0);
+  const stored = value === undefined ? undefined : await storable(kv, key, value, what);
+  try {
+    for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
+      const entry = await kv.get(recordKey);
+      if (ifVersion !== undefined && entry.versionstamp !== ifVersion) break;
+      const op = kv.atomic();
+      // Checked when it must be, or when parts are at stake (their owner
+      // drops them); else many writers of one small value never conflict.
+      if (ifVersion !== undefined || isRecordMarker(stored) || isRecordMarker(entry.value)) {
+        op.check({ key: recordKey, versionstamp: entry.versionstamp });
+      }
+      if (stored === undefined) op.delete(recordKey);
+      else op.set(recordKey, stored);
+      const committed = await commit(op, what);
+      if (committed !== null) {
+        await dropParts(kv, key, entry.value);
+        return committed;
+      }
+      if (ifVersion !== undefined) break;
     }
-    if (committed !== null) {
-      await dropParts(kv, key, entry.value);
-      return next;
-    }
-    await dropParts(kv, key, value);
+  } catch (error) {
+    await dropParts(kv, key, stored);
+    throw error;
   }
+  await dropParts(kv, key, stored);
+  if (ifVersion !== undefined) return null;
   throw new Error(`Cannot store ${what}: too many conflicting writers`);
 }

@@ -1,19 +1,16 @@
 /**
- * A {@linkcode RuntimeStore} on Deno KV: event logs, sessions, jobs,
- * idempotency keys and the credential ledger survive restarts and are shared by every process that
- * opens the same database.
+ * A {@linkcode Store} on Deno KV: event logs and records (sessions, jobs,
+ * idempotency keys, the credential ledger) survive restarts and are shared
+ * by every process that opens the same database.
  *
- * Key layout, under the store's prefix:
- * `["log", sessionId, seq]` (one event), `["log_meta", sessionId]` (the log's
- * `{ first, last }`), `["session", sessionId]`, `["session_token", sha256]`
- * (the id of the session whose current or previous resume token has that
- * hash, written in the same commit as the session), `["job", jobId]`,
- * `["job_by_principal", principal, jobId]` and `["job_unfinished", jobId]`
- * (copies of the job record, written in the same commit),
- * `["idem", principal, key]`, `["credential", credentialId]` and
- * `["instance", instanceId]` (runtime instances' heartbeats). An event over
- * the 64 KiB value limit is stored as JSON in parts under
- * `["log_part", sessionId, seq, n]`, its log entry a marker.
+ * Key layout, under the store's prefix: `["log", sessionId, seq]` (one
+ * event), `["log_meta", sessionId]` (the log's `{ first, last }`), and each
+ * record at its own key (`["session", sessionId]`, `["job", jobId]`, ...:
+ * see {@linkcode RecordStore}). An event over the 64 KiB value limit is
+ * stored as JSON in parts under `["log_part", sessionId, seq, n]`, its log
+ * entry a marker; a record over it, under `["record_part", partsId, n]`.
+ * Records share the key space with the log: a record key never starts with
+ * `log`, `log_meta`, `log_part` or `record_part`.
  *
  * @example Open a store, append and read back
  * ```ts
@@ -34,35 +31,19 @@
  */
 
 import type {
-  CredentialRecord,
-  IdempotencyRecord,
-  InstanceRecord,
-  JobQuery,
-  JobRecord,
+  ListOptions,
   LogBounds,
   ReadOptions,
-  RuntimeStore,
-  SessionRecord,
+  RecordEntry,
+  RecordKey,
   StoredEvent,
+  WriteOptions,
 } from "./types.ts";
-import { jobMatches } from "./_query.ts";
-import {
-  commit,
-  commitChecked,
-  deleteAll,
-  type KvKeyLike,
-  type KvLike,
-  type KvListSelectorLike,
-  READ_BATCH,
-} from "./_kv.ts";
-import { keySize, MAX_KEY_BYTES, measure } from "./_kv_limits.ts";
-import { dropParts, resolveRecord, writeRecord } from "./_kv_record.ts";
-import {
-  deleteSessionRecord,
-  ensureTokenIndex,
-  indexTokens,
-  sessionByToken,
-} from "./_kv_sessions.ts";
+import { StoreRecords } from "./records.ts";
+import { deleteAll, READ_BATCH } from "./_kv.ts";
+import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
+import { keySize, MAX_KEY_BYTES } from "./_kv_limits.ts";
+import { resolveRecord, writeKey } from "./_kv_record.ts";
 import {
   appendEvents,
   type KeyBuilder,
@@ -73,7 +54,14 @@ import {
 } from "./_kv_log.ts";
 
 export type * from "./types.ts";
-export type { KvAtomicLike, KvEntryLike, KvKeyLike, KvLike, KvListSelectorLike } from "./_kv.ts";
+export { StoreRecords } from "./records.ts";
+export type {
+  KvAtomicLike,
+  KvEntryLike,
+  KvKeyLike,
+  KvLike,
+  KvListSelectorLike,
+} from "../internal/kv.ts";
 
 /** Options of {@linkcode DenoKvStore} and {@linkcode openDenoKvStore}. */
 export interface DenoKvStoreOptions {
@@ -86,10 +74,6 @@ export interface DenoKvStoreOptions {
 }
 
 const owned = new WeakSet<DenoKvStore>();
-
-function isUnfinished(job: JobRecord): boolean {
-  return job.status === "pending" || job.status === "running";
-}
 
 /**
  * Keeps a runtime's state in Deno KV, within its limits: 64 KiB per value,
@@ -116,11 +100,10 @@ function isUnfinished(job: JobRecord): boolean {
  * kv.close();
  * ```
  */
-export class DenoKvStore implements RuntimeStore {
+export class DenoKvStore extends StoreRecords {
   #kv: KvLike;
   #key: KeyBuilder;
-  /** Settles once sessions stored before the token index existed are indexed. */
-  #tokenIndex: Promise<void> | undefined;
+  #prefixLength: number;
 
   /**
    * Wraps an open KV; the store never closes it.
@@ -129,328 +112,126 @@ export class DenoKvStore implements RuntimeStore {
    * @param options The key prefix.
    */
   constructor(kv: KvLike, options: DenoKvStoreOptions = {}) {
+    super();
     this.#kv = kv;
     const prefix = [...(options.prefix ?? [])];
+    this.#prefixLength = prefix.length;
     this.#key = (...parts) => [...prefix, ...parts];
   }
 
   /**
-   * Appends a contiguous batch; already-stored seqs are skipped. Split into
-   * several atomic commits when it exceeds one commit's limits.
-   *
-   * @param sessionId The session whose log grows.
-   * @param events Events in `event_seq` order.
-   * @throws {RangeError} when the batch would leave a gap. Events over the
-   *   64 KiB value limit are stored in parts.
+   * Appends a contiguous batch; already-stored seqs are skipped. Split into several atomic commits
+   * when it exceeds one commit's limits.
    */
   async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
     await appendEvents(this.#kv, this.#key, sessionId, events, false);
   }
 
   /**
-   * Appends a batch only where it continues the log (see
-   * {@linkcode EventStore.compareAndAppend}); a batch that takes several
-   * commits may stop after a prefix when another writer commits in between.
-   *
-   * @returns How many events were stored.
-   * @throws {RangeError} as {@linkcode DenoKvStore.append} does.
+   * Appends a batch only where it continues the log (see {@linkcode EventStore.compareAndAppend});
+   * a batch that takes several commits may stop after a prefix when another writer commits in
+   * between.
    */
   compareAndAppend(sessionId: string, events: readonly StoredEvent[]): Promise<number> {
     return appendEvents(this.#kv, this.#key, sessionId, events, true);
   }
 
   /**
-   * Yields the log's bounds now and after each change (`Deno.Kv.watch`).
-   * Processes on one local KV file miss each other's changes; Deno Deploy
-   * isolates do not.
+   * Yields the log's bounds now and after each change (`Deno.Kv.watch`). Processes on one local KV
+   * file miss each other's changes; Deno Deploy isolates do not.
    */
   watch(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds> {
     return watchBounds(this.#kv, this.#key, sessionId, options);
   }
 
   /**
-   * Streams retained events after `options.after`, one `list` batch at a
-   * time, including events appended while reading.
-   *
-   * @param sessionId The session to read.
-   * @param options Where to start, and a signal to stop early.
-   * @returns The events in `event_seq` order.
+   * Streams retained events after `options.after`, one `list` batch at a time, including events
+   * appended while reading.
    */
   read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
     return readEvents(this.#kv, this.#key, sessionId, options);
   }
 
   /**
-   * Drops events with `event_seq <= through`: the bounds move first, in one
-   * checked commit, then the events go in commits of at most 999 deletes.
-   *
-   * @param sessionId The session whose log shrinks.
-   * @param options The highest seq to drop.
+   * Drops events with `event_seq <= through`: the bounds move first, in one checked commit, then
+   * the events go in commits of at most 999 deletes.
    */
   async trim(sessionId: string, options: { through: number }): Promise<void> {
     await trimLog(this.#kv, this.#key, sessionId, options.through);
   }
 
-  /**
-   * The retained range of a session's log.
-   *
-   * @param sessionId The session.
-   * @returns `{ first: 1, last: 0 }` for an unknown session.
-   */
+  /** The retained range of a session's log. */
   async bounds(sessionId: string): Promise<LogBounds> {
     return (await readLogMeta(this.#kv, this.#key, sessionId)).bounds;
   }
 
   /**
-   * Creates or replaces a session record.
-   *
-   * @param record The session.
-   * @throws {RangeError} when the record exceeds a Deno KV limit.
+   * Forgets a session's whole log: its bounds in one commit, then its events in commits of at most
+   * 999 deletes (calling it again finishes an interrupted drop).
    */
-  async putSession(record: SessionRecord): Promise<void> {
-    await this.#writeSession(record.session_id, () => record);
-  }
-
-  /**
-   * A session record.
-   *
-   * @param sessionId The session.
-   * @returns The record, or `undefined`.
-   */
-  async getSession(sessionId: string): Promise<SessionRecord | undefined> {
-    return await this.#read<SessionRecord>(
-      this.#key("session", sessionId),
-      `session "${sessionId}"`,
-    );
-  }
-
-  /**
-   * Forgets a session: its record and log meta in one commit, then its whole
-   * log in commits of at most 999 deletes (calling it again finishes an
-   * interrupted deletion).
-   *
-   * @param sessionId The session.
-   */
-  async deleteSession(sessionId: string): Promise<void> {
-    const value = await deleteSessionRecord(this.#kv, this.#key, sessionId);
-    await dropParts(this.#kv, this.#key, value);
+  async drop(sessionId: string): Promise<void> {
+    await commit(this.#kv.atomic().delete(this.#key("log_meta", sessionId)), "a deletion");
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
     await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });
   }
 
-  /**
-   * Streams every stored session.
-   *
-   * @returns The sessions in id order.
-   */
-  async *listSessions(): AsyncIterable<SessionRecord> {
-    yield* this.#list<SessionRecord>({ prefix: this.#key("session") }, "a session");
-  }
-
-  /**
-   * The session whose current or previous resume token has this SHA-256:
-   * one read of the token index, one of the record.
-   *
-   * @param tokenSha256 The token's SHA-256, lowercase hex.
-   * @returns The record, or `undefined`.
-   */
-  async getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
-    this.#tokenIndex ??= ensureTokenIndex(this.#kv, this.#key).catch((error) => {
-      this.#tokenIndex = undefined;
-      throw error;
-    });
-    await this.#tokenIndex;
-    return await sessionByToken(this.#kv, this.#key, tokenSha256, (id) => this.getSession(id));
-  }
-
-  /**
-   * Creates or replaces a job record and its index entries, atomically.
-   *
-   * @param record The job.
-   * @throws {RangeError} when the record exceeds a Deno KV limit.
-   */
-  async putJob(record: JobRecord): Promise<void> {
-    const what = `job "${record.job_id}"`;
-    const key = this.#key("job", record.job_id);
-    const byPrincipal = this.#key("job_by_principal", record.principal, record.job_id);
-    const unfinished = this.#key("job_unfinished", record.job_id);
-    await writeRecord<JobRecord>(
-      this.#kv,
-      this.#key,
-      what,
-      [key, byPrincipal],
-      () => record,
-      (op, value, previous) => {
-        op.set(key, value).set(byPrincipal, value);
-        if (previous !== undefined && previous.principal !== record.principal) {
-          op.delete(this.#key("job_by_principal", previous.principal, record.job_id));
-        }
-        if (isUnfinished(record)) op.set(unfinished, value);
-        else op.delete(unfinished);
-      },
-    );
-  }
-
-  /**
-   * A job record.
-   *
-   * @param jobId The job.
-   * @returns The record, or `undefined`.
-   */
-  async getJob(jobId: string): Promise<JobRecord | undefined> {
-    return await this.#read<JobRecord>(this.#key("job", jobId), `job "${jobId}"`);
-  }
-
-  /**
-   * One page of a principal's jobs in `job_id` order, scanning the
-   * principal's index from the cursor on.
-   *
-   * @param query The principal, filters, cursor and page size.
-   * @returns The page, and whether more jobs match.
-   */
-  async listJobs(query: JobQuery): Promise<{ jobs: JobRecord[]; more: boolean }> {
-    const prefix = this.#key("job_by_principal", query.principal);
-    const selector = query.after_job_id === undefined
-      ? { prefix }
-      : { prefix, start: [...prefix, query.after_job_id] };
-    const jobs: JobRecord[] = [];
-    for await (const job of this.#list<JobRecord>(selector, "a job")) {
-      if (!jobMatches(job, query)) continue;
-      if (jobs.length >= query.limit) return { jobs, more: true };
-      jobs.push(job);
-    }
-    return { jobs, more: false };
-  }
-
-  /**
-   * Streams every job not yet in a terminal status.
-   *
-   * @returns The jobs in id order.
-   */
-  async *listUnfinishedJobs(): AsyncIterable<JobRecord> {
-    yield* this.#list<JobRecord>({ prefix: this.#key("job_unfinished") }, "a job");
-  }
-
-  /**
-   * Binds an idempotency key unless an unexpired binding exists; atomic
-   * through a check on the key's versionstamp.
-   *
-   * @param record The binding to store.
-   * @param now The current ISO-8601 time, to judge expiry.
-   * @returns `undefined` when stored, else the existing binding.
-   * @throws {RangeError} when the key exceeds the Deno KV key limit.
-   */
-  async claimIdempotencyKey(
-    record: IdempotencyRecord,
-    now: string,
-  ): Promise<IdempotencyRecord | undefined> {
-    const key = this.#key("idem", record.principal, record.key);
-    const what = `idempotency key "${record.key}"`;
-    measure(key, record, what);
-    return await commitChecked(this.#kv, key, what, (existing) => {
-      const binding = existing as IdempotencyRecord | null;
-      if (binding !== null && binding.expires_at > now) return { result: binding };
-      return { op: this.#kv.atomic().set(key, record), result: undefined };
-    });
-  }
-
-  /**
-   * Creates or replaces a credential ledger entry.
-   *
-   * @param record The entry.
-   */
-  async putCredential(record: CredentialRecord): Promise<void> {
-    const key = this.#key("credential", record.credential_id);
-    measure(key, record, `credential "${record.credential_id}"`);
-    await commit(this.#kv.atomic().set(key, record), `credential "${record.credential_id}"`);
-  }
-
-  /**
-   * Removes a credential from the ledger.
-   *
-   * @param credentialId The credential.
-   */
-  async deleteCredential(credentialId: string): Promise<void> {
-    await commit(this.#kv.atomic().delete(this.#key("credential", credentialId)), "a deletion");
-  }
-
-  /**
-   * Streams the credential ledger.
-   *
-   * @returns The entries in id order.
-   */
-  async *listCredentials(): AsyncIterable<CredentialRecord> {
-    const prefix = this.#key("credential");
-    for await (const entry of this.#kv.list({ prefix }, { batchSize: READ_BATCH })) {
-      yield entry.value as CredentialRecord;
-    }
-  }
-
-  /**
-   * Changes a session record in one checked commit, retried on conflict.
-   *
-   * @throws {RangeError} when the new record exceeds a Deno KV limit.
-   */
-  async updateSession(
-    sessionId: string,
-    change: (current: SessionRecord | undefined) => SessionRecord | undefined,
-  ): Promise<SessionRecord | undefined> {
-    return await this.#writeSession(sessionId, change);
-  }
-
-  #writeSession(
-    sessionId: string,
-    change: (current: SessionRecord | undefined) => SessionRecord | undefined,
-  ): Promise<SessionRecord | undefined> {
-    const key = this.#key("session", sessionId);
-    return writeRecord(
-      this.#kv,
-      this.#key,
-      `session "${sessionId}"`,
-      [key],
-      change,
-      (op, value, current, next) => {
-        op.set(key, value);
-        indexTokens(op, this.#key, sessionId, current, next);
-      },
-    );
-  }
-
-  /** A record, joined from its parts when stored in parts. */
-  async #read<T>(key: KvKeyLike, what: string): Promise<T | undefined> {
+  /** The record at `key`, joined from its parts when stored in parts. */
+  async get(key: RecordKey): Promise<RecordEntry | undefined> {
+    const full = this.#key(...key);
     // No write takes a key over the limit: such a record does not exist.
-    if (keySize(key) > MAX_KEY_BYTES) return undefined;
-    const reread = async () => (await this.#kv.get(key)).value;
-    return await resolveRecord<T>(this.#kv, this.#key, await reread(), reread, what);
+    if (keySize(full) > MAX_KEY_BYTES) return undefined;
+    const entry = await this.#kv.get(full);
+    return await this.#entry(key, entry.value, entry.versionstamp);
   }
 
-  /** The records `selector` lists, each joined from its parts when stored in parts. */
-  async *#list<T>(selector: KvListSelectorLike, what: string): AsyncIterable<T> {
+  async #entry(key: RecordKey, value: unknown, version: string | null) {
+    if (version === null) return undefined;
+    const full = this.#key(...key);
+    const reread = async () => (await this.#kv.get(full)).value;
+    const record = await resolveRecord(this.#kv, this.#key, value, reread, key.join("/"));
+    // Deleted between reading the key and reading its parts: it is gone.
+    return record === undefined ? undefined : { key, value: record, version };
+  }
+
+  /**
+   * Writes a record in one commit checked against its versionstamp; a value over the 64 KiB value
+   * limit is stored in parts.
+   */
+  async set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
+    const full = this.#key(...key);
+    return await writeKey(this.#kv, this.#key, full, value, options.ifVersion, key.join("/")) !==
+      null;
+  }
+
+  /** Deletes a record (and its parts). */
+  async delete(key: RecordKey, options: WriteOptions = {}): Promise<boolean> {
+    const full = this.#key(...key);
+    if (keySize(full) > MAX_KEY_BYTES) return options.ifVersion == null;
+    return await writeKey(this.#kv, this.#key, full, undefined, options.ifVersion, "a deletion") !==
+      null;
+  }
+
+  /**
+   * Streams the records under `prefix` in key order, one `list` batch at a time, each joined from
+   * its parts when stored in parts.
+   */
+  async *list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
+    const full = this.#key(...prefix);
+    const { after } = options;
+    const selector = after === undefined ? { prefix: full } : {
+      prefix: full,
+      start: this.#key(...after),
+    };
     for await (const entry of this.#kv.list(selector, { batchSize: READ_BATCH })) {
-      const reread = async () => (await this.#kv.get(entry.key as KvKeyLike)).value;
-      const record = await resolveRecord<T>(this.#kv, this.#key, entry.value, reread, what);
-      // Deleted between the listing and the re-read: it is gone.
+      const key = (entry.key as string[]).slice(this.#prefixLength);
+      if (
+        after !== undefined && key.length === after.length && key.every((p, i) => p === after[i])
+      ) {
+        continue;
+      }
+      const record = await this.#entry(key, entry.value, entry.versionstamp);
       if (record !== undefined) yield record;
     }
-  }
-
-  /** Creates or renews an instance's heartbeat. */
-  async putInstance(record: InstanceRecord): Promise<void> {
-    const key = this.#key("instance", record.instance_id);
-    await commit(this.#kv.atomic().set(key, record), `instance "${record.instance_id}"`);
-  }
-
-  /** Streams every instance record, expired ones included, in id order. */
-  async *listInstances(): AsyncIterable<InstanceRecord> {
-    const prefix = this.#key("instance");
-    for await (const entry of this.#kv.list({ prefix }, { batchSize: READ_BATCH })) {
-      yield entry.value as InstanceRecord;
-    }
-  }
-
-  /** Removes an instance record. */
-  async deleteInstance(instanceId: string): Promise<void> {
-    await commit(this.#kv.atomic().delete(this.#key("instance", instanceId)), "a deletion");
   }
 
   /** Closes the KV if {@linkcode openDenoKvStore} opened it; a given KV stays open. */

@@ -1,14 +1,13 @@
 // This module is browser compatible.
 /**
- * A {@linkcode RuntimeStore} on IndexedDB, for a runtime that lives in a
- * browser (a tab, a worker or an extension) and must outlive a reload.
+ * A {@linkcode Store} on IndexedDB, for a runtime that lives in a browser (a
+ * tab, a worker or an extension) and must outlive a reload.
  *
- * Object stores: `events` (key `[session_id, event_seq]`), `log_meta` (key
- * `session_id`, value `{ first, last }`), `sessions`, `session_tokens` (key
- * the SHA-256 of a session's current or previous resume token, value its
- * `session_id`, written with the session), `jobs` (indexes on
- * `[principal, job_id]` and `[status, job_id]`), `idempotency` (key
- * `[principal, key]`) and `credentials`.
+ * Object stores (schema version 4): `events` (key `[session_id,
+ * event_seq]`), `log_meta` (key `session_id`, value `{ first, last }`) and
+ * `records` (key the record's key, value `{ key, value, version }`). A
+ * database written by an earlier version has its sessions, jobs,
+ * idempotency keys and credentials moved into `records` when it is upgraded.
  *
  * @example Open a store in a browser
  * ```ts ignore
@@ -23,46 +22,37 @@
  */
 
 import type {
-  CredentialRecord,
-  IdempotencyRecord,
-  JobQuery,
-  JobRecord,
+  ListOptions,
   LogBounds,
   ReadOptions,
-  RuntimeStore,
-  SessionRecord,
+  RecordEntry,
+  RecordKey,
   StoredEvent,
+  WriteOptions,
 } from "./types.ts";
-import { jobMatches } from "./_query.ts";
-import { firstNewEvent } from "./_log.ts";
+import { StoreRecords } from "./records.ts";
+import { appendEvents, dropLog, trimLog } from "./_idb_log.ts";
 import {
   createSchema,
-  CREDENTIALS,
   EVENTS,
+  LOG_META,
+  openDatabase,
+  RECORDS,
+  stored,
+  type StoredRecord,
+} from "./_idb.ts";
+import {
   type IDBDatabaseLike,
   type IDBFactoryLike,
   type IDBKeyRangeLike,
   type IDBRequestLike,
   type IDBTransactionLike,
-  IDEMPOTENCY,
-  JOBS,
-  JOBS_BY_PRINCIPAL,
-  JOBS_BY_STATUS,
-  LOG_META,
-  openDatabase,
   request,
-  SESSIONS,
   transact,
-} from "./_idb.ts";
-import {
-  hasTokenIndex,
-  indexedSessionByToken,
-  sessionStores,
-  writeSession,
-} from "./_idb_tokens.ts";
-import { holdingToken } from "./_tokens.ts";
+} from "../internal/idb.ts";
 
 export type * from "./types.ts";
+export { StoreRecords } from "./records.ts";
 export type {
   IDBDatabaseLike,
   IDBFactoryLike,
@@ -72,7 +62,7 @@ export type {
   IDBOpenDBRequestLike,
   IDBRequestLike,
   IDBTransactionLike,
-} from "./_idb.ts";
+} from "../internal/idb.ts";
 
 /** Options of {@linkcode IndexedDbStore}. */
 export interface IndexedDbStoreOptions {
@@ -92,8 +82,8 @@ const BATCH = 256;
 const owned = new WeakSet<IndexedDbStore>();
 
 /**
- * Keeps a runtime's state in an IndexedDB database. Each operation is one
- * transaction, so an append is atomic whatever its size; reads take one
+ * Keeps a runtime's event logs and records in an IndexedDB database. Each
+ * operation is one transaction, so an append is atomic whatever its size; reads take one
  * short transaction per batch, because an IndexedDB transaction cannot stay
  * open while the caller consumes what was read.
  *
@@ -109,7 +99,7 @@ const owned = new WeakSet<IndexedDbStore>();
  * };
  * ```
  */
-export class IndexedDbStore implements RuntimeStore {
+export class IndexedDbStore extends StoreRecords {
   #db: IDBDatabaseLike;
   #range: IDBKeyRangeLike;
 
@@ -117,9 +107,8 @@ export class IndexedDbStore implements RuntimeStore {
    * Creates, in a version-change transaction, the object stores and indexes
    * the store needs, keeping those that exist. Call it from the
    * `upgradeneeded` handler of a database you open yourself, with the
-   * upgrade's transaction: then sessions stored before the resume-token
-   * index existed are indexed too (without it, a store on a database that
-   * lacks the index finds a session by its token by a scan).
+   * upgrade's transaction: then records an earlier version of the store
+   * wrote are moved to the current schema (without it, they are not read).
    *
    * @param db The database being upgraded.
    * @param upgrade The version-change transaction (`open.transaction`).
@@ -134,9 +123,16 @@ export class IndexedDbStore implements RuntimeStore {
    *
    * @param db An open database, upgraded with {@linkcode IndexedDbStore.createSchema}.
    * @param options Where to find `IDBKeyRange`.
-   * @throws {TypeError} when no `IDBKeyRange` is given or global.
+   * @throws {TypeError} when no `IDBKeyRange` is given or global, or `db`
+   *   lacks the store's schema.
    */
   constructor(db: IDBDatabaseLike, options: IndexedDbStoreOptions = {}) {
+    super();
+    if (!db.objectStoreNames.contains(RECORDS)) {
+      throw new TypeError(
+        `Cannot create an IndexedDbStore: the database has no "${RECORDS}" object store; upgrade it with IndexedDbStore.createSchema`,
+      );
+    }
     const range = options.keyRange ??
       (globalThis as { IDBKeyRange?: IDBKeyRangeLike }).IDBKeyRange;
     if (range === undefined) {
@@ -168,36 +164,14 @@ export class IndexedDbStore implements RuntimeStore {
     }
   }
 
-  /**
-   * Appends a contiguous batch in one transaction; already-stored seqs are
-   * skipped.
-   *
-   * @param sessionId The session whose log grows.
-   * @param events Events in `event_seq` order.
-   * @throws {RangeError} when the batch would leave a gap (nothing is stored).
-   */
-  async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
-    await transact(this.#db, [EVENTS, LOG_META], "readwrite", async (tx) => {
-      const meta = tx.objectStore(LOG_META);
-      const bounds = (await request(meta.get(sessionId)) as LogBounds | undefined) ??
-        { first: 1, last: 0 };
-      const start = firstNewEvent(events, bounds.last);
-      if (start === events.length) return;
-      const log = tx.objectStore(EVENTS);
-      for (let index = start; index < events.length; index++) {
-        log.put(events[index], [sessionId, events[index]!.event_seq]);
-      }
-      meta.put({ first: bounds.first, last: events[events.length - 1]!.event_seq }, sessionId);
-    });
+  /** Appends a contiguous batch in one transaction; already-stored seqs are skipped. */
+  append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
+    return appendEvents(this.#db, sessionId, events);
   }
 
   /**
-   * Streams retained events after `options.after`, one transaction per
-   * batch, including events appended while reading.
-   *
-   * @param sessionId The session to read.
-   * @param options Where to start, and a signal to stop early.
-   * @returns The events in `event_seq` order.
+   * Streams retained events after `options.after`, one transaction per batch, including events
+   * appended while reading.
    */
   read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
     return this.#batches<StoredEvent>(EVENTS, (last) => {
@@ -207,32 +181,12 @@ export class IndexedDbStore implements RuntimeStore {
     }, options.signal);
   }
 
-  /**
-   * Drops events with `event_seq <= through`, in one transaction.
-   *
-   * @param sessionId The session whose log shrinks.
-   * @param options The highest seq to drop.
-   */
-  async trim(sessionId: string, options: { through: number }): Promise<void> {
-    await transact(this.#db, [EVENTS, LOG_META], "readwrite", async (tx) => {
-      const meta = tx.objectStore(LOG_META);
-      const bounds = await request(meta.get(sessionId)) as LogBounds | undefined;
-      if (bounds === undefined) return;
-      const first = Math.min(options.through, bounds.last) + 1;
-      if (first <= bounds.first) return;
-      tx.objectStore(EVENTS).delete(
-        this.#range.bound([sessionId, -Infinity], [sessionId, first], false, true),
-      );
-      meta.put({ first, last: bounds.last }, sessionId);
-    });
+  /** Drops events with `event_seq <= through`, in one transaction. */
+  trim(sessionId: string, options: { through: number }): Promise<void> {
+    return trimLog(this.#db, this.#range, sessionId, options);
   }
 
-  /**
-   * The retained range of a session's log.
-   *
-   * @param sessionId The session.
-   * @returns `{ first: 1, last: 0 }` for an unknown session.
-   */
+  /** The retained range of a session's log. */
   async bounds(sessionId: string): Promise<LogBounds> {
     const bounds = await transact(
       this.#db,
@@ -243,201 +197,58 @@ export class IndexedDbStore implements RuntimeStore {
     return bounds ?? { first: 1, last: 0 };
   }
 
-  /**
-   * Creates or replaces a session record.
-   *
-   * @param record The session.
-   */
-  async putSession(record: SessionRecord): Promise<void> {
-    const stores = sessionStores(this.#db);
-    await transact(this.#db, stores, "readwrite", async (tx) => {
-      await writeSession(tx, stores, record.session_id, record);
-    });
+  /** Forgets a session's whole log, bounds included, in one transaction. */
+  drop(sessionId: string): Promise<void> {
+    return dropLog(this.#db, this.#range, sessionId);
   }
 
-  /**
-   * The session whose current or previous resume token has this SHA-256,
-   * through the token index. A database whose schema predates the index
-   * (upgraded by an older {@linkcode IndexedDbStore.createSchema}) is
-   * scanned instead.
-   *
-   * @param tokenSha256 The token's SHA-256, lowercase hex.
-   * @returns The record, or `undefined`.
-   */
-  async getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
-    if (hasTokenIndex(this.#db)) return await indexedSessionByToken(this.#db, tokenSha256);
-    for await (const record of this.listSessions()) {
-      if (holdingToken(record, tokenSha256)) return record;
-    }
-    return undefined;
-  }
-
-  /**
-   * A session record.
-   *
-   * @param sessionId The session.
-   * @returns The record, or `undefined`.
-   */
-  getSession(sessionId: string): Promise<SessionRecord | undefined> {
-    return transact(
+  /** The record at `key`. */
+  async get(key: RecordKey): Promise<RecordEntry | undefined> {
+    const record = await transact(
       this.#db,
-      [SESSIONS],
+      [RECORDS],
       "readonly",
-      (tx) => request(tx.objectStore(SESSIONS).get(sessionId)),
-    ) as Promise<SessionRecord | undefined>;
+      (tx) => request(tx.objectStore(RECORDS).get(key)),
+    ) as StoredRecord | undefined;
+    return record;
   }
 
   /**
-   * Forgets a session, its log meta and its whole log, in one transaction.
-   *
-   * @param sessionId The session.
+   * Writes a record in one read-write transaction (which IndexedDB runs alone on its store),
+   * checking `options.ifVersion` first.
    */
-  async deleteSession(sessionId: string): Promise<void> {
-    const stores = sessionStores(this.#db);
-    await transact(this.#db, [...stores, LOG_META, EVENTS], "readwrite", async (tx) => {
-      await writeSession(tx, stores, sessionId, undefined);
-      tx.objectStore(LOG_META).delete(sessionId);
-      await request(
-        tx.objectStore(EVENTS).delete(
-          this.#range.bound([sessionId, -Infinity], [sessionId, Infinity]),
-        ),
-      );
+  set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
+    return this.#write(key, options, (records) => records.put(stored(key, value), key));
+  }
+
+  /** Deletes a record, checking `options.ifVersion` first. */
+  delete(key: RecordKey, options: WriteOptions = {}): Promise<boolean> {
+    return this.#write(key, options, (records) => records.delete(key));
+  }
+
+  #write(
+    key: RecordKey,
+    { ifVersion }: WriteOptions,
+    write: (records: ReturnType<IDBTransactionLike["objectStore"]>) => IDBRequestLike<unknown>,
+  ): Promise<boolean> {
+    return transact(this.#db, [RECORDS], "readwrite", async (tx) => {
+      const records = tx.objectStore(RECORDS);
+      if (ifVersion !== undefined) {
+        const current = await request(records.get(key)) as StoredRecord | undefined;
+        if ((current?.version ?? null) !== ifVersion) return false;
+      }
+      await request(write(records));
+      return true;
     });
   }
 
-  /**
-   * Streams every stored session.
-   *
-   * @returns The sessions in id order.
-   */
-  listSessions(): AsyncIterable<SessionRecord> {
-    return this.#batches<SessionRecord>(SESSIONS, (last) => {
-      const range = last === undefined ? null : this.#range.lowerBound(last.session_id, true);
-      return (tx) => tx.objectStore(SESSIONS).getAll(range, BATCH);
-    });
-  }
-
-  /**
-   * Creates or replaces a job record.
-   *
-   * @param record The job.
-   */
-  async putJob(record: JobRecord): Promise<void> {
-    await transact(this.#db, [JOBS], "readwrite", async (tx) => {
-      await request(tx.objectStore(JOBS).put(record));
-    });
-  }
-
-  /**
-   * A job record.
-   *
-   * @param jobId The job.
-   * @returns The record, or `undefined`.
-   */
-  getJob(jobId: string): Promise<JobRecord | undefined> {
-    return transact(
-      this.#db,
-      [JOBS],
-      "readonly",
-      (tx) => request(tx.objectStore(JOBS).get(jobId)),
-    ) as Promise<JobRecord | undefined>;
-  }
-
-  /**
-   * One page of a principal's jobs in `job_id` order, scanning the
-   * `[principal, job_id]` index from the cursor on.
-   *
-   * @param query The principal, filters, cursor and page size.
-   * @returns The page, and whether more jobs match.
-   */
-  async listJobs(query: JobQuery): Promise<{ jobs: JobRecord[]; more: boolean }> {
-    const { principal } = query;
-    const jobs: JobRecord[] = [];
-    const scan = this.#batches<JobRecord>(JOBS, (last) => {
-      const after = last?.job_id ?? query.after_job_id;
-      const range = after === undefined
-        ? this.#range.bound([principal], [principal, []])
-        : this.#range.bound([principal, after], [principal, []], true);
-      return (tx) => tx.objectStore(JOBS).index(JOBS_BY_PRINCIPAL).getAll(range, BATCH);
-    });
-    for await (const job of scan) {
-      if (!jobMatches(job, query)) continue;
-      if (jobs.length >= query.limit) return { jobs, more: true };
-      jobs.push(job);
-    }
-    return { jobs, more: false };
-  }
-
-  /**
-   * Streams every job not yet in a terminal status.
-   *
-   * @returns The pending jobs, then the running ones, each in id order.
-   */
-  async *listUnfinishedJobs(): AsyncIterable<JobRecord> {
-    for (const status of ["pending", "running"]) {
-      yield* this.#batches<JobRecord>(JOBS, (last) => {
-        const range = last === undefined
-          ? this.#range.bound([status], [status, []])
-          : this.#range.bound([status, last.job_id], [status, []], true);
-        return (tx) => tx.objectStore(JOBS).index(JOBS_BY_STATUS).getAll(range, BATCH);
-      });
-    }
-  }
-
-  /**
-   * Binds an idempotency key unless an unexpired binding exists, in one
-   * read-write transaction (which IndexedDB runs alone on its store).
-   *
-   * @param record The binding to store.
-   * @param now The current ISO-8601 time, to judge expiry.
-   * @returns `undefined` when stored, else the existing binding.
-   */
-  claimIdempotencyKey(
-    record: IdempotencyRecord,
-    now: string,
-  ): Promise<IdempotencyRecord | undefined> {
-    return transact(this.#db, [IDEMPOTENCY], "readwrite", async (tx) => {
-      const store = tx.objectStore(IDEMPOTENCY);
-      const existing = await request(store.get([record.principal, record.key])) as
-        | IdempotencyRecord
-        | undefined;
-      if (existing !== undefined && existing.expires_at > now) return existing;
-      await request(store.put(record));
-      return undefined;
-    });
-  }
-
-  /**
-   * Creates or replaces a credential ledger entry.
-   *
-   * @param record The entry.
-   */
-  async putCredential(record: CredentialRecord): Promise<void> {
-    await transact(this.#db, [CREDENTIALS], "readwrite", async (tx) => {
-      await request(tx.objectStore(CREDENTIALS).put(record));
-    });
-  }
-
-  /**
-   * Removes a credential from the ledger.
-   *
-   * @param credentialId The credential.
-   */
-  async deleteCredential(credentialId: string): Promise<void> {
-    await transact(this.#db, [CREDENTIALS], "readwrite", async (tx) => {
-      await request(tx.objectStore(CREDENTIALS).delete(credentialId));
-    });
-  }
-
-  /**
-   * Streams the credential ledger.
-   *
-   * @returns The entries in id order.
-   */
-  listCredentials(): AsyncIterable<CredentialRecord> {
-    return this.#batches<CredentialRecord>(CREDENTIALS, (last) => {
-      const range = last === undefined ? null : this.#range.lowerBound(last.credential_id, true);
-      return (tx) => tx.objectStore(CREDENTIALS).getAll(range, BATCH);
+  /** Streams the records under `prefix` in key order, one transaction per batch. */
+  list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
+    // Arrays sort after strings: `[...prefix, []]` bounds every longer key.
+    const upper = [...prefix, []];
+    return this.#batches<StoredRecord>(RECORDS, (last) => {
+      const range = this.#range.bound(last?.key ?? options.after ?? prefix, upper, true, true);
+      return (tx) => tx.objectStore(RECORDS).getAll(range, BATCH);
     });
   }
 
@@ -464,10 +275,7 @@ export class IndexedDbStore implements RuntimeStore {
  * import { openIndexedDbStore } from "@arcp/arcp/store/indexeddb";
  *
  * const store = await openIndexedDbStore("arcp");
- * await store.putSession({
- *   session_id: "sess_1", principal: "alice", resume_token_sha256: "00",
- *   resume_window_sec: 600, created_at: new Date().toISOString(), detached_at: null, acked_seq: 0,
- * });
+ * await store.set(["greeting"], "hello");
  * await store.close();
  * ```
  */

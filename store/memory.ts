@@ -7,38 +7,25 @@
  */
 
 import type {
-  CredentialRecord,
-  IdempotencyRecord,
-  InstanceRecord,
-  JobQuery,
-  JobRecord,
+  ListOptions,
   LogBounds,
   ReadOptions,
-  RuntimeStore,
-  SessionRecord,
+  RecordEntry,
+  RecordKey,
   StoredEvent,
+  WriteOptions,
 } from "./types.ts";
-import { jobMatches } from "./_query.ts";
-import { holdingToken, tokenChanges } from "./_tokens.ts";
+import { StoreRecords } from "./records.ts";
 
 export type * from "./types.ts";
+export { StoreRecords } from "./records.ts";
 
-/**
- * Records go in and out as copies, as with a real database, so no caller can
- * change stored state by mutating an object. Copied by hand: structuredClone
- * costs more than the rest of a submit. Logged envelopes are shared: they are
- * never mutated once emitted.
- */
-function copyJob(record: JobRecord): JobRecord {
-  const copy = { ...record, lease: { ...record.lease } };
-  for (const [capability, patterns] of Object.entries(record.lease)) {
-    copy.lease[capability] = [...patterns];
+/** Orders record keys element by element, a prefix first. */
+function compareKeys(a: RecordKey, b: RecordKey): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   }
-  if (record.lease_constraints !== undefined) {
-    copy.lease_constraints = { ...record.lease_constraints };
-  }
-  if (record.budget !== undefined) copy.budget = { ...record.budget };
-  return copy;
+  return a.length - b.length;
 }
 
 interface SessionLog {
@@ -48,9 +35,9 @@ interface SessionLog {
 }
 
 /**
- * Keeps every session's event log, sessions, jobs, idempotency keys and the
- * credential ledger in memory. Nothing survives the process; use the Deno KV or IndexedDB store
- * for that.
+ * Keeps every session's event log and every record (sessions, jobs,
+ * idempotency keys, the credential ledger) in memory. Nothing survives the
+ * process; use the Deno KV or IndexedDB store for that.
  *
  * @example Append and read back
  * ```ts
@@ -68,15 +55,12 @@ interface SessionLog {
  * assert.deepEqual(seqs, [2, 3]);
  * ```
  */
-export class MemoryStore implements RuntimeStore {
+export class MemoryStore extends StoreRecords {
   #logs = new Map<string, SessionLog>();
-  #sessions = new Map<string, SessionRecord>();
-  /** Session ids by the SHA-256 of their current and previous resume tokens. */
-  #sessionsByToken = new Map<string, string>();
-  #jobs = new Map<string, JobRecord>();
-  #keys = new Map<string, IdempotencyRecord>();
-  #credentials = new Map<string, CredentialRecord>();
-  #instances = new Map<string, InstanceRecord>();
+  /** Records by their key's JSON text. */
+  #records = new Map<string, RecordEntry>();
+  /** The last version given out: versions never repeat. */
+  #version = 0;
   /** Watchers of each session's log, told its bounds after every change. */
   #watchers = new Map<string, Set<(bounds: LogBounds) => void>>();
 
@@ -207,140 +191,44 @@ export class MemoryStore implements RuntimeStore {
     return Promise.resolve({ first: log.first, last: log.first + log.events.length - 1 });
   }
 
-  /** Creates or replaces a session record. */
-  putSession(record: SessionRecord): Promise<void> {
-    this.#setSession(record.session_id, { ...record });
-    return Promise.resolve();
-  }
-
-  /** Stores (or, given `undefined`, drops) a session record and its token index entries. */
-  #setSession(sessionId: string, record: SessionRecord | undefined): void {
-    const { removed, added } = tokenChanges(this.#sessions.get(sessionId), record);
-    for (const hash of removed) {
-      if (this.#sessionsByToken.get(hash) === sessionId) this.#sessionsByToken.delete(hash);
-    }
-    for (const hash of added) this.#sessionsByToken.set(hash, sessionId);
-    if (record === undefined) this.#sessions.delete(sessionId);
-    else this.#sessions.set(sessionId, record);
-  }
-
-  /** The session answering to a resume token's SHA-256, found through the token index. */
-  getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined> {
-    const sessionId = this.#sessionsByToken.get(tokenSha256);
-    const record = sessionId === undefined ? undefined : this.#sessions.get(sessionId);
-    const held = holdingToken(record, tokenSha256);
-    return Promise.resolve(held && { ...held });
-  }
-
-  /** A session record, or `undefined`. */
-  getSession(sessionId: string): Promise<SessionRecord | undefined> {
-    const record = this.#sessions.get(sessionId);
-    return Promise.resolve(record && { ...record });
-  }
-
-  /** Forgets a session and its whole event log. */
-  deleteSession(sessionId: string): Promise<void> {
-    this.#setSession(sessionId, undefined);
+  /** Forgets a session's whole log. */
+  drop(sessionId: string): Promise<void> {
     this.#logs.delete(sessionId);
     return Promise.resolve();
   }
 
-  /** Every stored session. */
-  async *listSessions(): AsyncIterable<SessionRecord> {
-    for (const record of [...this.#sessions.values()]) yield { ...record };
+  /** The record at `key`, or `undefined`. */
+  get(key: RecordKey): Promise<RecordEntry | undefined> {
+    return Promise.resolve(this.#records.get(JSON.stringify(key)));
   }
 
-  /** Creates or replaces a job record. */
-  putJob(record: JobRecord): Promise<void> {
-    this.#jobs.set(record.job_id, copyJob(record));
-    return Promise.resolve();
+  /** Writes a record, when `options.ifVersion` (if given) still holds. */
+  set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
+    const id = JSON.stringify(key);
+    if (!this.#holds(id, options)) return Promise.resolve(false);
+    this.#records.set(id, { key: [...key], value, version: String(++this.#version) });
+    return Promise.resolve(true);
   }
 
-  /** A job record, or `undefined`. */
-  getJob(jobId: string): Promise<JobRecord | undefined> {
-    const record = this.#jobs.get(jobId);
-    return Promise.resolve(record && copyJob(record));
+  /** Deletes a record, when `options.ifVersion` (if given) still holds. */
+  delete(key: RecordKey, options: WriteOptions = {}): Promise<boolean> {
+    const id = JSON.stringify(key);
+    if (!this.#holds(id, options)) return Promise.resolve(false);
+    this.#records.delete(id);
+    return Promise.resolve(true);
   }
 
-  /** One page of a principal's jobs in `job_id` order. */
-  listJobs(query: JobQuery): Promise<{ jobs: JobRecord[]; more: boolean }> {
-    const matching = [...this.#jobs.values()]
-      .filter((job) => jobMatches(job, query))
-      .sort((a, b) => (a.job_id < b.job_id ? -1 : 1));
-    return Promise.resolve({
-      jobs: matching.slice(0, query.limit).map(copyJob),
-      more: matching.length > query.limit,
-    });
+  #holds(id: string, { ifVersion }: WriteOptions): boolean {
+    return ifVersion === undefined || (this.#records.get(id)?.version ?? null) === ifVersion;
   }
 
-  /** Every job not yet in a terminal status. */
-  async *listUnfinishedJobs(): AsyncIterable<JobRecord> {
-    for (const job of [...this.#jobs.values()]) {
-      if (job.status === "pending" || job.status === "running") yield copyJob(job);
-    }
-  }
-
-  /** Binds an idempotency key unless an unexpired binding exists. */
-  claimIdempotencyKey(
-    record: IdempotencyRecord,
-    now: string,
-  ): Promise<IdempotencyRecord | undefined> {
-    const id = JSON.stringify([record.principal, record.key]);
-    const existing = this.#keys.get(id);
-    if (existing !== undefined && existing.expires_at > now) {
-      return Promise.resolve({ ...existing });
-    }
-    this.#keys.set(id, { ...record });
-    return Promise.resolve(undefined);
-  }
-
-  /** Creates or replaces a credential ledger entry. */
-  putCredential(record: CredentialRecord): Promise<void> {
-    this.#credentials.set(record.credential_id, { ...record });
-    return Promise.resolve();
-  }
-
-  /** Removes a credential from the ledger. */
-  deleteCredential(credentialId: string): Promise<void> {
-    this.#credentials.delete(credentialId);
-    return Promise.resolve();
-  }
-
-  /** Every credential in the ledger, in id order. */
-  async *listCredentials(): AsyncIterable<CredentialRecord> {
-    const records = [...this.#credentials.values()]
-      .sort((a, b) => (a.credential_id < b.credential_id ? -1 : 1));
-    for (const record of records) yield { ...record };
-  }
-
-  /** Changes a session record in one step: nothing runs in between. */
-  updateSession(
-    sessionId: string,
-    change: (current: SessionRecord | undefined) => SessionRecord | undefined,
-  ): Promise<SessionRecord | undefined> {
-    const stored = this.#sessions.get(sessionId);
-    const next = change(stored && { ...stored });
-    if (next !== undefined) this.#setSession(sessionId, { ...next });
-    const result = next ?? stored;
-    return Promise.resolve(result && { ...result });
-  }
-
-  /** Creates or renews an instance's heartbeat. */
-  putInstance(record: InstanceRecord): Promise<void> {
-    this.#instances.set(record.instance_id, { ...record });
-    return Promise.resolve();
-  }
-
-  /** Every instance record, in id order. */
-  async *listInstances(): AsyncIterable<InstanceRecord> {
-    const records = [...this.#instances.values()]
-      .sort((a, b) => (a.instance_id < b.instance_id ? -1 : 1));
-    for (const record of records) yield { ...record };
-  }
-
-  /** Removes an instance record. */
-  deleteInstance(instanceId: string): Promise<void> {
-    this.#instances.delete(instanceId);
-    return Promise.resolve();
+  /** The records under `prefix`, in key order, as they were when listing began. */
+  async *list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
+    const { after } = options;
+    const entries = [...this.#records.values()].filter(({ key }) =>
+      key.length > prefix.length && prefix.every((part, i) => key[i] === part) &&
+      (after === undefined || compareKeys(key, after) > 0)
+    ).sort((a, b) => compareKeys(a.key, b.key));
+    yield* entries;
   }
 }

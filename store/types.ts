@@ -33,10 +33,28 @@ export interface LogBounds {
 }
 
 /**
- * A session's event log. The runtime assigns `event_seq` (contiguous from 1
- * per session) and batches appends; a store only persists and replays.
+ * A session's event log: the first of the two contracts a store implements
+ * (the other is {@linkcode RecordStore}). The runtime assigns `event_seq`
+ * (contiguous from 1 per session, spec §8.3) and batches appends; a log only
+ * persists and replays, for resume (spec §6.3) and subscription (spec 1.1
+ * §7.6).
+ *
+ * @example A log in memory
+ * ```ts
+ * import { MemoryStore } from "@arcp/arcp/store/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryStore();
+ * const event = (seq: number) => ({
+ *   arcp: "1.1", id: `m${seq}`, type: "job.event", job_id: "job_1", event_seq: seq,
+ *   payload: { kind: "log", ts: new Date().toISOString(), body: { level: "info", message: "hi" } },
+ * });
+ * await log.append("sess_1", [event(1), event(2)]);
+ * await log.trim("sess_1", { through: 1 });
+ * assert.deepEqual(await log.bounds("sess_1"), { first: 2, last: 2 });
+ * ```
  */
-export interface EventStore {
+export interface EventLog {
   /**
    * Appends a batch of events in `event_seq` order, atomically: all or none.
    * Idempotent: events at or below the last stored seq are skipped.
@@ -51,6 +69,11 @@ export interface EventStore {
   trim(sessionId: string, options: { through: number }): Promise<void>;
   /** The retained range of a session's log. */
   bounds(sessionId: string): Promise<LogBounds>;
+  /**
+   * Forgets a session's whole log, bounds included: a log appended to
+   * afterwards starts again at 1. How a deleted session's log goes.
+   */
+  drop(sessionId: string): Promise<void>;
   /**
    * Appends a batch only where it continues the log as this writer last saw
    * it: stores the longest prefix of `events` that follows the log's last
@@ -74,6 +97,131 @@ export interface EventStore {
   /** Releases what the store opened itself (never a handle it was given). */
   close?(): Promise<void>;
 }
+
+/**
+ * The former name of {@linkcode EventLog}.
+ *
+ * @deprecated Use {@linkcode EventLog}.
+ */
+export type EventStore = EventLog;
+
+/**
+ * A record key: a tuple of strings, compared element by element (as Deno KV
+ * keys are), so that every key with a given prefix lists together in order.
+ */
+export type RecordKey = readonly string[];
+
+/** A stored record, as {@linkcode RecordStore.get} and {@linkcode RecordStore.list} yield it. */
+export interface RecordEntry {
+  /** The record's key. */
+  key: RecordKey;
+  /** The stored value: what was given to {@linkcode RecordStore.set}. */
+  value: unknown;
+  /**
+   * An opaque version, different after every write of the key (a deleted
+   * and re-created key never takes an earlier version back): what
+   * {@linkcode WriteOptions.ifVersion} checks.
+   */
+  version: string;
+}
+
+/** Options of {@linkcode RecordStore.set} and {@linkcode RecordStore.delete}. */
+export interface WriteOptions {
+  /**
+   * Writes only if the key is still at this version (`null`: only if the
+   * key is absent); checked and written atomically. Without it the write is
+   * unconditional.
+   */
+  ifVersion?: string | null;
+}
+
+/** Options of {@linkcode RecordStore.list}. */
+export interface ListOptions {
+  /** Lists only keys sorting strictly after this one (a keyset cursor). */
+  after?: RecordKey;
+}
+
+/**
+ * A keyed record store: the second contract a store implements. Values are
+ * plain JSON-compatible data, of any size (a backend with a value limit
+ * splits them). The store may keep the very object it is given and hand it
+ * back, so neither the store nor its callers mutate a value once written.
+ *
+ * Sessions, jobs and their indexes, idempotency keys (spec §7.2), the
+ * credential ledger and instance heartbeats are kept on it by the runtime,
+ * through the one atomic operation a store provides: a write checked
+ * against the version of its key.
+ *
+ * @example A check-and-set
+ * ```ts
+ * import { MemoryStore } from "@arcp/arcp/store/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryStore();
+ * assert.equal(await store.set(["counter"], 1, { ifVersion: null }), true);
+ * const entry = await store.get(["counter"]);
+ * assert.equal(await store.set(["counter"], 2, { ifVersion: entry!.version }), true);
+ * assert.equal(await store.set(["counter"], 3, { ifVersion: entry!.version }), false);
+ * assert.equal((await store.get(["counter"]))?.value, 2);
+ * ```
+ */
+export interface RecordStore {
+  /** The record at `key`, or `undefined`. */
+  get(key: RecordKey): Promise<RecordEntry | undefined>;
+  /**
+   * Writes `value` at `key`: unconditionally, or, with `options.ifVersion`,
+   * only where the key is still at that version (a check-and-set).
+   *
+   * @returns `false` when the version check failed (nothing was written).
+   * @throws {RangeError} when the key or value is too large for the backend.
+   */
+  set(key: RecordKey, value: unknown, options?: WriteOptions): Promise<boolean>;
+  /**
+   * Deletes the record at `key` (a missing one is no error), or, with
+   * `options.ifVersion`, only while it is at that version.
+   *
+   * @returns `false` when the version check failed.
+   */
+  delete(key: RecordKey, options?: WriteOptions): Promise<boolean>;
+  /**
+   * Streams the records whose keys start with `prefix` (of at least one
+   * element) and are longer than it, in key order, a batch at a time:
+   * records written meanwhile may or may not be seen.
+   */
+  list(prefix: RecordKey, options?: ListOptions): AsyncIterable<RecordEntry>;
+}
+
+/**
+ * What a store implements to back a runtime: an {@linkcode EventLog} and a
+ * {@linkcode RecordStore}, nothing more. The runtime keeps sessions, jobs,
+ * idempotency keys, credentials and instance heartbeats on the record store
+ * itself. The exported stores (memory, Deno KV, IndexedDB) are each one.
+ *
+ * @example A store of one's own, on two narrow contracts
+ * ```ts
+ * import type { Store } from "@arcp/arcp/store/memory";
+ * import { MemoryStore } from "@arcp/arcp/store/memory";
+ *
+ * // A store that logs every record write, delegating storage to another.
+ * const inner = new MemoryStore();
+ * const store: Store = {
+ *   append: (id, events) => inner.append(id, events),
+ *   read: (id, options) => inner.read(id, options),
+ *   trim: (id, options) => inner.trim(id, options),
+ *   bounds: (id) => inner.bounds(id),
+ *   drop: (id) => inner.drop(id),
+ *   get: (key) => inner.get(key),
+ *   set: (key, value, options) => {
+ *     console.log("set", key.join("/"));
+ *     return inner.set(key, value, options);
+ *   },
+ *   delete: (key, options) => inner.delete(key, options),
+ *   list: (prefix, options) => inner.list(prefix, options),
+ * };
+ * // new Runtime({ agents, store })
+ * ```
+ */
+export interface Store extends EventLog, RecordStore {}
 
 /** What a runtime remembers of a session between connections and restarts. */
 export interface SessionRecord {
@@ -229,8 +377,15 @@ export interface InstanceRecord {
   expires_at: string;
 }
 
-/** Everything a runtime stores. */
-export interface RuntimeStore extends EventStore {
+/**
+ * What the runtime sees of a store: a {@linkcode Store} and the records
+ * kept on it (sessions with their resume-token index, jobs with their
+ * principal and unfinished indexes, idempotency keys, the credential ledger,
+ * instance heartbeats), written once for every store in `store/records.ts`.
+ * The exported stores are each one; a user-written {@linkcode Store} is
+ * wrapped into one by the runtime. Never implement it directly.
+ */
+export interface RuntimeStore extends Store {
   /** Creates or replaces a session record. */
   putSession(record: SessionRecord): Promise<void>;
   /** A session record, or `undefined`. */
@@ -245,9 +400,9 @@ export interface RuntimeStore extends EventStore {
    * how a resume that names no session finds its session (spec §6.3). A
    * store keeps an index from each hash to its session, written and deleted
    * with the record, so the lookup costs the same however many sessions are
-   * stored. Optional: without it the runtime scans `listSessions()`.
+   * stored.
    */
-  getSessionByToken?(tokenSha256: string): Promise<SessionRecord | undefined>;
+  getSessionByToken(tokenSha256: string): Promise<SessionRecord | undefined>;
   /** Creates or replaces a job record. */
   putJob(record: JobRecord): Promise<void>;
   /** A job record, or `undefined`. */
@@ -276,24 +431,20 @@ export interface RuntimeStore extends EventStore {
   /**
    * Changes a session record atomically: `change` gets the stored record (or
    * `undefined`) and returns the record to store, or `undefined` to keep it.
-   * It may be called again when another writer got in between. Optional:
-   * without it, a read then a write stand in, and two runtime instances
-   * racing on one session may overwrite each other.
+   * It may be called again when another writer got in between (a
+   * check-and-set on the record store), so two runtime instances racing on
+   * one session never overwrite each other.
    *
    * @returns The record stored afterwards, or `undefined` when there is none.
    */
-  updateSession?(
+  updateSession(
     sessionId: string,
     change: (current: SessionRecord | undefined) => SessionRecord | undefined,
   ): Promise<SessionRecord | undefined>;
-  /**
-   * Creates or renews an instance's heartbeat. Optional, with
-   * `listInstances` and `deleteInstance`: a store without them serves one
-   * runtime instance at a time.
-   */
-  putInstance?(record: InstanceRecord): Promise<void>;
+  /** Creates or renews an instance's heartbeat. */
+  putInstance(record: InstanceRecord): Promise<void>;
   /** Every instance record, expired ones included, in id order. */
-  listInstances?(): AsyncIterable<InstanceRecord>;
+  listInstances(): AsyncIterable<InstanceRecord>;
   /** Removes an instance record; a missing one is no error. */
-  deleteInstance?(instanceId: string): Promise<void>;
+  deleteInstance(instanceId: string): Promise<void>;
 }

@@ -337,18 +337,9 @@ Deno.test("foreignPrivateImports() allows a folder's own and its facade's import
   ]);
 });
 
-/**
- * Private store helpers the client's resume stores still import; they are on
- * their way to internal/, and this list goes with them.
- */
-const FOREIGN_PRIVATE_PENDING = new Set([
-  "client/resume_state_deno_kv.ts -> store/_kv.ts",
-  "client/resume_state_indexeddb.ts -> store/_idb.ts",
-]);
-
 Deno.test("no module imports another folder's private file; internal/ is never exported", async () => {
   const found = foreignPrivateImports(await libraryImports());
-  assert.deepEqual(found.filter((edge) => !FOREIGN_PRIVATE_PENDING.has(edge)), []);
+  assert.deepEqual(found, []);
   const exported = Object.entries(await exportsOf())
     .filter(([name, path]) => name.startsWith("./internal") || path.startsWith("./internal/"));
   assert.deepEqual(exported, [], "internal/ holds private helpers: never an export");

@@ -1,5 +1,7 @@
-// The suite every store must pass, whatever its backend (STYLE §26): the
-// EventStore methods, then sessions, jobs and idempotency keys.
+// The suites every store must pass, whatever its backend (STYLE §26): one
+// per contract, the event log (here) and the record store
+// (record_store_cases.ts), then the records the runtime keeps on them
+// (sessions, jobs, idempotency keys, credentials, heartbeats).
 // Call it from a <store>_test.ts with a factory that returns a fresh store.
 //
 // The cases are plain data (`eventStoreCases()`, `runtimeStoreCases()`) so
@@ -17,6 +19,7 @@ import type {
   SessionRecord,
   StoredEvent,
 } from "../../store/types.ts";
+import { recordStoreCases } from "./record_store_cases.ts";
 
 /** Makes a fresh, empty store; called once per test. */
 export type EventStoreFactory = () => EventStore | Promise<EventStore>;
@@ -223,6 +226,19 @@ export function eventStoreCases(): StoreCase<EventStore>[] {
   });
 
   // Optional: for several runtime instances sharing one store.
+  test("drop forgets a whole log, bounds included, and nothing else", async (store) => {
+    await store.append("sess_1", events(1, 5));
+    await store.append("sess_2", events(1, 2));
+    await store.trim("sess_1", { through: 2 });
+    await store.drop("sess_1");
+    assert.deepEqual(await store.bounds("sess_1"), { first: 1, last: 0 });
+    assert.deepEqual(await seqs(store, "sess_1"), []);
+    assert.deepEqual(await seqs(store, "sess_2"), [1, 2]);
+    await store.append("sess_1", events(1, 1));
+    assert.deepEqual(await seqs(store, "sess_1"), [1], "a new log starts at 1");
+    await store.drop("nobody");
+  });
+
   test("compareAndAppend stores a batch only where it continues the log", async (store) => {
     if (store.compareAndAppend === undefined) return;
     assert.equal(await store.compareAndAppend("s", events(1, 3)), 3);
@@ -321,9 +337,9 @@ async function jobIds(
   return { ids: page.jobs.map((job) => job.job_id), more: page.more };
 }
 
-/** The EventStore cases, then the sessions, jobs and idempotency cases. */
+/** The event log and record store cases, then the sessions, jobs and idempotency cases. */
 export function runtimeStoreCases(): StoreCase<RuntimeStore>[] {
-  const cases: StoreCase<RuntimeStore>[] = [...eventStoreCases()];
+  const cases: StoreCase<RuntimeStore>[] = [...eventStoreCases(), ...recordStoreCases()];
   const test = collector(cases);
 
   test("stores, replaces and returns session records", async (store) => {
