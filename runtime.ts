@@ -217,6 +217,7 @@ export class Runtime {
         records: store,
         pollMs: options.storePollMs ?? 1000,
         signal: this.#closing.signal,
+        clock,
       }),
       closing: this.#closing.signal,
     };

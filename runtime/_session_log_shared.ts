@@ -7,6 +7,7 @@
 // them, until the batch is stored. While asked to, the log is watched for
 // such appends; trims never pass what a reader elsewhere has yet to read.
 
+import type { Clock } from "../protocol/clock.ts";
 import type { Envelope } from "../protocol/messages.ts";
 import type { EventStore, RuntimeStore, StoredEvent, TerminalEnvelope } from "../store/types.ts";
 import type { LogSink, SessionLog } from "./_session_log.ts";
@@ -26,6 +27,8 @@ export interface SharedLogInputs {
   pollMs: number;
   /** Aborted when the runtime closes: ends every watch. */
   signal: AbortSignal;
+  /** Times the polling and the reader registrations trims respect. */
+  clock: Clock;
 }
 
 export class SharedLog implements SessionLog {
@@ -134,6 +137,7 @@ export class SharedLog implements SessionLog {
         this.#sessionId,
         this.#io.pollMs,
         AbortSignal.any([tail.signal, this.#io.signal]),
+        this.#io.clock,
       );
       void (async () => {
         while (await changes.wait()) this.#sink.behind();
@@ -149,6 +153,6 @@ export class SharedLog implements SessionLog {
   }
 
   trim(through: number): Promise<void> {
-    return trimShared(this.#io.records, this.#io.log, this.#sessionId, through);
+    return trimShared(this.#io.records, this.#io.log, this.#sessionId, through, this.#io.clock);
   }
 }

@@ -3,6 +3,7 @@
 // when the store offers compare-and-append (several instances may write a
 // session's log), else the single-writer log.
 
+import type { Clock } from "../protocol/clock.ts";
 import type { EventStore, RuntimeStore } from "../store/types.ts";
 import type { SessionLogs } from "./_session_log.ts";
 import { SharedLog } from "./_session_log_shared.ts";
@@ -12,13 +13,15 @@ import { SingleWriterLog } from "./_session_log_single.ts";
  * The session logs over `store`.
  *
  * @param io The store's event log and session records, the poll interval of
- *   a watched shared log in milliseconds, and the signal ending every watch.
+ *   a watched shared log in milliseconds, the signal ending every watch, and
+ *   the clock timing the polls.
  */
 export function sessionLogs(io: {
   log: EventStore;
   records: Pick<RuntimeStore, "getSession">;
   pollMs: number;
   signal: AbortSignal;
+  clock: Clock;
 }): SessionLogs {
   const { log } = io;
   if (log.compareAndAppend === undefined) {

@@ -3,6 +3,7 @@
 // one store (Deno Deploy isolates on one KV), and what stands in for the
 // optional log methods they use when a store lacks them.
 
+import { type Clock, every, isoAt } from "../protocol/clock.ts";
 import { newId } from "../protocol/ids.ts";
 import type { EventStore, RuntimeStore, SessionRecord, StoredEvent } from "../store/types.ts";
 
@@ -34,7 +35,7 @@ export async function compareAndAppend(
 export class LogChanges {
   readonly #controller = new AbortController();
   readonly #watching: Promise<void>;
-  readonly #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #stopPolling: (() => void) | undefined;
   #changed = Promise.withResolvers<void>();
   #pending = false;
 
@@ -43,12 +44,14 @@ export class LogChanges {
    * @param sessionId The session whose log to watch.
    * @param pollMs Milliseconds between two wake-ups without a notification; `Infinity` for none.
    * @param signal Ends the watch.
+   * @param clock Times the polling.
    */
   constructor(
     store: Pick<EventStore, "watch">,
     sessionId: string,
     pollMs: number,
     signal: AbortSignal,
+    clock: Clock,
   ) {
     const { signal: own } = this.#controller;
     const stop = () => this.close();
@@ -66,8 +69,8 @@ export class LogChanges {
         // Polling goes on without the notifications.
       }
     })();
-    this.#timer = Number.isFinite(pollMs) && !own.aborted
-      ? setInterval(() => this.#poke(), pollMs)
+    this.#stopPolling = Number.isFinite(pollMs) && !own.aborted
+      ? every(clock, pollMs, () => this.#poke())
       : undefined;
   }
 
@@ -88,7 +91,7 @@ export class LogChanges {
 
   /** Stops watching and polling; resolves once the store's watch has ended. */
   close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopPolling?.();
     this.#controller.abort();
     return this.#watching;
   }
@@ -100,9 +103,10 @@ export async function trimShared(
   log: Pick<EventStore, "trim">,
   sessionId: string,
   through: number,
+  clock: Clock,
 ): Promise<void> {
   const record = await records.getSession(sessionId);
-  const limit = trimLimit(record, through, new Date().toISOString());
+  const limit = trimLimit(record, through, isoAt(clock));
   if (limit > 0) await log.trim(sessionId, { through: limit });
 }
 
@@ -129,6 +133,7 @@ export class LogReader {
   readonly #sessionId: string;
   readonly #id = newId("rdr");
   readonly #minIntervalMs: number;
+  readonly #clock: Clock;
   #after = -1;
   #writtenAt = 0;
 
@@ -136,8 +141,10 @@ export class LogReader {
    * @param store The shared store.
    * @param sessionId The session whose log is read.
    * @param minIntervalMs Least milliseconds between two moves of the registration.
+   * @param clock What registrations expire by.
    */
-  constructor(store: RuntimeStore, sessionId: string, minIntervalMs: number) {
+  constructor(store: RuntimeStore, sessionId: string, minIntervalMs: number, clock: Clock) {
+    this.#clock = clock;
     this.#store = store;
     this.#sessionId = sessionId;
     this.#minIntervalMs = minIntervalMs;
@@ -151,7 +158,7 @@ export class LogReader {
    * @returns `false` when the session is gone.
    */
   async advance(seq: number): Promise<boolean> {
-    const now = Date.now();
+    const now = this.#clock.now();
     const due = this.#after < 0 ||
       (seq > this.#after && now - this.#writtenAt >= this.#minIntervalMs) ||
       now - this.#writtenAt >= READER_RENEW_MS;
@@ -190,9 +197,10 @@ export async function* followLog(
   after: number,
   pollMs: number,
   signal: AbortSignal,
+  clock: Clock,
 ): AsyncIterable<StoredEvent> {
-  const changes = new LogChanges(store, sessionId, pollMs, signal);
-  const reader = new LogReader(store, sessionId, pollMs);
+  const changes = new LogChanges(store, sessionId, pollMs, signal, clock);
+  const reader = new LogReader(store, sessionId, pollMs, clock);
   let cursor = after;
   try {
     do {

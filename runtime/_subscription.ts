@@ -4,6 +4,7 @@
 
 import { encodeMessage } from "../protocol/envelope.ts";
 import { newMessageId } from "../protocol/ids.ts";
+import type { Clock } from "../protocol/clock.ts";
 import type { Envelope } from "../protocol/messages.ts";
 import type { RuntimeStore } from "../store/types.ts";
 import type { RuntimeSession } from "./_session.ts";
@@ -16,6 +17,8 @@ export interface FollowScope {
   readonly storePollMs: number;
   /** Aborted when the runtime closes: ends the follow. */
   readonly closing: AbortSignal;
+  /** Times the polling and the reader registration. */
+  readonly clock: Clock;
   readonly logger: Pick<Console, "warn">;
 }
 
@@ -140,7 +143,9 @@ export async function followElsewhere(
 ): Promise<void> {
   const signal = AbortSignal.any([subscription.signal, core.closing]);
   try {
-    for await (const event of followLog(core.store, sessionId, after, core.storePollMs, signal)) {
+    for await (
+      const event of followLog(core.store, sessionId, after, core.storePollMs, signal, core.clock)
+    ) {
       if (event.job_id === subscription.jobId) subscription.forward(event, 0);
       if (subscription.ended) return;
     }

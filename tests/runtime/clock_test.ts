@@ -155,3 +155,31 @@ Deno.test(
     assert.equal(payloadOf(frames.at(-1)!).code, "TIMEOUT");
   }),
 );
+
+/**
+ * Runtime modules that may use the platform's time: store retries pause for
+ * real (a store call fails in real time, and no test clock moves meanwhile),
+ * and the JWT authenticator is built by the user, outside the runtime.
+ */
+const OWN_TIME = new Set(["runtime/_retry.ts", "runtime/jwt.ts"]);
+
+/** Reads of the time and timers that bypass a `Clock`: `Date.now()`, `new Date()`, bare timer calls. */
+const PLATFORM_TIME = /\bDate\.now\(|\bnew Date\(\)|(?<![.\w])(?:set|clear)(?:Timeout|Interval)\(/g;
+
+Deno.test("runtime code reads time only through its clock", async () => {
+  const root = new URL("../../", import.meta.url);
+  const files = ["runtime.ts"];
+  for await (const entry of Deno.readDir(new URL("runtime/", root))) {
+    if (entry.isFile && entry.name.endsWith(".ts")) files.push(`runtime/${entry.name}`);
+  }
+  const found: string[] = [];
+  for (const file of files.filter((file) => !OWN_TIME.has(file)).sort()) {
+    // Comments may speak of Date.now; only code counts.
+    const code = (await Deno.readTextFile(new URL(file, root)))
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "");
+    for (const [match] of code.matchAll(PLATFORM_TIME)) found.push(`${file}: ${match}`);
+  }
+  assert.deepEqual(found, []);
+  assert.ok(files.length > 30, "the scan reads the runtime's modules");
+});

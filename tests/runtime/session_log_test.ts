@@ -3,7 +3,7 @@
 // which stores each batch with a plain append, gap-free and in order.
 
 import assert from "node:assert/strict";
-import { Runtime, staticTokens } from "../../runtime.ts";
+import { Runtime, staticTokens, systemClock } from "../../runtime.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import { DenoKvStore } from "../../store/deno_kv.ts";
 import type { RuntimeStore } from "../../store/types.ts";
@@ -44,10 +44,22 @@ const sink: LogSink = {
 Deno.test("sessionLogs() gives the shared log only to a store with compareAndAppend", () => {
   const signal = new AbortController().signal;
   const memory = new MemoryStore();
-  const shared = sessionLogs({ log: memory, records: memory, pollMs: 1000, signal });
+  const shared = sessionLogs({
+    log: memory,
+    records: memory,
+    pollMs: 1000,
+    signal,
+    clock: systemClock,
+  });
   assert.ok(shared("s", sink) instanceof SharedLog);
   const { store } = singleWriter(memory);
-  const single = sessionLogs({ log: store, records: store, pollMs: 1000, signal });
+  const single = sessionLogs({
+    log: store,
+    records: store,
+    pollMs: 1000,
+    signal,
+    clock: systemClock,
+  });
   assert.ok(single("s", sink) instanceof SingleWriterLog);
 });
 
