@@ -41,12 +41,13 @@ import type {
 } from "./runtime/_core.ts";
 import type { RuntimeJob } from "./runtime/_job.ts";
 import { InstanceHeartbeat, type InstanceView } from "./runtime/_instance.ts";
-import { jobsElsewhere, recoverJobs, sweepSessions, windowPassed } from "./runtime/_recovery.ts";
+import { recoverJobs, sweepSessions } from "./runtime/_recovery.ts";
+import { SessionExpiry } from "./runtime/_session_expiry.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 import { sessionLogs } from "./runtime/_session_logs.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
-import { type ClockTimer, isoAt, systemClock, withNow } from "./protocol/clock.ts";
+import { systemClock, withNow } from "./protocol/clock.ts";
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./internal/inbound.ts";
 
 export {
@@ -115,7 +116,7 @@ export class Runtime {
   readonly #socketOptions: WebSocketTransportOptions;
   readonly #maxConnections: number;
   /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
-  readonly #expiries = new Map<string, ClockTimer>();
+  readonly #expiry: SessionExpiry;
   #ready: Promise<void> | undefined;
   /** Store work under way (job records, expiries, followers), which close() waits for. */
   readonly #storing = new Set<Promise<void>>();
@@ -228,11 +229,16 @@ export class Runtime {
     const hooks: RuntimeHooks = {
       track: (task) => this.#track(task),
       ready: () => this.#ready ??= this.#recover(),
-      attached: (session) => this.#cancelExpiry(session.id),
-      detached: (session) => this.#detached(session),
+      attached: (session) => this.#expiry.cancel(session.id),
+      detached: (session) => this.#expiry.detached(session),
       settled: (job, stored) => this.#settled(job, stored),
     };
     this.#core = Object.freeze({ ...config, ...policies, ...services, ...live, ...hooks });
+    this.#expiry = new SessionExpiry({
+      ...this.#core,
+      instances: () => heartbeat.view(),
+      track: (task) => this.#track(task),
+    });
     // Outstanding credentials are revoked at start, not at the first connection.
     if (provisioner !== undefined) {
       this.#core.ready().catch((error) => logger.error("arcp runtime: recovery failed", error));
@@ -340,7 +346,7 @@ export class Runtime {
     const now = new Date(this.#core.clock.now());
     for (const record of await sweepSessions(this.#core, view.live, now)) {
       const expiresAt = Date.parse(record.detached_at!) + record.resume_window_sec * 1000;
-      this.#scheduleExpiry(record.session_id, expiresAt - now.getTime());
+      this.#expiry.schedule(record.session_id, expiresAt - now.getTime());
     }
     await this.#core.credentials?.recover(view.live, initial);
     for (const id of view.dead) await this.#core.store.deleteInstance?.(id);
@@ -387,93 +393,10 @@ export class Runtime {
     for (const child of job.children) this.#revokeCredentials(child);
   }
 
-  #detached(session: RuntimeSession): void {
-    if (session.attached) return;
-    const stored = session.updateRecord({
-      detached_at: session.record.detached_at ?? isoAt(this.#core.clock),
-      acked_seq: session.ackedSeq,
-    }).finally(() => this.#storing.delete(stored));
-    this.#storing.add(stored);
-    this.#scheduleExpiry(session.id, this.#core.resumeWindowSec * 1000);
-  }
-
-  #cancelExpiry(sessionId: string): void {
-    this.#core.clock.clearTimeout(this.#expiries.get(sessionId));
-    this.#expiries.delete(sessionId);
-  }
-
-  #scheduleExpiry(sessionId: string, delayMs: number): void {
-    if (this.#closed || this.#expiries.has(sessionId)) return;
-    const timer = this.#core.clock.setTimeout(() => this.#expire(sessionId), Math.max(0, delayMs));
-    this.#expiries.set(sessionId, timer);
-  }
-
-  #expire(sessionId: string): void {
-    this.#expiries.delete(sessionId);
-    const session = this.#core.sessions.get(sessionId);
-    if (session?.attached) return;
-    // A session with running jobs stays: their events must stay resumable.
-    if (session !== undefined && session.jobs.size > 0) {
-      this.#track(this.#abandonUnheld(session));
-      return this.#scheduleExpiry(sessionId, this.#core.resumeWindowSec * 1000);
-    }
-    this.#track(
-      this.#expireStored(sessionId).catch((error) => {
-        this.#core.logger.warn(`arcp runtime: cannot delete expired session ${sessionId}`, error);
-      }),
-    );
-  }
-
-  /**
-   * Stops holding the agents of a session whose client did not come back
-   * within the resume window, here or on another instance: their next
-   * events past three quarters of a buffer cap end their jobs.
-   */
-  async #abandonUnheld(session: RuntimeSession): Promise<void> {
-    // A store that cannot say whether another instance holds the session:
-    // stop holding (the buffer caps bound what the jobs may then emit).
-    const stored = await this.#core.store.getSession(session.id).catch((error) => {
-      this.#core.logger.warn(`arcp runtime: cannot read session ${session.id}`, error);
-      return undefined;
-    });
-    if (stored?.detached_at === null) return;
-    session.abandon();
-  }
-
   /** Keeps `task` among the store work close() waits for. */
   #track(task: Promise<void>): void {
     const tracked = task.finally(() => this.#storing.delete(tracked));
     this.#storing.add(tracked);
-  }
-
-  /**
-   * Deletes an expired session, as the store sees it: another instance may
-   * have resumed it since, or still run one of its jobs.
-   */
-  async #expireStored(sessionId: string): Promise<void> {
-    const session = this.#core.sessions.get(sessionId);
-    // After the session's pending record writes, or one would bring it back.
-    await session?.updateRecord({});
-    const stored = await this.#core.store.getSession(sessionId);
-    const holder = stored?.instance_id;
-    const heldElsewhere = holder !== undefined && holder !== this.#core.instanceId &&
-      (await this.#heartbeat.view()).live.has(holder);
-    const now = this.#core.clock.now();
-    if (stored !== undefined && !heldElsewhere) {
-      if (!windowPassed(stored, now)) {
-        const expiresAt = Date.parse(stored.detached_at ?? new Date(now).toISOString()) +
-          stored.resume_window_sec * 1000;
-        return this.#scheduleExpiry(sessionId, expiresAt - now);
-      }
-      if ((await jobsElsewhere(this.#core, sessionId)).length > 0) {
-        return this.#scheduleExpiry(sessionId, this.#core.resumeWindowSec * 1000);
-      }
-    }
-    const current = this.#core.sessions.get(sessionId);
-    if (current !== undefined && (current.attached || current.jobs.size > 0)) return;
-    for (const subscription of current?.subscriptions.values() ?? []) subscription.end();
-    this.#core.sessions.delete(sessionId);
-    if (stored !== undefined && !heldElsewhere) await this.#core.store.deleteSession(sessionId);
   }
 
   /**
@@ -505,8 +428,7 @@ export class Runtime {
     // Each connection's end stores its session as detached: that write lands too.
     await Promise.all(ending);
     await Promise.all(this.#storing);
-    for (const timer of this.#expiries.values()) this.#core.clock.clearTimeout(timer);
-    this.#expiries.clear();
+    this.#expiry.close();
   }
 
   /**
