@@ -3,6 +3,11 @@
 // `{ first, last }` bounds kept beside the log. Keys, under the store's
 // prefix: `["log", sessionId, seq]`, `["log_meta", sessionId]` and
 // `["log_part", sessionId, seq, n]`.
+//
+// Each event is stored as its JSON text, the text the transport sends
+// (`keepFrameText`): encoded once for both, where V8 would serialize an
+// object a second time; a string's size is known without walking it. Logs
+// written before hold objects, which read as they are.
 
 import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
 import { firstNewEvent } from "./_log.ts";
@@ -16,7 +21,8 @@ import {
   valueSize,
   type WriteSize,
 } from "./_kv_limits.ts";
-import { isPartsMarker, type PartsMarker, readParts, splitValue, writeParts } from "./_kv_parts.ts";
+import { isPartsMarker, type PartsMarker, readParts, splitText, writeParts } from "./_kv_parts.ts";
+import { keepFrameText } from "../transports/frame_text.ts";
 
 /** What the log holds for an event stored in parts. */
 type EventMarker = PartsMarker & { event_seq: number };
@@ -55,25 +61,28 @@ export async function appendEvents(
   let { bounds, versionstamp } = await readLogMeta(kv, key, sessionId);
   if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
   let index = firstNewEvent(events, bounds.last);
-  // Each value is serialized once, to measure it. Events over the value
-  // limit go to parts first; the log gets a marker, written with the rest
-  // of the batch, that makes them visible. Stored ones are skipped unmeasured.
-  const values: (StoredEvent | EventMarker)[] = [...events];
+  // Events over the value limit go to parts first; the log gets a marker,
+  // written with the rest of the batch, that makes them visible. Stored
+  // ones are skipped unencoded.
+  const values: (string | EventMarker | undefined)[] = [];
   const sizes: WriteSize[] = [];
   for (let i = 0; i < events.length; i++) {
     const seq = events[i]!.event_seq;
     const logKey = key("log", sessionId, seq);
     if (i < index) {
+      values.push(undefined);
       sizes.push({ bytes: 0, keyBytes: 0 });
       continue;
     }
-    const bytes = valueSize(events[i]);
+    const text = keepFrameText(events[i]!);
+    const bytes = valueSize(text);
     if (bytes <= MAX_VALUE_BYTES) {
-      sizes.push(measure(logKey, events[i], `event_seq ${seq}`, bytes));
+      values.push(text);
+      sizes.push(measure(logKey, text, `event_seq ${seq}`, bytes));
     } else {
-      const parts = splitValue(events[i]);
+      const parts = splitText(text);
       await writeParts(kv, key("log_part", sessionId, seq), parts, `event_seq ${seq}`);
-      values[i] = { event_seq: seq, kv_parts: parts.length };
+      values.push({ event_seq: seq, kv_parts: parts.length });
       sizes.push(measure(logKey, values[i], `event_seq ${seq}`));
     }
   }
@@ -138,8 +147,10 @@ export async function* readEvents(
     });
     for await (const entry of batch) {
       if (options.signal?.aborted) return;
-      const value = entry.value as StoredEvent | EventMarker;
-      const event = isPartsMarker(value)
+      const value = entry.value as string | StoredEvent | EventMarker;
+      const event = typeof value === "string"
+        ? JSON.parse(value) as StoredEvent
+        : isPartsMarker(value)
         ? await readParts<StoredEvent>(
           kv,
           key("log_part", sessionId, value.event_seq),
