@@ -122,13 +122,17 @@ export function frameText(frame: Frame): string {
  * {@linkcode frameText}, for a store that keeps each frame as its JSON text:
  * the text is also left on the frame, for the first transport that writes
  * it, so an event stored and then sent is encoded once. The frame must not
- * change until written.
+ * change until written, unless it is kept again (stored anew) after the
+ * change.
  *
  * @param frame A frame about to be stored, then written.
  * @returns Its JSON text.
  * @throws {TypeError} when the frame does not encode as JSON.
  */
 export function keepFrameText(frame: Frame): string {
+  // Stored again (a retry, or renumbered after another writer's events):
+  // the frame may have changed since its text was kept.
+  if ((frame as Carrier)[TEXT] !== undefined) (frame as Carrier)[TEXT] = undefined;
   const text = frameText(frame);
   if (Object.isExtensible(frame)) {
     Object.defineProperty(frame, TEXT, { value: text, writable: true, enumerable: false });

@@ -99,3 +99,11 @@ Deno.test("keepFrameText() leaves the frame's text for its first write, then fra
   assert.equal(keepFrameText(small), JSON.stringify(small));
   assert.equal(frameText(small), JSON.stringify(small));
 });
+
+Deno.test("keepFrameText() encodes a frame kept again anew: renumbered after another writer's events", () => {
+  const frame = eventFrame(largeBody(4096), 3);
+  keepFrameText(frame);
+  frame.event_seq = 5;
+  assert.equal(keepFrameText(frame), JSON.stringify(frame));
+  assert.equal(frameText(frame), JSON.stringify(frame));
+});
