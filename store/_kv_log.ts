@@ -4,28 +4,26 @@
 // prefix: `["log", sessionId, seq]`, `["log_meta", sessionId]` and
 // `["log_part", sessionId, seq, n]`.
 //
-// Each event is stored as its JSON text, the text the transport sends
-// (`keepFrameText`): encoded once for both, where V8 would serialize an
-// object a second time; a string's size is known without walking it. Logs
-// written before hold objects, which read as they are.
+// Each event is stored as the UTF-8 bytes of its JSON text, the text the
+// transport sends (`keepFrameText`): encoded once for both. The KV stores
+// bytes as they are, so their size is exact without walking the event, and
+// neither V8 serialization (an object's, or a whole two-byte string's as
+// soon as one character is outside Latin-1) runs. Logs written before hold
+// objects, which read as they are.
 
 import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
 import { firstNewEvent } from "./_log.ts";
 import { commitChecked, deleteAll, MAX_CONFLICTS, READ_BATCH, watchValues } from "./_kv.ts";
 import { commit, type KvLike } from "../internal/kv.ts";
-import {
-  commitEnd,
-  type KeyPart,
-  MAX_VALUE_BYTES,
-  measure,
-  valueSize,
-  type WriteSize,
-} from "./_kv_limits.ts";
-import { isPartsMarker, type PartsMarker, readParts, splitText, writeParts } from "./_kv_parts.ts";
+import { commitEnd, type KeyPart, MAX_VALUE_BYTES, measure, type WriteSize } from "./_kv_limits.ts";
+import { isPartsMarker, type PartsMarker, readParts, splitBytes, writeParts } from "./_kv_parts.ts";
 import { keepFrameText } from "../transports/frame_text.ts";
 
 /** What the log holds for an event stored in parts. */
 type EventMarker = PartsMarker & { event_seq: number };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Builds a key under the store's prefix. */
 export type KeyBuilder = (...parts: KeyPart[]) => KeyPart[];
@@ -64,7 +62,7 @@ export async function appendEvents(
   // Events over the value limit go to parts first; the log gets a marker,
   // written with the rest of the batch, that makes them visible. Stored
   // ones are skipped unencoded.
-  const values: (string | EventMarker | undefined)[] = [];
+  const values: (Uint8Array | EventMarker | undefined)[] = [];
   const sizes: WriteSize[] = [];
   for (let i = 0; i < events.length; i++) {
     const seq = events[i]!.event_seq;
@@ -74,13 +72,12 @@ export async function appendEvents(
       sizes.push({ bytes: 0, keyBytes: 0 });
       continue;
     }
-    const text = keepFrameText(events[i]!);
-    const bytes = valueSize(text);
-    if (bytes <= MAX_VALUE_BYTES) {
-      values.push(text);
-      sizes.push(measure(logKey, text, `event_seq ${seq}`, bytes));
+    const bytes = encoder.encode(keepFrameText(events[i]!));
+    if (bytes.length <= MAX_VALUE_BYTES) {
+      values.push(bytes);
+      sizes.push(measure(logKey, bytes, `event_seq ${seq}`, bytes.length));
     } else {
-      const parts = splitText(text);
+      const parts = splitBytes(bytes);
       await writeParts(kv, key("log_part", sessionId, seq), parts, `event_seq ${seq}`);
       values.push({ event_seq: seq, kv_parts: parts.length });
       sizes.push(measure(logKey, values[i], `event_seq ${seq}`));
@@ -147,9 +144,9 @@ export async function* readEvents(
     });
     for await (const entry of batch) {
       if (options.signal?.aborted) return;
-      const value = entry.value as string | StoredEvent | EventMarker;
-      const event = typeof value === "string"
-        ? JSON.parse(value) as StoredEvent
+      const value = entry.value as Uint8Array | StoredEvent | EventMarker;
+      const event = value instanceof Uint8Array
+        ? JSON.parse(decoder.decode(value)) as StoredEvent
         : isPartsMarker(value)
         ? await readParts<StoredEvent>(
           kv,

@@ -4,7 +4,8 @@
  * by every process that opens the same database.
  *
  * Key layout, under the store's prefix: `["log", sessionId, seq]` (one
- * event), `["log_meta", sessionId]` (the log's `{ first, last }`), and each
+ * event, as the UTF-8 bytes of its JSON text; logs of earlier versions,
+ * which hold objects, read as well), `["log_meta", sessionId]` (the log's `{ first, last }`), and each
  * record at its own key (`["session", sessionId]`, `["job", jobId]`, ...:
  * see {@linkcode RecordStore}). An event over the 64 KiB value limit is
  * stored as JSON in parts under `["log_part", sessionId, seq, n]`, its log
@@ -79,8 +80,9 @@ const owned = new WeakSet<DenoKvStore>();
  * Keeps a runtime's state in Deno KV, within its limits: 64 KiB per value,
  * 2 KiB per key, 1000 mutations and 800 KiB per atomic commit.
  *
- * An event too large for one value (measured with V8's serializer, as the KV
- * stores it) is refused with a `RangeError`, never truncated. A batch too
+ * An event is stored as the JSON text the transport sends (see
+ * `keepFrameText`), encoded once for both; one too large for one value is
+ * stored in parts, never truncated. A batch too
  * large for one commit is split into commits of at most 999 events, 512 KiB
  * and 64 KiB of keys, so atomicity is per commit: a failure part-way leaves
  * a prefix of the batch stored, and since `append` skips what is already

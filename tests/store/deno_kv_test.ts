@@ -327,7 +327,7 @@ Deno.test("DenoKvStore indexes sessions stored before the token index once, at t
   }
 });
 
-Deno.test("DenoKvStore stores each event as its JSON text and reads logs written with objects", async () => {
+Deno.test("DenoKvStore stores each event as its JSON text in UTF-8 and reads logs written with objects", async () => {
   const path = tempFile();
   // A log as earlier versions wrote it: each event an object, the bounds beside it.
   const old = await Deno.openKv(path);
@@ -353,9 +353,37 @@ Deno.test("DenoKvStore stores each event as its JSON text and reads logs written
   try {
     // Old values stay as they were; a new one is the event's JSON text.
     assert.deepEqual((await kv.get(["log", "sess_1", 1])).value, storedEvent(1));
-    assert.equal((await kv.get(["log", "sess_1", 3])).value, JSON.stringify(storedEvent(3)));
+    assert.deepEqual(
+      (await kv.get(["log", "sess_1", 3])).value,
+      new TextEncoder().encode(JSON.stringify(storedEvent(3))),
+    );
     assert.deepEqual((await kv.get(["log", "sess_1", 4])).value, { event_seq: 4, kv_parts: 3 });
   } finally {
+    kv.close();
+  }
+});
+
+Deno.test("DenoKvStore stores an event of exactly 64 KiB of JSON in one value, one byte more in parts", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new DenoKvStore(kv);
+  try {
+    const sized = (seq: number, bytes: number) => {
+      const event = storedEvent(seq);
+      event.payload = { kind: "log", body: { message: "" } };
+      const message = "x".repeat(bytes - new TextEncoder().encode(JSON.stringify(event)).length);
+      event.payload = { kind: "log", body: { message } };
+      return event;
+    };
+    const fits = sized(1, 65_536);
+    const over = sized(2, 65_537);
+    await store.append("sess_1", [fits, over]);
+    assert.ok((await kv.get(["log", "sess_1", 1])).value instanceof Uint8Array);
+    assert.deepEqual((await kv.get(["log", "sess_1", 2])).value, { event_seq: 2, kv_parts: 2 });
+    const read: StoredEvent[] = [];
+    for await (const event of store.read("sess_1", { after: 0 })) read.push(event);
+    assert.deepEqual(read, [fits, over]);
+  } finally {
+    await store.close();
     kv.close();
   }
 });
