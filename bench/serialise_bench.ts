@@ -8,11 +8,17 @@
  * Run with `deno bench bench/serialise_bench.ts`. Each group is one body size:
  * the `log` body of `ctx.log("info", "event 12345")`, then bodies of about
  * 256 B, 512 B, 1 KiB and 64 KiB of mixed ASCII and non-ASCII text in nested objects.
+ * A second group per size adds a Deno KV store's write: the event measured and
+ * serialized by V8 as an object, as the KV log did, against its text kept from
+ * the store for the transport (`keepFrameText`) and stored as UTF-8 bytes, as
+ * it does (`node:v8` `serialize` stands for the KV's own serializer).
  *
  * @module
  */
 
-import { encodePayload, frameText } from "../transports/frame_text.ts";
+import { serialize } from "node:v8";
+import { encodePayload, frameText, keepFrameText } from "../transports/frame_text.ts";
+import { serializedSizeBound } from "../store/_kv_size.ts";
 
 function envelope(payload: Record<string, unknown>, seq: number): Record<string, unknown> {
   return {
@@ -46,6 +52,7 @@ const BODIES: [string, Record<string, unknown>][] = [
 const TS = "2026-01-01T00:00:00.000Z";
 let seq = 0;
 let sink = 0;
+const encoder = new TextEncoder();
 
 for (const [name, body] of BODIES) {
   Deno.bench(`${name}: stringify twice (size check, then transport)`, {
@@ -60,6 +67,24 @@ for (const [name, body] of BODIES) {
     const payload = { kind: "log", ts: TS, body };
     sink += encodePayload(payload, "body")!.length;
     sink += frameText(envelope(payload, ++seq)).length;
+  });
+  const kv = `${name} on Deno KV`;
+  Deno.bench(`${kv}: stored as an object (V8), then the transport's text`, {
+    group: kv,
+    baseline: true,
+  }, () => {
+    const payload = { kind: "log", ts: TS, body };
+    sink += encodePayload(payload, "body")!.length;
+    const frame = envelope(payload, ++seq);
+    sink += serializedSizeBound(frame, 65_536) + serialize(frame).length;
+    sink += frameText(frame).length;
+  });
+  Deno.bench(`${kv}: stored as the transport's text (UTF-8)`, { group: kv }, () => {
+    const payload = { kind: "log", ts: TS, body };
+    sink += encodePayload(payload, "body")!.length;
+    const frame = envelope(payload, ++seq);
+    sink += encoder.encode(keepFrameText(frame)).length;
+    sink += frameText(frame).length;
   });
 }
 

@@ -3,23 +3,27 @@
 // `{ first, last }` bounds kept beside the log. Keys, under the store's
 // prefix: `["log", sessionId, seq]`, `["log_meta", sessionId]` and
 // `["log_part", sessionId, seq, n]`.
+//
+// Each event is stored as the UTF-8 bytes of its JSON text, the text the
+// transport sends (`keepFrameText`): encoded once for both. The KV stores
+// bytes as they are, so their size is exact without walking the event, and
+// neither V8 serialization (an object's, or a whole two-byte string's as
+// soon as one character is outside Latin-1) runs. Logs written before hold
+// objects, which read as they are.
 
 import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
 import { firstNewEvent } from "./_log.ts";
 import { commitChecked, deleteAll, MAX_CONFLICTS, READ_BATCH, watchValues } from "./_kv.ts";
 import { commit, type KvLike } from "../internal/kv.ts";
-import {
-  commitEnd,
-  type KeyPart,
-  MAX_VALUE_BYTES,
-  measure,
-  valueSize,
-  type WriteSize,
-} from "./_kv_limits.ts";
-import { isPartsMarker, type PartsMarker, readParts, splitValue, writeParts } from "./_kv_parts.ts";
+import { commitEnd, type KeyPart, MAX_VALUE_BYTES, measure, type WriteSize } from "./_kv_limits.ts";
+import { isPartsMarker, type PartsMarker, readParts, splitBytes, writeParts } from "./_kv_parts.ts";
+import { keepFrameText } from "../transports/frame_text.ts";
 
 /** What the log holds for an event stored in parts. */
 type EventMarker = PartsMarker & { event_seq: number };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Builds a key under the store's prefix. */
 export type KeyBuilder = (...parts: KeyPart[]) => KeyPart[];
@@ -55,25 +59,27 @@ export async function appendEvents(
   let { bounds, versionstamp } = await readLogMeta(kv, key, sessionId);
   if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
   let index = firstNewEvent(events, bounds.last);
-  // Each value is serialized once, to measure it. Events over the value
-  // limit go to parts first; the log gets a marker, written with the rest
-  // of the batch, that makes them visible. Stored ones are skipped unmeasured.
-  const values: (StoredEvent | EventMarker)[] = [...events];
+  // Events over the value limit go to parts first; the log gets a marker,
+  // written with the rest of the batch, that makes them visible. Stored
+  // ones are skipped unencoded.
+  const values: (Uint8Array | EventMarker | undefined)[] = [];
   const sizes: WriteSize[] = [];
   for (let i = 0; i < events.length; i++) {
     const seq = events[i]!.event_seq;
     const logKey = key("log", sessionId, seq);
     if (i < index) {
+      values.push(undefined);
       sizes.push({ bytes: 0, keyBytes: 0 });
       continue;
     }
-    const bytes = valueSize(events[i]);
-    if (bytes <= MAX_VALUE_BYTES) {
-      sizes.push(measure(logKey, events[i], `event_seq ${seq}`, bytes));
+    const bytes = encoder.encode(keepFrameText(events[i]!));
+    if (bytes.length <= MAX_VALUE_BYTES) {
+      values.push(bytes);
+      sizes.push(measure(logKey, bytes, `event_seq ${seq}`, bytes.length));
     } else {
-      const parts = splitValue(events[i]);
+      const parts = splitBytes(bytes);
       await writeParts(kv, key("log_part", sessionId, seq), parts, `event_seq ${seq}`);
-      values[i] = { event_seq: seq, kv_parts: parts.length };
+      values.push({ event_seq: seq, kv_parts: parts.length });
       sizes.push(measure(logKey, values[i], `event_seq ${seq}`));
     }
   }
@@ -138,8 +144,10 @@ export async function* readEvents(
     });
     for await (const entry of batch) {
       if (options.signal?.aborted) return;
-      const value = entry.value as StoredEvent | EventMarker;
-      const event = isPartsMarker(value)
+      const value = entry.value as Uint8Array | StoredEvent | EventMarker;
+      const event = value instanceof Uint8Array
+        ? JSON.parse(decoder.decode(value)) as StoredEvent
+        : isPartsMarker(value)
         ? await readParts<StoredEvent>(
           kv,
           key("log_part", sessionId, value.event_seq),

@@ -27,7 +27,11 @@ export function isPartsMarker(value: unknown): value is PartsMarker {
 
 /** The parts of `value`, as JSON bytes, each small enough for one KV value. */
 export function splitValue(value: unknown): Uint8Array[] {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  return splitBytes(new TextEncoder().encode(JSON.stringify(value)));
+}
+
+/** The parts of `bytes`, each small enough for one KV value. */
+export function splitBytes(bytes: Uint8Array): Uint8Array[] {
   const parts: Uint8Array[] = [];
   for (let offset = 0; offset < bytes.length; offset += PART_BYTES) {
     parts.push(bytes.subarray(offset, offset + PART_BYTES));

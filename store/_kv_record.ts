@@ -7,7 +7,8 @@
 // are deleted once it has committed, and a reader that finds its parts gone
 // reads the key again.
 
-import { deleteAll, MAX_CONFLICTS } from "./_kv.ts";
+import type { RecordEntry, RecordKey } from "./types.ts";
+import { deleteAll, MAX_CONFLICTS, READ_BATCH } from "./_kv.ts";
 import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
 import { MAX_VALUE_BYTES, measure, valueSize } from "./_kv_limits.ts";
 import { isPartsMarker, type PartsMarker, readParts, splitValue, writeParts } from "./_kv_parts.ts";
@@ -31,7 +32,7 @@ const REREADS = 5;
  * `reread` gets the key's value again, for when the parts were replaced
  * between reading the marker and reading them.
  */
-export async function resolveRecord<T>(
+async function resolveRecord<T>(
   kv: KvLike,
   key: KeyBuilder,
   value: unknown,
@@ -48,6 +49,52 @@ export async function resolveRecord<T>(
       if (!replaced || attempt === REREADS) throw error;
       value = again;
     }
+  }
+}
+
+/**
+ * The entry of the record at `recordKey` (under the store's prefix), whose
+ * key holds `value` at `version`: `undefined` when absent, or deleted
+ * between reading the key and reading its parts.
+ */
+export async function recordEntry(
+  kv: KvLike,
+  key: KeyBuilder,
+  recordKey: RecordKey,
+  value: unknown,
+  version: string | null,
+): Promise<RecordEntry | undefined> {
+  if (version === null) return undefined;
+  const full = key(...recordKey);
+  const reread = async () => (await kv.get(full)).value;
+  const record = await resolveRecord(kv, key, value, reread, recordKey.join("/"));
+  return record === undefined ? undefined : { key: recordKey, value: record, version };
+}
+
+/**
+ * The records under `prefix` in key order, those after `after` when given,
+ * one `list` batch at a time. `prefixLength` is the length of the store's
+ * prefix, taken off each key.
+ */
+export async function* listRecords(
+  kv: KvLike,
+  key: KeyBuilder,
+  prefixLength: number,
+  prefix: RecordKey,
+  after: RecordKey | undefined,
+): AsyncIterable<RecordEntry> {
+  const full = key(...prefix);
+  const selector = after === undefined ? { prefix: full } : { prefix: full, start: key(...after) };
+  for await (const entry of kv.list(selector, { batchSize: READ_BATCH })) {
+    const recordKey = (entry.key as string[]).slice(prefixLength);
+    if (
+      after !== undefined && recordKey.length === after.length &&
+      recordKey.every((p, i) => p === after[i])
+    ) {
+      continue;
+    }
+    const record = await recordEntry(kv, key, recordKey, entry.value, entry.versionstamp);
+    if (record !== undefined) yield record;
   }
 }
 

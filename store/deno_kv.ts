@@ -4,7 +4,8 @@
  * by every process that opens the same database.
  *
  * Key layout, under the store's prefix: `["log", sessionId, seq]` (one
- * event), `["log_meta", sessionId]` (the log's `{ first, last }`), and each
+ * event, as the UTF-8 bytes of its JSON text; logs of earlier versions,
+ * which hold objects, read as well), `["log_meta", sessionId]` (the log's `{ first, last }`), and each
  * record at its own key (`["session", sessionId]`, `["job", jobId]`, ...:
  * see {@linkcode RecordStore}). An event over the 64 KiB value limit is
  * stored as JSON in parts under `["log_part", sessionId, seq, n]`, its log
@@ -40,10 +41,10 @@ import type {
   WriteOptions,
 } from "./types.ts";
 import { StoreRecords } from "./records.ts";
-import { deleteAll, READ_BATCH } from "./_kv.ts";
+import { deleteAll } from "./_kv.ts";
 import { commit, type KvKeyLike, type KvLike } from "../internal/kv.ts";
 import { keySize, MAX_KEY_BYTES } from "./_kv_limits.ts";
-import { resolveRecord, writeKey } from "./_kv_record.ts";
+import { listRecords, recordEntry, writeKey } from "./_kv_record.ts";
 import {
   appendEvents,
   type KeyBuilder,
@@ -79,8 +80,9 @@ const owned = new WeakSet<DenoKvStore>();
  * Keeps a runtime's state in Deno KV, within its limits: 64 KiB per value,
  * 2 KiB per key, 1000 mutations and 800 KiB per atomic commit.
  *
- * An event too large for one value (measured with V8's serializer, as the KV
- * stores it) is refused with a `RangeError`, never truncated. A batch too
+ * An event is stored as the JSON text the transport sends (see
+ * `keepFrameText`), encoded once for both; one too large for one value is
+ * stored in parts, never truncated. A batch too
  * large for one commit is split into commits of at most 999 events, 512 KiB
  * and 64 KiB of keys, so atomicity is per commit: a failure part-way leaves
  * a prefix of the batch stored, and since `append` skips what is already
@@ -181,16 +183,7 @@ export class DenoKvStore extends StoreRecords {
     // No write takes a key over the limit: such a record does not exist.
     if (keySize(full) > MAX_KEY_BYTES) return undefined;
     const entry = await this.#kv.get(full);
-    return await this.#entry(key, entry.value, entry.versionstamp);
-  }
-
-  async #entry(key: RecordKey, value: unknown, version: string | null) {
-    if (version === null) return undefined;
-    const full = this.#key(...key);
-    const reread = async () => (await this.#kv.get(full)).value;
-    const record = await resolveRecord(this.#kv, this.#key, value, reread, key.join("/"));
-    // Deleted between reading the key and reading its parts: it is gone.
-    return record === undefined ? undefined : { key, value: record, version };
+    return await recordEntry(this.#kv, this.#key, key, entry.value, entry.versionstamp);
   }
 
   /**
@@ -215,23 +208,8 @@ export class DenoKvStore extends StoreRecords {
    * Streams the records under `prefix` in key order, one `list` batch at a time, each joined from
    * its parts when stored in parts.
    */
-  async *list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
-    const full = this.#key(...prefix);
-    const { after } = options;
-    const selector = after === undefined ? { prefix: full } : {
-      prefix: full,
-      start: this.#key(...after),
-    };
-    for await (const entry of this.#kv.list(selector, { batchSize: READ_BATCH })) {
-      const key = (entry.key as string[]).slice(this.#prefixLength);
-      if (
-        after !== undefined && key.length === after.length && key.every((p, i) => p === after[i])
-      ) {
-        continue;
-      }
-      const record = await this.#entry(key, entry.value, entry.versionstamp);
-      if (record !== undefined) yield record;
-    }
+  list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
+    return listRecords(this.#kv, this.#key, this.#prefixLength, prefix, options.after);
   }
 
   /** Closes the KV if {@linkcode openDenoKvStore} opened it; a given KV stays open. */

@@ -7,7 +7,9 @@
  * second time. The text always equals `JSON.stringify(frame)` for the payload
  * as it was when encoded: the text is held by that payload object, so a frame
  * given another payload is encoded in full, and it is handed over once, to
- * the first frame written with it.
+ * the first frame written with it. A store that keeps the frame as text
+ * ({@linkcode keepFrameText}) leaves that text on the frame for the same
+ * first write.
  *
  * @module
  */
@@ -23,7 +25,7 @@ import type { Frame } from "./types.ts";
  */
 const TEXT: unique symbol = Symbol("arcp.payloadText");
 
-/** A payload {@linkcode encodePayload} may have given its text. */
+/** A payload {@linkcode encodePayload} may have given its text, or a frame {@linkcode keepFrameText} did. */
 interface Carrier {
   [TEXT]?: string | undefined;
 }
@@ -100,6 +102,11 @@ export function encodePayload<P extends object>(
  */
 export function frameText(frame: Frame): string {
   // Typed a Frame, but a test or a misbehaving caller may write any value.
+  const kept = (frame as Carrier | null)?.[TEXT];
+  if (kept !== undefined) {
+    (frame as Carrier)[TEXT] = undefined;
+    return kept;
+  }
   const payload = (frame as Frame | null)?.[PAYLOAD];
   const carrier = typeof payload === "object" && payload !== null ? payload as Carrier : undefined;
   const payloadText = carrier?.[TEXT];
@@ -109,6 +116,28 @@ export function frameText(frame: Frame): string {
   carrier![TEXT] = undefined;
   const { [PAYLOAD]: _, ...head } = frame;
   return splice(encode(head), PAYLOAD, payloadText);
+}
+
+/**
+ * {@linkcode frameText}, for a store that keeps each frame as its JSON text:
+ * the text is also left on the frame, for the first transport that writes
+ * it, so an event stored and then sent is encoded once. The frame must not
+ * change until written, unless it is kept again (stored anew) after the
+ * change.
+ *
+ * @param frame A frame about to be stored, then written.
+ * @returns Its JSON text.
+ * @throws {TypeError} when the frame does not encode as JSON.
+ */
+export function keepFrameText(frame: Frame): string {
+  // Stored again (a retry, or renumbered after another writer's events):
+  // the frame may have changed since its text was kept.
+  if ((frame as Carrier)[TEXT] !== undefined) (frame as Carrier)[TEXT] = undefined;
+  const text = frameText(frame);
+  if (Object.isExtensible(frame)) {
+    Object.defineProperty(frame, TEXT, { value: text, writable: true, enumerable: false });
+  }
+  return text;
 }
 
 /** The text of an object from that of all its members but the last, `key`, and that member's text. */

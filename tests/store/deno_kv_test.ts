@@ -326,3 +326,64 @@ Deno.test("DenoKvStore indexes sessions stored before the token index once, at t
     kv.close();
   }
 });
+
+Deno.test("DenoKvStore stores each event as its JSON text in UTF-8 and reads logs written with objects", async () => {
+  const path = tempFile();
+  // A log as earlier versions wrote it: each event an object, the bounds beside it.
+  const old = await Deno.openKv(path);
+  await old.atomic()
+    .set(["log", "sess_1", 1], storedEvent(1))
+    .set(["log", "sess_1", 2], storedEvent(2))
+    .set(["log_meta", "sess_1"], { first: 1, last: 2 })
+    .commit();
+  old.close();
+
+  const store = await openDenoKvStore(path);
+  try {
+    const large = storedEvent(4);
+    large.payload = { kind: "log", body: { message: "é".repeat(70_000) } };
+    await store.append("sess_1", [...events(1, 3), large]);
+    const read: StoredEvent[] = [];
+    for await (const event of store.read("sess_1", { after: 0 })) read.push(event);
+    assert.deepEqual(read, [...events(1, 3), large]);
+  } finally {
+    await store.close();
+  }
+  const kv = await Deno.openKv(path);
+  try {
+    // Old values stay as they were; a new one is the event's JSON text.
+    assert.deepEqual((await kv.get(["log", "sess_1", 1])).value, storedEvent(1));
+    assert.deepEqual(
+      (await kv.get(["log", "sess_1", 3])).value,
+      new TextEncoder().encode(JSON.stringify(storedEvent(3))),
+    );
+    assert.deepEqual((await kv.get(["log", "sess_1", 4])).value, { event_seq: 4, kv_parts: 3 });
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("DenoKvStore stores an event of exactly 64 KiB of JSON in one value, one byte more in parts", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new DenoKvStore(kv);
+  try {
+    const sized = (seq: number, bytes: number) => {
+      const event = storedEvent(seq);
+      event.payload = { kind: "log", body: { message: "" } };
+      const message = "x".repeat(bytes - new TextEncoder().encode(JSON.stringify(event)).length);
+      event.payload = { kind: "log", body: { message } };
+      return event;
+    };
+    const fits = sized(1, 65_536);
+    const over = sized(2, 65_537);
+    await store.append("sess_1", [fits, over]);
+    assert.ok((await kv.get(["log", "sess_1", 1])).value instanceof Uint8Array);
+    assert.deepEqual((await kv.get(["log", "sess_1", 2])).value, { event_seq: 2, kv_parts: 2 });
+    const read: StoredEvent[] = [];
+    for await (const event of store.read("sess_1", { after: 0 })) read.push(event);
+    assert.deepEqual(read, [fits, over]);
+  } finally {
+    await store.close();
+    kv.close();
+  }
+});

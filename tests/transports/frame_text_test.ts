@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodePayload, frameText } from "../../transports/frame_text.ts";
+import { encodePayload, frameText, keepFrameText } from "../../transports/frame_text.ts";
 import type { Frame } from "../../transports/types.ts";
 import { eventFrame, largeBody, UNICODE } from "../_wire_text.ts";
 
@@ -81,4 +81,29 @@ Deno.test("encodePayload() leaves nothing JSON, a clone or a spread would see", 
   assert.equal(frameText(frame), JSON.stringify(frame));
   const frozen = Object.freeze({ kind: "log", body: largeBody(4096) });
   assert.equal(encodePayload(frozen, "body"), JSON.stringify(frozen.body));
+});
+
+Deno.test("keepFrameText() leaves the frame's text for its first write, then frameText() encodes anew", () => {
+  const body = largeBody(4096);
+  const frame = eventFrame(body);
+  const encoded = JSON.stringify(frame);
+  assert.equal(keepFrameText(frame), encoded);
+  assert.deepEqual(Object.keys(frame), Object.keys(JSON.parse(encoded)));
+  body.lines = ["changed after it was stored"];
+  // The write after storing sends the stored text, not a new encoding...
+  assert.equal(frameText(frame), encoded);
+  // ...once: a replay encodes the frame as it is now.
+  assert.equal(frameText(frame), JSON.stringify(frame));
+  assert.notEqual(frameText(frame), encoded);
+  const small: Frame = { type: "job.event", event_seq: 1, payload: { kind: "log", body: {} } };
+  assert.equal(keepFrameText(small), JSON.stringify(small));
+  assert.equal(frameText(small), JSON.stringify(small));
+});
+
+Deno.test("keepFrameText() encodes a frame kept again anew: renumbered after another writer's events", () => {
+  const frame = eventFrame(largeBody(4096), 3);
+  keepFrameText(frame);
+  frame.event_seq = 5;
+  assert.equal(keepFrameText(frame), JSON.stringify(frame));
+  assert.equal(frameText(frame), JSON.stringify(frame));
 });
