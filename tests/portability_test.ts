@@ -415,6 +415,13 @@ Deno.test("client/ and runtime/ (with their facades) never import each other", a
   assert.deepEqual(reachesInto(edges, "runtime", ["client"]), []);
 });
 
+Deno.test("store/ and transports/ reach neither client/, runtime/ nor cli/", async () => {
+  const edges = await libraryImports();
+  for (const folder of ["store", "transports"]) {
+    assert.deepEqual(reachesInto(edges, folder, ["client", "runtime", "cli"]), []);
+  }
+});
+
 Deno.test("browser-compat.tsconfig.json is deno.json's setup without the Deno namespace", async () => {
   // `deno task check:browser` type-checks the portable modules with it; it
   // must resolve imports and check as strictly as deno.json does.
