@@ -3,7 +3,9 @@
 // event_seq]`), `log_meta` (key `session_id`) and `records` (key the record
 // key, value `{ key, value, version }`). A database of an earlier version
 // (sessions, jobs, idempotency keys and credentials in object stores of
-// their own) has its records moved into `records` by the upgrade.
+// their own) has its records moved into `records` by the upgrade. Also the
+// batched read that the log (`_idb_log.ts`) and records (`_idb_records.ts`)
+// both stream with.
 
 import { newId } from "../protocol/ids.ts";
 import type { JobRecord } from "./types.ts";
