@@ -3,16 +3,28 @@
 // event_seq]`), `log_meta` (key `session_id`) and `records` (key the record
 // key, value `{ key, value, version }`). A database of an earlier version
 // (sessions, jobs, idempotency keys and credentials in object stores of
-// their own) has its records moved into `records` by the upgrade.
+// their own) has its records moved into `records` by the upgrade. Also the
+// batched read that the log (`_idb_log.ts`) and records (`_idb_records.ts`)
+// both stream with.
 
 import { newId } from "../protocol/ids.ts";
 import type { JobRecord } from "./types.ts";
-import type { IDBDatabaseLike, IDBFactoryLike, IDBTransactionLike } from "../internal/idb.ts";
+import {
+  type IDBDatabaseLike,
+  type IDBFactoryLike,
+  type IDBRequestLike,
+  type IDBTransactionLike,
+  request,
+  transact,
+} from "../internal/idb.ts";
 
 /** Object store names. */
 export const EVENTS = "events";
 export const LOG_META = "log_meta";
 export const RECORDS = "records";
+
+/** Records read per transaction: a read streams, it never loads a whole log. */
+export const BATCH = 256;
 
 /** The schema version {@linkcode createSchema} builds. */
 export const SCHEMA_VERSION = 4;
@@ -81,4 +93,29 @@ export function openDatabase(factory: IDBFactoryLike, name: string): Promise<IDB
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
+}
+
+/**
+ * Runs one read-only transaction per batch until a batch comes back empty
+ * (not merely short: records may have been added meanwhile). One
+ * transaction per batch, because an IndexedDB transaction cannot stay open
+ * while the caller consumes what was read.
+ */
+export async function* batches<T>(
+  db: IDBDatabaseLike,
+  store: string,
+  query: (last: T | undefined) => (tx: IDBTransactionLike) => IDBRequestLike<unknown[]>,
+  signal?: AbortSignal,
+): AsyncIterable<T> {
+  let last: T | undefined;
+  while (!signal?.aborted) {
+    const read = query(last);
+    const batch = await transact(db, [store], "readonly", (tx) => request(read(tx))) as T[];
+    for (const item of batch) {
+      if (signal?.aborted) return;
+      yield item;
+    }
+    if (batch.length === 0) return;
+    last = batch[batch.length - 1];
+  }
 }

@@ -3,9 +3,9 @@
 // `[session_id, event_seq]`) and `log_meta` (key `session_id`, value
 // `{ first, last }`), each change in one transaction.
 
-import type { LogBounds, StoredEvent } from "./types.ts";
+import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
 import { firstNewEvent } from "./_log.ts";
-import { EVENTS, LOG_META } from "./_idb.ts";
+import { BATCH, batches, EVENTS, LOG_META } from "./_idb.ts";
 import { type IDBDatabaseLike, type IDBKeyRangeLike, request, transact } from "../internal/idb.ts";
 
 /** Appends a contiguous batch in one transaction; already-stored seqs are skipped.
@@ -28,6 +28,23 @@ export async function appendEvents(
     }
     meta.put({ first: bounds.first, last: events[events.length - 1]!.event_seq }, sessionId);
   });
+}
+
+/**
+ * Streams retained events after `options.after`, one transaction per batch,
+ * including events appended while reading.
+ */
+export function readLog(
+  db: IDBDatabaseLike,
+  range: IDBKeyRangeLike,
+  sessionId: string,
+  options: ReadOptions,
+): AsyncIterable<StoredEvent> {
+  return batches<StoredEvent>(db, EVENTS, (last) => {
+    const from = last === undefined ? options.after + 1 : last.event_seq + 1;
+    const events = range.bound([sessionId, from], [sessionId, Infinity]);
+    return (tx) => tx.objectStore(EVENTS).getAll(events, BATCH);
+  }, options.signal);
 }
 
 /** Drops events with `event_seq <= through`, in one transaction. */
@@ -64,4 +81,15 @@ export async function dropLog(
       ),
     );
   });
+}
+
+/** The retained range of a session's log. */
+export async function logBounds(db: IDBDatabaseLike, sessionId: string): Promise<LogBounds> {
+  const bounds = await transact(
+    db,
+    [LOG_META],
+    "readonly",
+    (tx) => request(tx.objectStore(LOG_META).get(sessionId)),
+  ) as LogBounds | undefined;
+  return bounds ?? { first: 1, last: 0 };
 }

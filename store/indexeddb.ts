@@ -31,24 +31,14 @@ import type {
   WriteOptions,
 } from "./types.ts";
 import { StoreRecords } from "./records.ts";
-import { appendEvents, dropLog, trimLog } from "./_idb_log.ts";
-import {
-  createSchema,
-  EVENTS,
-  LOG_META,
-  openDatabase,
-  RECORDS,
-  stored,
-  type StoredRecord,
-} from "./_idb.ts";
-import {
-  type IDBDatabaseLike,
-  type IDBFactoryLike,
-  type IDBKeyRangeLike,
-  type IDBRequestLike,
-  type IDBTransactionLike,
-  request,
-  transact,
+import { appendEvents, dropLog, logBounds, readLog, trimLog } from "./_idb_log.ts";
+import { deleteRecord, getRecord, listRecords, setRecord } from "./_idb_records.ts";
+import { createSchema, openDatabase, RECORDS } from "./_idb.ts";
+import type {
+  IDBDatabaseLike,
+  IDBFactoryLike,
+  IDBKeyRangeLike,
+  IDBTransactionLike,
 } from "../internal/idb.ts";
 
 export type * from "./types.ts";
@@ -75,9 +65,6 @@ export interface IndexedDbStoreOptions {
    */
   keyRange?: IDBKeyRangeLike;
 }
-
-/** Records read per transaction: a read streams, it never loads a whole log. */
-const BATCH = 256;
 
 const owned = new WeakSet<IndexedDbStore>();
 
@@ -142,28 +129,6 @@ export class IndexedDbStore extends StoreRecords {
     this.#range = range;
   }
 
-  /**
-   * Runs one read-only transaction per batch until a batch comes back
-   * empty (not merely short: records may have been added meanwhile).
-   */
-  async *#batches<T>(
-    store: string,
-    query: (last: T | undefined) => (tx: IDBTransactionLike) => IDBRequestLike<unknown[]>,
-    signal?: AbortSignal,
-  ): AsyncIterable<T> {
-    let last: T | undefined;
-    while (!signal?.aborted) {
-      const read = query(last);
-      const batch = await transact(this.#db, [store], "readonly", (tx) => request(read(tx))) as T[];
-      for (const item of batch) {
-        if (signal?.aborted) return;
-        yield item;
-      }
-      if (batch.length === 0) return;
-      last = batch[batch.length - 1];
-    }
-  }
-
   /** Appends a contiguous batch in one transaction; already-stored seqs are skipped. */
   append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
     return appendEvents(this.#db, sessionId, events);
@@ -174,11 +139,7 @@ export class IndexedDbStore extends StoreRecords {
    * appended while reading.
    */
   read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
-    return this.#batches<StoredEvent>(EVENTS, (last) => {
-      const from = last === undefined ? options.after + 1 : last.event_seq + 1;
-      const range = this.#range.bound([sessionId, from], [sessionId, Infinity]);
-      return (tx) => tx.objectStore(EVENTS).getAll(range, BATCH);
-    }, options.signal);
+    return readLog(this.#db, this.#range, sessionId, options);
   }
 
   /** Drops events with `event_seq <= through`, in one transaction. */
@@ -187,14 +148,8 @@ export class IndexedDbStore extends StoreRecords {
   }
 
   /** The retained range of a session's log. */
-  async bounds(sessionId: string): Promise<LogBounds> {
-    const bounds = await transact(
-      this.#db,
-      [LOG_META],
-      "readonly",
-      (tx) => request(tx.objectStore(LOG_META).get(sessionId)),
-    ) as LogBounds | undefined;
-    return bounds ?? { first: 1, last: 0 };
+  bounds(sessionId: string): Promise<LogBounds> {
+    return logBounds(this.#db, sessionId);
   }
 
   /** Forgets a session's whole log, bounds included, in one transaction. */
@@ -203,14 +158,8 @@ export class IndexedDbStore extends StoreRecords {
   }
 
   /** The record at `key`. */
-  async get(key: RecordKey): Promise<RecordEntry | undefined> {
-    const record = await transact(
-      this.#db,
-      [RECORDS],
-      "readonly",
-      (tx) => request(tx.objectStore(RECORDS).get(key)),
-    ) as StoredRecord | undefined;
-    return record;
+  get(key: RecordKey): Promise<RecordEntry | undefined> {
+    return getRecord(this.#db, key);
   }
 
   /**
@@ -218,38 +167,17 @@ export class IndexedDbStore extends StoreRecords {
    * checking `options.ifVersion` first.
    */
   set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
-    return this.#write(key, options, (records) => records.put(stored(key, value), key));
+    return setRecord(this.#db, key, value, options);
   }
 
   /** Deletes a record, checking `options.ifVersion` first. */
   delete(key: RecordKey, options: WriteOptions = {}): Promise<boolean> {
-    return this.#write(key, options, (records) => records.delete(key));
-  }
-
-  #write(
-    key: RecordKey,
-    { ifVersion }: WriteOptions,
-    write: (records: ReturnType<IDBTransactionLike["objectStore"]>) => IDBRequestLike<unknown>,
-  ): Promise<boolean> {
-    return transact(this.#db, [RECORDS], "readwrite", async (tx) => {
-      const records = tx.objectStore(RECORDS);
-      if (ifVersion !== undefined) {
-        const current = await request(records.get(key)) as StoredRecord | undefined;
-        if ((current?.version ?? null) !== ifVersion) return false;
-      }
-      await request(write(records));
-      return true;
-    });
+    return deleteRecord(this.#db, key, options);
   }
 
   /** Streams the records under `prefix` in key order, one transaction per batch. */
   list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
-    // Arrays sort after strings: `[...prefix, []]` bounds every longer key.
-    const upper = [...prefix, []];
-    return this.#batches<StoredRecord>(RECORDS, (last) => {
-      const range = this.#range.bound(last?.key ?? options.after ?? prefix, upper, true, true);
-      return (tx) => tx.objectStore(RECORDS).getAll(range, BATCH);
-    });
+    return listRecords(this.#db, this.#range, prefix, options);
   }
 
   /** Closes the database if {@linkcode openIndexedDbStore} opened it; a given one stays open. */
