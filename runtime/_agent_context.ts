@@ -1,9 +1,10 @@
 // This module is browser compatible.
 // What an agent is handed: a frozen object holding the documented
 // `AgentContext` API and nothing else. The job behind it (its abort, budget
-// moves, credentials, record and session) is reached only through closures,
-// which no cast or reflection on the context can open. It also maps the
-// deprecated positional shapes of `tool` and `delegate` onto the current ones.
+// moves, credentials, record and session) is reached only through closures
+// and a #private field, which no cast or reflection on the context can open.
+// It also maps the deprecated positional shapes of `tool` and `delegate` onto
+// the current ones.
 
 import type { JobResultPayload, Lease, LeaseConstraints } from "../protocol/messages.ts";
 import type { AgentContext, DelegateOptions, ToolOptions } from "./context.ts";
@@ -41,8 +42,9 @@ function frozenCopy<T>(value: T): T {
   ) {
     return value;
   }
-  const entries = Object.entries(value).map(([key, member]) => [key, frozenCopy(member)]);
-  return Object.freeze(Object.fromEntries(entries)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) copy[key] = frozenCopy(member);
+  return Object.freeze(copy) as T;
 }
 
 /**
@@ -77,6 +79,31 @@ function delegateArguments(rest: unknown[]): [Lease, LeaseConstraints | undefine
 }
 
 /**
+ * The live members of a context, read from its job at each access: getters
+ * on one frozen prototype shared by every context (an object literal's
+ * getters would give each context a shape of its own), with the job in a
+ * #private field that no reflection reaches.
+ */
+class LiveMembers {
+  readonly #job: ContextSource;
+
+  constructor(job: ContextSource) {
+    this.#job = job;
+  }
+
+  get budget(): AgentContext["budget"] {
+    return this.#job.budget;
+  }
+
+  get credentials(): AgentContext["credentials"] {
+    return this.#job.credentials;
+  }
+}
+// No way back to the class from a context, and nothing to change on the way.
+delete (LiveMembers.prototype as { constructor?: unknown }).constructor;
+Object.freeze(LiveMembers.prototype);
+
+/**
  * Makes the context `job`'s agent is handed: built once per job and frozen,
  * with copies of the lease and principal, and methods bound to the job.
  */
@@ -84,7 +111,8 @@ export function agentContext(job: ContextSource): AgentContext {
   const tool = (name: string, ...rest: unknown[]) => job.tool(name, ...toolArguments(rest));
   const delegate = (agent: string, input?: unknown, ...rest: unknown[]) =>
     job.delegate(agent, input, ...delegateArguments(rest));
-  const context: AgentContext = {
+  const context = new LiveMembers(job) as LiveMembers & Omit<AgentContext, keyof LiveMembers>;
+  const members: Omit<AgentContext, keyof LiveMembers> = {
     jobId: job.jobId,
     sessionId: job.sessionId,
     principal: frozenCopy(job.principal),
@@ -94,12 +122,6 @@ export function agentContext(job: ContextSource): AgentContext {
     leaseConstraints: frozenCopy(job.leaseConstraints),
     traceId: job.traceId,
     signal: job.signal,
-    get budget() {
-      return job.budget;
-    },
-    get credentials() {
-      return job.credentials;
-    },
     log: (level, message, attributes) => job.log(level, message, attributes),
     thought: (text) => job.thought(text),
     status: (phase, message) => job.status(phase, message),
@@ -117,5 +139,5 @@ export function agentContext(job: ContextSource): AgentContext {
     delegate: delegate as AgentContext["delegate"],
     rotateCredential: (id) => job.rotateCredential(id),
   };
-  return Object.freeze(context);
+  return Object.freeze(Object.assign(context, members));
 }
