@@ -28,10 +28,26 @@ function compareKeys(a: RecordKey, b: RecordKey): number {
   return a.length - b.length;
 }
 
-/** A part of a record key: the record it ends, if any, and the parts after it. */
+/**
+ * A part of a record key: the record it ends, if any (a version of 0 says
+ * none), and the parts after it. Only the value and a number are kept per
+ * record; its entry is made when read.
+ */
 interface RecordNode {
-  entry?: RecordEntry;
-  children?: Map<string, RecordNode>;
+  value: unknown;
+  version: number;
+  children: Map<string, RecordNode> | undefined;
+}
+
+/** A node without a record or parts after it. */
+function emptyNode(): RecordNode {
+  return { value: undefined, version: 0, children: undefined };
+}
+
+/** The entry of `node`'s record at `key`, or `undefined`. */
+function entryOf(key: RecordKey, node: RecordNode | undefined): RecordEntry | undefined {
+  if (node === undefined || node.version === 0) return undefined;
+  return { key, value: node.value, version: String(node.version) };
 }
 
 interface SessionLog {
@@ -68,7 +84,7 @@ export class MemoryStore extends StoreRecords {
    * caller already holds (their hash is cached) instead of building a text
    * key per operation, and a listing walks only its prefix.
    */
-  #records: RecordNode = {};
+  #records: RecordNode = emptyNode();
   /** The last version given out: versions never repeat. */
   #version = 0;
   /** Watchers of each session's log, told its bounds after every change. */
@@ -214,7 +230,7 @@ export class MemoryStore extends StoreRecords {
       let child: RecordNode | undefined = node.children?.get(part);
       if (child === undefined) {
         if (!create) return undefined;
-        child = {};
+        child = emptyNode();
         (node.children ??= new Map()).set(part, child);
       }
       node = child;
@@ -224,13 +240,15 @@ export class MemoryStore extends StoreRecords {
 
   /** The record at `key`, or `undefined`. */
   get(key: RecordKey): Promise<RecordEntry | undefined> {
-    return Promise.resolve(this.#node(key, false)?.entry);
+    return Promise.resolve(entryOf([...key], this.#node(key, false)));
   }
 
   /** Writes a record, when `options.ifVersion` (if given) still holds. */
   set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
     if (!this.#holds(key, options)) return Promise.resolve(false);
-    this.#node(key, true)!.entry = { key: [...key], value, version: String(++this.#version) };
+    const node = this.#node(key, true)!;
+    node.value = value;
+    node.version = ++this.#version;
     return Promise.resolve(true);
   }
 
@@ -243,30 +261,36 @@ export class MemoryStore extends StoreRecords {
       if (child === undefined) return Promise.resolve(true);
       path.push(child);
     }
-    delete path[key.length]!.entry;
+    const node = path[key.length]!;
+    node.value = undefined;
+    node.version = 0;
     for (let depth = key.length; depth > 0; depth--) {
       const node = path[depth]!;
-      if (node.entry !== undefined || (node.children?.size ?? 0) > 0) break;
+      if (node.version !== 0 || (node.children?.size ?? 0) > 0) break;
       path[depth - 1]!.children!.delete(key[depth - 1]!);
     }
     return Promise.resolve(true);
   }
 
   #holds(key: RecordKey, { ifVersion }: WriteOptions): boolean {
-    return ifVersion === undefined ||
-      (this.#node(key, false)?.entry?.version ?? null) === ifVersion;
+    if (ifVersion === undefined) return true;
+    const version = this.#node(key, false)?.version ?? 0;
+    return (version === 0 ? null : String(version)) === ifVersion;
   }
 
   /** The records under `prefix`, in key order, as they were when listing began. */
   async *list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
     const { after } = options;
     const entries: RecordEntry[] = [];
-    const pending = [...this.#node(prefix, false)?.children?.values() ?? []];
-    for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
-      if (node.entry && (after === undefined || compareKeys(node.entry.key, after) > 0)) {
-        entries.push(node.entry);
+    const pending: [RecordKey, RecordNode | undefined][] = [[prefix, this.#node(prefix, false)]];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const [key, node] = next;
+      for (const [part, child] of node?.children ?? []) {
+        const childKey = [...key, part];
+        const entry = entryOf(childKey, child);
+        if (entry && (after === undefined || compareKeys(childKey, after) > 0)) entries.push(entry);
+        pending.push([childKey, child]);
       }
-      if (node.children) pending.push(...node.children.values());
     }
     yield* entries.sort((a, b) => compareKeys(a.key, b.key));
   }
