@@ -78,30 +78,44 @@ function delegateArguments(rest: unknown[]): [Lease, LeaseConstraints | undefine
   return [options.leaseRequest ?? {}, options.leaseConstraints];
 }
 
+/** Returns the object it is given, so that a subclass adds its fields to that object. */
+class Given {
+  constructor(object: object) {
+    return object;
+  }
+}
+
 /**
- * The live members of a context, read from its job at each access: getters
- * on one frozen prototype shared by every context (an object literal's
- * getters would give each context a shape of its own), with the job in a
- * #private field that no reflection reaches.
+ * Holds a context's job in a #private field added to the context itself:
+ * no reflection on the context reaches it, and only this module reads it.
  */
-class LiveMembers {
+class JobField extends Given {
   readonly #job: ContextSource;
 
-  constructor(job: ContextSource) {
+  constructor(context: object, job: ContextSource) {
+    super(context);
     this.#job = job;
   }
 
-  get budget(): AgentContext["budget"] {
-    return this.#job.budget;
-  }
-
-  get credentials(): AgentContext["credentials"] {
-    return this.#job.credentials;
+  /** The job of `context`; a TypeError for an object that is not a context. */
+  static of(context: object): ContextSource {
+    return (context as JobField).#job;
   }
 }
-// No way back to the class from a context, and nothing to change on the way.
-delete (LiveMembers.prototype as { constructor?: unknown }).constructor;
-Object.freeze(LiveMembers.prototype);
+
+/**
+ * The live members of every context, read from its job at each access:
+ * getters on one frozen prototype (an object literal's own getters would give
+ * each context a shape of its own), over the plain object prototype.
+ */
+const LIVE_MEMBERS = Object.freeze({
+  get budget(): AgentContext["budget"] {
+    return JobField.of(this).budget;
+  },
+  get credentials(): AgentContext["credentials"] {
+    return JobField.of(this).credentials;
+  },
+});
 
 /**
  * Makes the context `job`'s agent is handed: built once per job and frozen,
@@ -111,8 +125,8 @@ export function agentContext(job: ContextSource): AgentContext {
   const tool = (name: string, ...rest: unknown[]) => job.tool(name, ...toolArguments(rest));
   const delegate = (agent: string, input?: unknown, ...rest: unknown[]) =>
     job.delegate(agent, input, ...delegateArguments(rest));
-  const context = new LiveMembers(job) as LiveMembers & Omit<AgentContext, keyof LiveMembers>;
-  const members: Omit<AgentContext, keyof LiveMembers> = {
+  const context = {
+    __proto__: LIVE_MEMBERS,
     jobId: job.jobId,
     sessionId: job.sessionId,
     principal: frozenCopy(job.principal),
@@ -138,6 +152,7 @@ export function agentContext(job: ContextSource): AgentContext {
     resultStream: (options) => job.resultStream(options),
     delegate: delegate as AgentContext["delegate"],
     rotateCredential: (id) => job.rotateCredential(id),
-  };
-  return Object.freeze(Object.assign(context, members));
+  } as Omit<AgentContext, "budget" | "credentials">;
+  new JobField(context, job);
+  return Object.freeze(context) as AgentContext;
 }
