@@ -3,6 +3,8 @@
 // test can drive every deadline (resume windows, idempotency keys, idle
 // sessions, heartbeats, leases) without sleeping.
 
+import { isoTimestamp } from "../internal/time.ts";
+
 /** A timer's handle, as the clock that set it returned it. */
 export type ClockTimer = unknown;
 
@@ -50,9 +52,9 @@ export const systemClock: Clock = Object.freeze({
     clearTimeout(timer as ReturnType<typeof setTimeout> | undefined),
 });
 
-/** Milliseconds since the epoch as an ISO-8601 UTC timestamp. */
+/** `clock`'s time as an ISO-8601 UTC timestamp (one formatting per millisecond). */
 export function isoAt(clock: Clock): string {
-  return new Date(clock.now()).toISOString();
+  return isoTimestamp(clock.now());
 }
 
 /**

@@ -1,9 +1,10 @@
 // This module is browser compatible.
 // What an agent is handed: a frozen object holding the documented
 // `AgentContext` API and nothing else. The job behind it (its abort, budget
-// moves, credentials, record and session) is reached only through closures,
-// which no cast or reflection on the context can open. It also maps the
-// deprecated positional shapes of `tool` and `delegate` onto the current ones.
+// moves, credentials, record and session) is reached only through closures
+// and a #private field, which no cast or reflection on the context can open.
+// It also maps the deprecated positional shapes of `tool` and `delegate` onto
+// the current ones.
 
 import type { JobResultPayload, Lease, LeaseConstraints } from "../protocol/messages.ts";
 import type { AgentContext, DelegateOptions, ToolOptions } from "./context.ts";
@@ -41,8 +42,9 @@ function frozenCopy<T>(value: T): T {
   ) {
     return value;
   }
-  const entries = Object.entries(value).map(([key, member]) => [key, frozenCopy(member)]);
-  return Object.freeze(Object.fromEntries(entries)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) copy[key] = frozenCopy(member);
+  return Object.freeze(copy) as T;
 }
 
 /**
@@ -76,6 +78,45 @@ function delegateArguments(rest: unknown[]): [Lease, LeaseConstraints | undefine
   return [options.leaseRequest ?? {}, options.leaseConstraints];
 }
 
+/** Returns the object it is given, so that a subclass adds its fields to that object. */
+class Given {
+  constructor(object: object) {
+    return object;
+  }
+}
+
+/**
+ * Holds a context's job in a #private field added to the context itself:
+ * no reflection on the context reaches it, and only this module reads it.
+ */
+class JobField extends Given {
+  readonly #job: ContextSource;
+
+  constructor(context: object, job: ContextSource) {
+    super(context);
+    this.#job = job;
+  }
+
+  /** The job of `context`; a TypeError for an object that is not a context. */
+  static of(context: object): ContextSource {
+    return (context as JobField).#job;
+  }
+}
+
+/**
+ * The live members of every context, read from its job at each access:
+ * getters on one frozen prototype (an object literal's own getters would give
+ * each context a shape of its own), over the plain object prototype.
+ */
+const LIVE_MEMBERS = Object.freeze({
+  get budget(): AgentContext["budget"] {
+    return JobField.of(this).budget;
+  },
+  get credentials(): AgentContext["credentials"] {
+    return JobField.of(this).credentials;
+  },
+});
+
 /**
  * Makes the context `job`'s agent is handed: built once per job and frozen,
  * with copies of the lease and principal, and methods bound to the job.
@@ -84,7 +125,8 @@ export function agentContext(job: ContextSource): AgentContext {
   const tool = (name: string, ...rest: unknown[]) => job.tool(name, ...toolArguments(rest));
   const delegate = (agent: string, input?: unknown, ...rest: unknown[]) =>
     job.delegate(agent, input, ...delegateArguments(rest));
-  const context: AgentContext = {
+  const context = {
+    __proto__: LIVE_MEMBERS,
     jobId: job.jobId,
     sessionId: job.sessionId,
     principal: frozenCopy(job.principal),
@@ -94,12 +136,6 @@ export function agentContext(job: ContextSource): AgentContext {
     leaseConstraints: frozenCopy(job.leaseConstraints),
     traceId: job.traceId,
     signal: job.signal,
-    get budget() {
-      return job.budget;
-    },
-    get credentials() {
-      return job.credentials;
-    },
     log: (level, message, attributes) => job.log(level, message, attributes),
     thought: (text) => job.thought(text),
     status: (phase, message) => job.status(phase, message),
@@ -116,6 +152,7 @@ export function agentContext(job: ContextSource): AgentContext {
     resultStream: (options) => job.resultStream(options),
     delegate: delegate as AgentContext["delegate"],
     rotateCredential: (id) => job.rotateCredential(id),
-  };
-  return Object.freeze(context);
+  } as Omit<AgentContext, "budget" | "credentials">;
+  new JobField(context, job);
+  return Object.freeze(context) as AgentContext;
 }

@@ -40,6 +40,9 @@ const PUBLIC_API = [
   "version",
 ];
 
+/** The members of the API read from the job at each access: getters, not copies. */
+const LIVE = ["budget", "credentials"];
+
 /** What the runtime's job offers besides the agent's API: none of it may be reachable. */
 const JOB_INTERNALS = [
   "abort",
@@ -110,8 +113,16 @@ Deno.test(
         return {
           keys: Object.keys(ctx).sort(),
           ownKeys: Reflect.ownKeys(ctx).map(String).sort(),
-          plainObject: Object.getPrototypeOf(ctx) === Object.prototype,
-          frozen: Object.isFrozen(ctx),
+          // The live members are getters on a frozen prototype over a plain one.
+          liveKeys: Reflect.ownKeys(Object.getPrototypeOf(ctx)).map(String).sort(),
+          // Each only a getter: no setter, no value to replace.
+          liveGetters: LIVE.map((key) => {
+            const live = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ctx), key)!;
+            return typeof live.get === "function" && live.set === undefined && !("value" in live);
+          }),
+          liveValues: LIVE.map((key) => typeof loose[key]),
+          plainObject: Object.getPrototypeOf(Object.getPrototypeOf(ctx)) === Object.prototype,
+          frozen: Object.isFrozen(ctx) && Object.isFrozen(Object.getPrototypeOf(ctx)),
           reached: JOB_INTERNALS.filter((key) => key in ctx || loose[key] !== undefined),
           methodKeys: [...new Set(methods.flatMap((key) => Reflect.ownKeys(loose[key] as object)))]
             .map(String).sort(),
@@ -123,6 +134,10 @@ Deno.test(
             reprototype: attempt(() => Object.setPrototypeOf(ctx, { abort() {} })),
             widenLease: attempt(() => (ctx.lease["tool.call"] as string[]).push("*")),
             renamePrincipal: attempt(() => ((ctx.principal as { id: string }).id = "mallory")),
+            // A live getter reads only the job of the context it was built for.
+            borrowGetter: attempt(() =>
+              Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ctx), "budget")!.get!.call({})
+            ),
           },
           // The lease the runtime checks is untouched by the attempts above.
           refused: attempt(() => ctx.authorize("tool.call", "shell")),
@@ -135,8 +150,11 @@ Deno.test(
     const client = await h.connect();
     const { result, events } = await run(client, "inspect", { "tool.call": ["noop"] });
     assert.deepEqual(result, {
-      keys: PUBLIC_API,
-      ownKeys: PUBLIC_API,
+      keys: PUBLIC_API.filter((key) => !LIVE.includes(key)),
+      ownKeys: PUBLIC_API.filter((key) => !LIVE.includes(key)),
+      liveKeys: LIVE,
+      liveGetters: [true, true],
+      liveValues: ["undefined", "object"],
       plainObject: true,
       frozen: true,
       reached: [],
@@ -149,6 +167,7 @@ Deno.test(
         reprototype: "TypeError",
         widenLease: "TypeError",
         renamePrincipal: "TypeError",
+        borrowGetter: "TypeError",
       },
       refused: "ArcpError",
       principal: "alice",

@@ -91,6 +91,21 @@ export function recordStoreCases(): RecordStoreCase[] {
     assert.deepEqual(values, ["jobs/z"]);
   });
 
+  test("record store: deleting a key leaves the longer and shorter keys around it", async (store) => {
+    await store.set(["tree"], "root");
+    await store.set(["tree", "a"], "a");
+    await store.set(["tree", "a", "1"], "a1");
+    await store.delete(["tree", "a"]);
+    assert.equal(await store.get(["tree", "a"]), undefined);
+    assert.equal((await store.get(["tree", "a", "1"]))?.value, "a1");
+    assert.deepEqual(await keys(store.list(["tree"])), [["tree", "a", "1"]]);
+    await store.delete(["tree", "a", "1"]);
+    assert.deepEqual(await keys(store.list(["tree"])), []);
+    assert.equal((await store.get(["tree"]))?.value, "root");
+    await store.set(["tree", "a", "1"], "again");
+    assert.deepEqual(await keys(store.list(["tree"])), [["tree", "a", "1"]]);
+  });
+
   test("record store: of concurrent checked writes at one version, exactly one wins", async (store) => {
     await store.set(["counter"], 0);
     const { version } = (await store.get(["counter"]))!;
