@@ -16,39 +16,10 @@ import type {
   WriteOptions,
 } from "./types.ts";
 import { StoreRecords } from "./records.ts";
+import { RecordTree } from "./_record_tree.ts";
 
 export type * from "./types.ts";
 export { StoreRecords } from "./records.ts";
-
-/** Orders record keys element by element, a prefix first. */
-function compareKeys(a: RecordKey, b: RecordKey): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  }
-  return a.length - b.length;
-}
-
-/**
- * A part of a record key: the record it ends, if any (a version of 0 says
- * none), and the parts after it. Only the value and a number are kept per
- * record; its entry is made when read.
- */
-interface RecordNode {
-  value: unknown;
-  version: number;
-  children: Map<string, RecordNode> | undefined;
-}
-
-/** A node without a record or parts after it. */
-function emptyNode(): RecordNode {
-  return { value: undefined, version: 0, children: undefined };
-}
-
-/** The entry of `node`'s record at `key`, or `undefined`. */
-function entryOf(key: RecordKey, node: RecordNode | undefined): RecordEntry | undefined {
-  if (node === undefined || node.version === 0) return undefined;
-  return { key, value: node.value, version: String(node.version) };
-}
 
 interface SessionLog {
   /** Retained events; `events[i]` has `event_seq === first + i`. */
@@ -84,9 +55,8 @@ export class MemoryStore extends StoreRecords {
    * caller already holds (their hash is cached) instead of building a text
    * key per operation, and a listing walks only its prefix.
    */
-  #records: RecordNode = emptyNode();
+  readonly #records = new RecordTree();
   /** The last version given out: versions never repeat. */
-  #version = 0;
   /** Watchers of each session's log, told its bounds after every change. */
   #watchers = new Map<string, Set<(bounds: LogBounds) => void>>();
 
@@ -223,75 +193,23 @@ export class MemoryStore extends StoreRecords {
     return Promise.resolve();
   }
 
-  /** The node at `key`, made on the way when `create`. */
-  #node(key: RecordKey, create: boolean): RecordNode | undefined {
-    let node: RecordNode | undefined = this.#records;
-    for (const part of key) {
-      let child: RecordNode | undefined = node.children?.get(part);
-      if (child === undefined) {
-        if (!create) return undefined;
-        child = emptyNode();
-        (node.children ??= new Map()).set(part, child);
-      }
-      node = child;
-    }
-    return node;
-  }
-
   /** The record at `key`, or `undefined`. */
   get(key: RecordKey): Promise<RecordEntry | undefined> {
-    return Promise.resolve(entryOf([...key], this.#node(key, false)));
+    return Promise.resolve(this.#records.get(key));
   }
 
   /** Writes a record, when `options.ifVersion` (if given) still holds. */
   set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
-    if (!this.#holds(key, options)) return Promise.resolve(false);
-    const node = this.#node(key, true)!;
-    node.value = value;
-    node.version = ++this.#version;
-    return Promise.resolve(true);
+    return Promise.resolve(this.#records.set(key, value, options.ifVersion));
   }
 
-  /** Deletes a record, when `options.ifVersion` (if given) still holds; empty nodes go with it. */
+  /** Deletes a record, when `options.ifVersion` (if given) still holds. */
   delete(key: RecordKey, options: WriteOptions = {}): Promise<boolean> {
-    if (!this.#holds(key, options)) return Promise.resolve(false);
-    const path: RecordNode[] = [this.#records];
-    for (const part of key) {
-      const child = path[path.length - 1]!.children?.get(part);
-      if (child === undefined) return Promise.resolve(true);
-      path.push(child);
-    }
-    const node = path[key.length]!;
-    node.value = undefined;
-    node.version = 0;
-    for (let depth = key.length; depth > 0; depth--) {
-      const node = path[depth]!;
-      if (node.version !== 0 || (node.children?.size ?? 0) > 0) break;
-      path[depth - 1]!.children!.delete(key[depth - 1]!);
-    }
-    return Promise.resolve(true);
-  }
-
-  #holds(key: RecordKey, { ifVersion }: WriteOptions): boolean {
-    if (ifVersion === undefined) return true;
-    const version = this.#node(key, false)?.version ?? 0;
-    return (version === 0 ? null : String(version)) === ifVersion;
+    return Promise.resolve(this.#records.delete(key, options.ifVersion));
   }
 
   /** The records under `prefix`, in key order, as they were when listing began. */
   async *list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
-    const { after } = options;
-    const entries: RecordEntry[] = [];
-    const pending: [RecordKey, RecordNode | undefined][] = [[prefix, this.#node(prefix, false)]];
-    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-      const [key, node] = next;
-      for (const [part, child] of node?.children ?? []) {
-        const childKey = [...key, part];
-        const entry = entryOf(childKey, child);
-        if (entry && (after === undefined || compareKeys(childKey, after) > 0)) entries.push(entry);
-        pending.push([childKey, child]);
-      }
-    }
-    yield* entries.sort((a, b) => compareKeys(a.key, b.key));
+    yield* this.#records.list(prefix, options.after);
   }
 }
