@@ -170,6 +170,15 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
   const watching = new AbortController();
   let server: Deno.HttpServer | undefined;
   try {
+    if (values.store === "kv") {
+      // Every write after a deletion would be lost: stop, and say why. The
+      // file's identity is taken before "listening" is said: a deletion
+      // right after it must not become the identity watched for.
+      await watchKvFile(values["kv-path"], watching.signal, (why) => {
+        logger.error(`${why}: stopping`);
+        stop.resolve(1);
+      });
+    }
     server = Deno.serve({
       hostname: values.host,
       port,
@@ -181,13 +190,6 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
         say(`dashboard at ${page}`, "dashboard", { url: page });
       },
     }, dashboard?.(runtime.fetch) ?? runtime.fetch);
-    if (values.store === "kv") {
-      // Every write after a deletion would be lost: stop, and say why.
-      await watchKvFile(values["kv-path"], watching.signal, (why) => {
-        logger.error(`${why}: stopping`);
-        stop.resolve(1);
-      });
-    }
   } catch (error) {
     const cause = error instanceof Deno.errors.AddrInUse
       ? "the address is already in use"
