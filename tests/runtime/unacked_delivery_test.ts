@@ -183,6 +183,12 @@ Deno.test(
       payloadOf(terminal as Frame).message as string,
       /buffer is full.*resume window.*maxBufferedEvents is 200/,
     );
+    // The end is stored on the job before it is appended to the log.
+    const endSeq = (terminal as Frame).event_seq as number;
+    await eventually(
+      async () => (await served.store.bounds(first.sessionId!)).last >= endSeq,
+      "the end to be logged",
+    );
     // Every event before the end is in the log, after the 50 the client read.
     const stored: number[] = [];
     for await (const event of served.store.read(first.sessionId!, { after: 50 })) {
