@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { openPostgresStore, type PostgresStore } from "../../store/postgres.ts";
+import type { StoredEvent } from "../../store/types.ts";
+import { startPostgres } from "../_postgres.ts";
+import { runtimeStoreConformance, storedEvent } from "./conformance.ts";
+
+async function readAll(store: PostgresStore, sessionId: string): Promise<StoredEvent[]> {
+  const read: StoredEvent[] = [];
+  for await (const event of store.read(sessionId, { after: 0 })) read.push(event);
+  return read;
+}
+
+const server = await startPostgres();
+
+if (typeof server === "string") {
+  Deno.test({ name: `PostgresStore: skipped, ${server}`, ignore: true, fn() {} });
+} else {
+  globalThis.addEventListener("unload", () => server.stop());
+  const { url } = server;
+  let schemas = 0;
+  /** A schema no other test uses. */
+  const fresh = () => `t${++schemas}`;
+
+  runtimeStoreConformance("PostgresStore", () => openPostgresStore({ url, schema: fresh() }));
+
+  const events = (from: number, to: number, jobId = "job_1"): StoredEvent[] =>
+    Array.from({ length: to - from + 1 }, (_, i) => storedEvent(from + i, jobId));
+
+  Deno.test("PostgresStore: several stores opening one new schema at once all succeed, migrated once", async () => {
+    const schema = fresh();
+    const stores = await Promise.all(
+      Array.from({ length: 4 }, () => openPostgresStore({ url, schema })),
+    );
+    const sql = postgres(url, { onnotice: () => {} });
+    try {
+      const rows = await sql.unsafe(`SELECT version FROM "${schema}".migrations`);
+      assert.deepEqual(rows.map((row) => row.version), [1]);
+      await stores[0]!.append("s", events(1, 2));
+      assert.deepEqual(await stores[3]!.bounds("s"), { first: 1, last: 2 });
+      // Opening an existing schema again applies nothing and keeps its data.
+      const again = await openPostgresStore({ url, schema });
+      assert.deepEqual(await again.bounds("s"), { first: 1, last: 2 });
+      await again.close();
+    } finally {
+      for (const store of stores) await store.close();
+      await sql.end();
+    }
+  });
+
+  Deno.test("PostgresStore: a batch that fails part-way stores none of its events", async () => {
+    const schema = fresh();
+    const store = await openPostgresStore({ url, schema });
+    const sql = postgres(url, { onnotice: () => {} });
+    try {
+      // A row the log does not know of makes the insert of event 3 fail.
+      await sql.unsafe(
+        `INSERT INTO "${schema}".events (session_id, event_seq, event) VALUES ('s', 3, '{}')`,
+      );
+      await assert.rejects(store.append("s", events(1, 5)));
+      assert.deepEqual(await store.bounds("s"), { first: 1, last: 0 });
+      const [row] = await sql.unsafe(
+        `SELECT count(*)::int AS n FROM "${schema}".events WHERE event_seq <> 3`,
+      );
+      assert.equal(row!.n, 0);
+    } finally {
+      await store.close();
+      await sql.end();
+    }
+  });
+
+  Deno.test("PostgresStore: compareAndAppend from two writers never interleaves their batches", async () => {
+    const schema = fresh();
+    const writers = [
+      await openPostgresStore({ url, schema }),
+      await openPostgresStore({ url, schema }),
+    ];
+    const BATCHES = 15;
+    const SIZE = 4;
+    try {
+      await Promise.all(writers.map(async (store, writer) => {
+        for (let batch = 0; batch < BATCHES; batch++) {
+          const job = `job_w${writer}_b${batch}`;
+          while (true) {
+            const { last } = await store.bounds("s");
+            if (await store.compareAndAppend("s", events(last + 1, last + SIZE, job)) > 0) break;
+          }
+        }
+      }));
+      const read = await readAll(writers[0]!, "s");
+      assert.deepEqual(
+        read.map((event) => event.event_seq),
+        Array.from({ length: 2 * BATCHES * SIZE }, (_, i) => i + 1),
+      );
+      for (let i = 0; i < read.length; i += SIZE) {
+        const jobs = new Set(read.slice(i, i + SIZE).map((event) => event.job_id));
+        assert.equal(jobs.size, 1, `events ${i + 1} to ${i + SIZE} come from one batch`);
+      }
+      assert.equal(new Set(read.map((event) => event.job_id)).size, 2 * BATCHES);
+    } finally {
+      for (const store of writers) await store.close();
+    }
+  });
+
+  Deno.test("PostgresStore: reads a long log in pages, in order, from any point", async () => {
+    const store = await openPostgresStore({ url, schema: fresh() });
+    try {
+      await store.append("s", events(1, 1_234));
+      const read = await readAll(store, "s");
+      assert.equal(read.length, 1_234);
+      assert.ok(read.every((event, i) => event.event_seq === i + 1));
+      const tail = [];
+      for await (const event of store.read("s", { after: 1_000 })) tail.push(event.event_seq);
+      assert.deepEqual(tail, Array.from({ length: 234 }, (_, i) => 1_001 + i));
+    } finally {
+      await store.close();
+    }
+  });
+
+  Deno.test("PostgresStore: a connection the caller gives stays open after close()", async () => {
+    const sql = postgres(url, { onnotice: () => {} });
+    try {
+      const store = await openPostgresStore({ sql, schema: fresh() });
+      await store.set(["a", "1"], { n: 1 });
+      await store.close();
+      const [row] = await sql`SELECT 1 AS one`;
+      assert.equal(row!.one, 1);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  Deno.test("PostgresStore: a schema name that is not an identifier is refused before connecting", async () => {
+    for (const schema of ["", "1abc", 'a"; DROP SCHEMA public; --', "a".repeat(64), "a-b"]) {
+      await assert.rejects(openPostgresStore({ url, schema }), TypeError);
+    }
+  });
+
+  Deno.test("PostgresStore: a database that cannot be reached fails the open", async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    listener.close();
+    await assert.rejects(
+      openPostgresStore({ url: `postgres://postgres@127.0.0.1:${port}/postgres` }),
+      /ECONNREFUSED|connect/i,
+    );
+  });
+}
