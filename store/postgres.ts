@@ -44,6 +44,7 @@ import type {
 import { StoreRecords } from "./records.ts";
 import { firstNewEvent } from "./_log.ts";
 import { checkSchema, migrate } from "./_pg_schema.ts";
+import { changePayload, LOG_CHANNEL, LogWatchers } from "./_pg_watch.ts";
 
 export type * from "./types.ts";
 export { StoreRecords } from "./records.ts";
@@ -123,12 +124,16 @@ export class PostgresStore extends StoreRecords {
   #sql: postgres.Sql;
   #schema: string;
   #owned: boolean;
+  #name: string;
+  #watchers: LogWatchers;
 
   private constructor(sql: postgres.Sql, schema: string, owned: boolean) {
     super();
     this.#sql = sql;
+    this.#name = schema;
     this.#schema = `"${schema}"`;
     this.#owned = owned;
+    this.#watchers = new LogWatchers(sql, schema);
   }
 
   /**
@@ -198,8 +203,26 @@ export class PostgresStore extends StoreRecords {
         sessionId,
         batch.at(-1)!.event_seq,
       ]);
+      await this.#notify(tx, sessionId);
       return batch.length;
     });
+  }
+
+  /** Tells watchers, once this transaction commits, that the session's log changed: one NOTIFY per transaction. */
+  async #notify(tx: postgres.TransactionSql, sessionId: string): Promise<void> {
+    await tx.unsafe(`SELECT pg_notify($1, $2)`, [
+      LOG_CHANNEL,
+      changePayload(this.#name, sessionId),
+    ]);
+  }
+
+  /**
+   * Yields the log's bounds once listening, then after each committed append or trim of the
+   * session by any process on the database (LISTEN/NOTIFY: one notification per committed batch,
+   * several folded into one while the watcher is busy), until `options.signal` aborts.
+   */
+  watch(sessionId: string, options: { signal: AbortSignal }): AsyncIterable<LogBounds> {
+    return this.#watchers.watch(sessionId, options.signal, () => this.bounds(sessionId));
   }
 
   /** Creates the session's log row when missing and locks it until the transaction ends. */
@@ -259,6 +282,7 @@ export class PostgresStore extends StoreRecords {
         `DELETE FROM ${this.#table("events")} WHERE session_id = $1 AND event_seq <= $2`,
         [sessionId, through],
       );
+      await this.#notify(tx, sessionId);
     });
   }
 
@@ -362,8 +386,9 @@ export class PostgresStore extends StoreRecords {
     }
   }
 
-  /** Ends the connection if the store opened it; a given `sql` stays open. */
+  /** Ends every watch, and the connection if the store opened it; a given `sql` stays open. */
   async close(): Promise<void> {
+    await this.#watchers.close();
     if (this.#owned) {
       this.#owned = false;
       await this.#sql.end();

@@ -102,6 +102,46 @@ if (typeof server === "string") {
     }
   });
 
+  Deno.test("PostgresStore: a watcher sees another connection's appends, one notification per batch", async () => {
+    const schema = fresh();
+    const [reader, writer] = [
+      await openPostgresStore({ url, schema }),
+      await openPostgresStore({ url, schema }),
+    ];
+    const sql = postgres(url, { onnotice: () => {} });
+    const payloads: string[] = [];
+    const sentinel = Promise.withResolvers<void>();
+    const listening = await sql.listen("arcp_log", (payload) => {
+      payloads.push(payload);
+      if (payload === `${schema}:sentinel`) sentinel.resolve();
+    });
+    const controller = new AbortController();
+    try {
+      const seen: number[] = [];
+      const watching = (async () => {
+        for await (const bounds of reader.watch("s", { signal: controller.signal })) {
+          seen.push(bounds.last);
+          if (bounds.last === 150) controller.abort();
+        }
+      })();
+      for (let batch = 0; batch < 3; batch++) {
+        await writer.append("s", events(batch * 50 + 1, batch * 50 + 50));
+      }
+      await watching;
+      assert.equal(seen.at(-1), 150);
+      // Notifications arrive in commit order: once the sentinel's has, all of the log's have.
+      await writer.append("sentinel", events(1, 1));
+      await sentinel.promise;
+      assert.equal(payloads.filter((p) => p === `${schema}:s`).length, 3);
+    } finally {
+      controller.abort();
+      await listening.unlisten();
+      await sql.end();
+      await reader.close();
+      await writer.close();
+    }
+  });
+
   Deno.test("PostgresStore: reads a long log in pages, in order, from any point", async () => {
     const store = await openPostgresStore({ url, schema: fresh() });
     try {
