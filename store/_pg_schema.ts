@@ -43,7 +43,7 @@ const MIGRATIONS: readonly (readonly string[])[] = [[
    )`,
   `CREATE TABLE $schema.records (
      key text[] COLLATE "C" PRIMARY KEY,
-     value jsonb NOT NULL,
+     value text NOT NULL,
      version bigint NOT NULL
    )`,
   `CREATE SEQUENCE $schema.record_versions`,

@@ -9,7 +9,7 @@
  * and migrated when the store opens: `logs` (each session log's first and
  * last seq, the row a writer locks), `events` (one row per event, its JSON
  * text), `records` (each record's key as a `text[]` in byte order, its JSON
- * value and a version drawn from a sequence) and `migrations`.
+ * text and a version drawn from a sequence) and `migrations`.
  *
  * @example Open a store, append and read back
  * ```ts ignore
@@ -106,8 +106,9 @@ interface LogRow {
  * {@linkcode PostgresStore.compareAndAppend} never interleaves their events.
  * A record write checked by version is one conditional statement.
  *
- * Limits: a record value is `jsonb`, which holds no `\u0000` in strings; an
- * event is stored as text and may be up to PostgreSQL's 1 GB per value.
+ * Events and record values are stored as JSON text, up to PostgreSQL's 1 GB
+ * per value; a NUL in a record key is escaped, in an order-preserving way,
+ * since PostgreSQL text cannot hold one.
  *
  * @example A store on a connection the caller owns
  * ```ts ignore
@@ -306,22 +307,24 @@ export class PostgresStore extends StoreRecords {
 
   /** The record at `key`, or `undefined`. */
   async get(key: RecordKey): Promise<RecordEntry | undefined> {
-    const [row] = await this.#sql.unsafe<{ value: unknown; version: string }[]>(
+    const [row] = await this.#sql.unsafe<{ value: string; version: string }[]>(
       `SELECT value, version FROM ${this.#table("records")} WHERE key = $1::text[]`,
-      [[...key]],
+      [encodeKey(key)],
     );
-    return row === undefined ? undefined : { key, value: row.value, version: `${row.version}` };
+    return row === undefined
+      ? undefined
+      : { key, value: JSON.parse(row.value), version: `${row.version}` };
   }
 
   /** Writes a record in one statement, checked against its version when asked. */
   async set(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
     const records = this.#table("records");
     const next = `nextval('${this.#schema}.record_versions')`;
-    const params = [[...key], JSON.stringify(value)];
+    const params = [encodeKey(key), JSON.stringify(value)];
     const { ifVersion } = options;
     if (ifVersion === undefined) {
       await this.#sql.unsafe(
-        `INSERT INTO ${records} (key, value, version) VALUES ($1::text[], $2::text::jsonb, ${next})
+        `INSERT INTO ${records} (key, value, version) VALUES ($1::text[], $2::text, ${next})
            ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version`,
         params,
       );
@@ -329,7 +332,7 @@ export class PostgresStore extends StoreRecords {
     }
     if (ifVersion === null) {
       const rows = await this.#sql.unsafe(
-        `INSERT INTO ${records} (key, value, version) VALUES ($1::text[], $2::text::jsonb, ${next})
+        `INSERT INTO ${records} (key, value, version) VALUES ($1::text[], $2::text, ${next})
            ON CONFLICT (key) DO NOTHING RETURNING 1`,
         params,
       );
@@ -337,7 +340,7 @@ export class PostgresStore extends StoreRecords {
     }
     if (!/^\d{1,18}$/.test(ifVersion)) return false;
     const rows = await this.#sql.unsafe(
-      `UPDATE ${records} SET value = $2::text::jsonb, version = ${next}
+      `UPDATE ${records} SET value = $2::text, version = ${next}
          WHERE key = $1::text[] AND version = $3::bigint RETURNING 1`,
       [...params, ifVersion],
     );
@@ -349,14 +352,14 @@ export class PostgresStore extends StoreRecords {
     const records = this.#table("records");
     const { ifVersion } = options;
     if (ifVersion === undefined) {
-      await this.#sql.unsafe(`DELETE FROM ${records} WHERE key = $1::text[]`, [[...key]]);
+      await this.#sql.unsafe(`DELETE FROM ${records} WHERE key = $1::text[]`, [encodeKey(key)]);
       return true;
     }
     if (ifVersion === null) return (await this.get(key)) === undefined;
     if (!/^\d{1,18}$/.test(ifVersion)) return false;
     const rows = await this.#sql.unsafe(
       `DELETE FROM ${records} WHERE key = $1::text[] AND version = $2::bigint RETURNING 1`,
-      [[...key], ifVersion],
+      [encodeKey(key), ifVersion],
     );
     return rows.length === 1;
   }
@@ -366,21 +369,23 @@ export class PostgresStore extends StoreRecords {
    * at a time, resuming each page after the last key seen.
    */
   async *list(prefix: RecordKey, options: ListOptions = {}): AsyncIterable<RecordEntry> {
-    const head = [...prefix];
+    const head = encodeKey(prefix);
     // Every key under the prefix sorts below the prefix with its last element extended.
     const upper = [...head.slice(0, -1), `${head.at(-1) ?? ""}${PAST_ANY}`];
-    let after: string[] = options.after === undefined || compare(options.after, head) < 0
+    let after: string[] = options.after === undefined || compare(encodeKey(options.after), head) < 0
       ? head
-      : [...options.after];
+      : encodeKey(options.after);
     while (true) {
-      const rows = await this.#sql.unsafe<{ key: string[]; value: unknown; version: string }[]>(
+      const rows = await this.#sql.unsafe<{ key: string[]; value: string; version: string }[]>(
         `SELECT key, value, version FROM ${this.#table("records")}
            WHERE key > $1::text[] AND key < $2::text[]
              AND key[1:$3] = $4::text[] AND cardinality(key) > $3
            ORDER BY key LIMIT ${LIST_PAGE}`,
         [after, upper, head.length, head],
       );
-      for (const row of rows) yield { key: row.key, value: row.value, version: `${row.version}` };
+      for (const row of rows) {
+        yield { key: decodeKey(row.key), value: JSON.parse(row.value), version: `${row.version}` };
+      }
       if (rows.length < LIST_PAGE) return;
       after = rows.at(-1)!.key;
     }
@@ -424,6 +429,31 @@ function connect(url: string | undefined): postgres.Sql {
   const target = url ?? process.env.DATABASE_URL;
   const options = { onnotice: () => {} };
   return target === undefined || target === "" ? postgres(options) : postgres(target, options);
+}
+
+/**
+ * A key as stored: PostgreSQL text holds no NUL, so NUL becomes U+0001 U+0001
+ * and U+0001 becomes U+0001 U+0002, an escape that keeps byte order.
+ */
+function encodeKey(key: RecordKey): string[] {
+  return key.map((part) =>
+    part.includes("\u0000") || part.includes("\u0001")
+      ? part.replaceAll("\u0001", "\u0001\u0002").replaceAll("\u0000", "\u0001\u0001")
+      : part
+  );
+}
+
+/** A stored key as it was given: the inverse of {@linkcode encodeKey}. */
+function decodeKey(key: readonly string[]): string[] {
+  return key.map((part) => {
+    if (!part.includes("\u0001")) return part;
+    let decoded = "";
+    for (let i = 0; i < part.length; i++) {
+      const char = part[i]!;
+      decoded += char !== "\u0001" ? char : part[++i] === "\u0001" ? "\u0000" : "\u0001";
+    }
+    return decoded;
+  });
 }
 
 /** Compares two keys element by element, as PostgreSQL compares `text[] COLLATE "C"`. */

@@ -142,6 +142,33 @@ if (typeof server === "string") {
     }
   });
 
+  Deno.test("PostgresStore: keys and values holding NUL and U+0001 round-trip, listed in byte order", async () => {
+    const store = await openPostgresStore({ url, schema: fresh() });
+    try {
+      const keys = [["k", "a"], ["k", "a\u0000"], ["k", "a\u0000b"], ["k", "a\u0001"], [
+        "k",
+        "a\u0002",
+      ]];
+      for (const key of [...keys].reverse()) {
+        assert.equal(await store.set(key, { text: `v\u0000${key[1]}` }, { ifVersion: null }), true);
+      }
+      const listed = [];
+      for await (const entry of store.list(["k"])) listed.push(entry);
+      assert.deepEqual(listed.map((entry) => entry.key), keys);
+      assert.deepEqual(listed[2]!.value, { text: "v\u0000a\u0000b" });
+      const after = [];
+      for await (const entry of store.list(["k"], { after: ["k", "a\u0000"] })) {
+        after.push(entry.key);
+      }
+      assert.deepEqual(after, keys.slice(2));
+      assert.equal(await store.delete(["k", "a\u0001"], { ifVersion: listed[3]!.version }), true);
+      assert.equal(await store.get(["k", "a\u0001"]), undefined);
+      assert.deepEqual((await store.get(["k", "a\u0000"]))?.value, { text: "v\u0000a\u0000" });
+    } finally {
+      await store.close();
+    }
+  });
+
   Deno.test("PostgresStore: reads a long log in pages, in order, from any point", async () => {
     const store = await openPostgresStore({ url, schema: fresh() });
     try {
