@@ -86,8 +86,10 @@ export interface PostgresStoreOptions {
   sql?: PostgresSql;
 }
 
-/** Events read per query: a read holds at most one page in memory. */
+/** Events read per query at most: a read holds one page in memory. */
 const READ_PAGE = 500;
+/** Bytes of events per page: a page stops at the first event that reaches it (so holds at least one). */
+const READ_PAGE_BYTES = 4 * 1024 * 1024;
 /** Records listed per query. */
 const LIST_PAGE = 200;
 /** Sorts after every string the store's keys hold, to bound a prefix range. */
@@ -241,15 +243,21 @@ export class PostgresStore extends StoreRecords {
   }
 
   /**
-   * Streams retained events after `options.after`, a page of 500 at a time, including events
-   * appended while reading: it ends at the first query that finds nothing more.
+   * Streams retained events after `options.after`, a page of 500 events or 4 MiB at a time,
+   * including events appended while reading: it ends at the first query that finds nothing more.
    */
   async *read(sessionId: string, options: ReadOptions): AsyncIterable<StoredEvent> {
     let after = options.after;
     while (!options.signal?.aborted) {
+      // A page ends at READ_PAGE events or once READ_PAGE_BYTES are reached, whichever is first:
+      // the running sum streams with the index scan, so LIMIT still stops it early.
       const rows = await this.#sql.unsafe<{ event: string }[]>(
-        `SELECT event FROM ${this.#table("events")}
-           WHERE session_id = $1 AND event_seq > $2 ORDER BY event_seq LIMIT ${READ_PAGE}`,
+        `SELECT event FROM (
+           SELECT event, octet_length(event) AS size,
+                  sum(octet_length(event)) OVER (ORDER BY event_seq) AS total
+             FROM ${this.#table("events")}
+             WHERE session_id = $1 AND event_seq > $2 ORDER BY event_seq LIMIT ${READ_PAGE}
+         ) page WHERE total - size < ${READ_PAGE_BYTES}`,
         [sessionId, after],
       );
       for (const row of rows) {

@@ -176,9 +176,16 @@ if (typeof server === "string") {
       const read = await readAll(store, "s");
       assert.equal(read.length, 1_234);
       assert.ok(read.every((event, i) => event.event_seq === i + 1));
+      // Events of 1 MiB each: pages cut by size, not by count, lose none of them.
+      const big = events(1_235, 1_250).map((event) => ({ ...event, pad: "x".repeat(1 << 20) }));
+      await store.append("s", big);
+      const all = await readAll(store, "s");
+      assert.equal(all.length, 1_250);
+      assert.ok(all.every((event, i) => event.event_seq === i + 1));
+      assert.deepEqual(all.at(-1), big.at(-1));
       const tail = [];
       for await (const event of store.read("s", { after: 1_000 })) tail.push(event.event_seq);
-      assert.deepEqual(tail, Array.from({ length: 234 }, (_, i) => 1_001 + i));
+      assert.deepEqual(tail, Array.from({ length: 250 }, (_, i) => 1_001 + i));
     } finally {
       await store.close();
     }
