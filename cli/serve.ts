@@ -12,12 +12,14 @@ import { parseNumber, printLine } from "./_client.ts";
 import { demoAgents } from "./demo_agents.ts";
 import { loadDashboard } from "./dashboard.ts";
 import { openKvFile, watchKvFile } from "./_kv_file.ts";
+import { openPostgres } from "./_postgres.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
 
 export const SERVE_USAGE =
   `Usage: cli.ts serve [--host 127.0.0.1] [--port 7777] [--token TOKEN=PRINCIPAL]...
-                    [--store kv|memory] [--kv-path PATH] [--resume-window SEC]
+                    [--store kv|memory|postgres] [--kv-path PATH]
+                    [--postgres-url URL] [--postgres-schema NAME] [--resume-window SEC]
                     [--heartbeat SEC] [--max-connections N] [--hello-timeout SEC]
                     [--max-sessions-per-principal N] [--max-jobs-per-principal N]
                     [--idle-session SEC] [--demo] [--dashboard] [--json]
@@ -33,10 +35,16 @@ Starts an ARCP runtime serving WebSockets at ws://HOST:PORT/arcp.
                            any (and no JWT key), one random token is generated and
                            printed. Tokens are looked up first, then tried as JWTs
 ${JWT_USAGE}
-  --store kv|memory        where sessions, jobs and event logs are kept (default kv:
+  --store kv|memory|postgres
+                           where sessions, jobs and event logs are kept (default kv:
                            a Deno KV file, so sessions survive a restart)
   --kv-path PATH           the Deno KV file (default arcp-runtime.kv); serve exits
                            with 1 if it cannot be opened, or is deleted while serving
+  --postgres-url URL       the PostgreSQL database of --store postgres (default
+                           DATABASE_URL, else the PG* variables); serve exits with 1
+                           if it cannot be reached at start
+  --postgres-schema NAME   the schema its tables live in, created and migrated at
+                           start (default arcp)
   --resume-window SEC      seconds a session stays resumable (default 600)
   --heartbeat SEC          heartbeat interval in seconds (default 30)
   --max-connections N      WebSockets served at once; more get HTTP 503 (default 4096)
@@ -89,6 +97,8 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
       token: { type: "string", multiple: true, default: [] },
       store: { type: "string", default: "kv" },
       "kv-path": { type: "string", default: "arcp-runtime.kv" },
+      "postgres-url": { type: "string" },
+      "postgres-schema": { type: "string", default: "arcp" },
       "resume-window": { type: "string", default: "600" },
       heartbeat: { type: "string", default: "30" },
       "max-connections": { type: "string", default: "4096" },
@@ -109,8 +119,10 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
     return 0;
   }
   const port = parseNumber("port", values.port, { integer: true, min: 0, max: 65535 });
-  if (values.store !== "memory" && values.store !== "kv") {
-    throw new TypeError(`Invalid --store "${values.store}": expected "kv" or "memory"`);
+  if (values.store !== "memory" && values.store !== "kv" && values.store !== "postgres") {
+    throw new TypeError(
+      `Invalid --store "${values.store}": expected "kv", "memory" or "postgres"`,
+    );
   }
   const seconds = (name: "resume-window" | "heartbeat" | "hello-timeout") =>
     parseNumber(name, values[name], { min: 0, exclusive: true });
@@ -143,7 +155,11 @@ export async function serve(args: string[], signal?: AbortSignal): Promise<numbe
   // What stops serve from starting is said in one line, and exits with 1.
   let store: Store;
   try {
-    store = values.store === "kv" ? await openKvFile(values["kv-path"]) : new MemoryStore();
+    store = values.store === "kv"
+      ? await openKvFile(values["kv-path"])
+      : values.store === "postgres"
+      ? await openPostgres(values["postgres-url"], values["postgres-schema"])
+      : new MemoryStore();
   } catch (error) {
     console.error((error as Error).message);
     return 1;

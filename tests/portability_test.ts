@@ -351,6 +351,7 @@ const RUNTIME_SPECIFIC = [
   /^transports\/(?:_?bun|_bun_socket)\.ts$/,
   /^runtime\/fs_deno\.ts$/,
   /^store\/deno_kv\.ts$/,
+  /^store\/(?:postgres|_pg_\w+)\.ts$/,
   /^client\/resume_state_deno_kv\.ts$/,
   /^cli(?:\.ts$|\/)/,
 ];

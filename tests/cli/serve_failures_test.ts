@@ -74,3 +74,31 @@ Deno.test("cli serve: a KV file left in place is served until stopped, exit 0", 
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.equal((await served.stop()).code, 0);
   }));
+
+Deno.test("cli serve: a PostgreSQL database that cannot be reached is one line and exit 1, no password shown", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  const url = `postgres://arcp:secret@127.0.0.1:${port}/arcp`;
+  const result = await runCli([...serveArgs, "--store", "postgres", "--postgres-url", url]);
+  assertOneLine(
+    result,
+    new RegExp(
+      `^Cannot open the PostgreSQL store at postgres://arcp:\\*\\*\\*@127\\.0\\.0\\.1:${port}/arcp: .*ECONNREFUSED`,
+    ),
+  );
+  assert.doesNotMatch(result.stderr, /secret/);
+  const named = await runCli([
+    ...serveArgs,
+    "--store",
+    "postgres",
+    "--postgres-url",
+    url,
+    "--postgres-schema",
+    "no-dashes",
+  ]);
+  assertOneLine(
+    named,
+    /^Cannot open the PostgreSQL store at .*: Invalid PostgreSQL schema name "no-dashes"/,
+  );
+});
