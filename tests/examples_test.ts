@@ -154,6 +154,7 @@ const TESTED_ELSEWHERE: Record<string, string> = {
   "stdio_runtime.ts": "tests/transports/stdio_test.ts", // the child of stdio_client.ts
   "dashboard/": "tests/cli/dashboard_test.ts", // and tests/browser/dashboard_chromium_test.ts
   "deploy/": "tests/deploy_example_test.ts",
+  "postgres.ts": "tests/postgres_example_test.ts", // against a throwaway PostgreSQL server
 };
 
 /** Run below, under Bun and in Chromium. */
