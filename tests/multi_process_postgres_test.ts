@@ -109,6 +109,13 @@ if (typeof server === "string") {
           lastSeq = event.event_seq;
           if (event.payload.kind === "progress" && ++read === 5) break;
         }
+        // The job goes on while the client reads no more: a subscriber on the
+        // third instance sees five more steps stored before the kill.
+        await using observer = await connect(third.url, { token: TOKEN, reconnect: false });
+        for await (const event of await observer.subscribe(counted.jobId)) {
+          const body = event.payload.body as { current?: number };
+          if (event.payload.kind === "progress" && body.current! >= read + 5) break;
+        }
         const sessionId = client.sessionId;
         const state = (await resumeStore.load("k"))!;
         // The first process dies without a word; the others run on.
@@ -135,7 +142,12 @@ if (typeof server === "string") {
         ) => (f.payload as { kind: string; body: { current: number } }));
         for (const payload of progress) assert.equal(payload.kind, "progress");
         const currents = progress.map((payload) => payload.body.current);
-        assert.deepEqual(currents, currents.map((_, i) => (currents[0] ?? 0) + i));
+        assert.ok(currents.length >= 5, `${currents.length} steps stored after the last read`);
+        assert.deepEqual(
+          currents,
+          currents.map((_, i) => read + 1 + i),
+          "from the step after the last read",
+        );
         const lost = sequenced.at(-1)!;
         assert.equal(lost.type, "job.error");
         assert.equal(lost.job_id, counted.jobId);
@@ -144,7 +156,7 @@ if (typeof server === "string") {
           { final_status: "error", code: "INTERNAL_ERROR", retryable: true, message: undefined },
         );
 
-        // The third instance sees the same end.
+        // The third instance lists the same end.
         assert.equal((await listedStatus(third.url))[counted.jobId], "error");
       } finally {
         await stopAll(instances);
