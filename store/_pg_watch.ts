@@ -55,7 +55,12 @@ export class LogWatchers {
     watchers.add(wake);
     signal.addEventListener("abort", wake, { once: true });
     try {
-      this.#listening ??= this.#sql.listen(LOG_CHANNEL, (payload) => this.#dispatch(payload));
+      // A LISTEN that failed is tried again by the next watcher, not kept as failed.
+      this.#listening ??= this.#sql.listen(LOG_CHANNEL, (payload) => this.#dispatch(payload))
+        .catch((error) => {
+          this.#listening = undefined;
+          throw error;
+        });
       await this.#listening;
       while (!signal.aborted && !this.#closed) {
         if (!pending) {
@@ -81,6 +86,7 @@ export class LogWatchers {
     for (const watchers of this.#watchers.values()) for (const wake of watchers) wake();
     const listening = this.#listening;
     this.#listening = undefined;
+    // A LISTEN that never started has nothing to undo; its watchers were told.
     if (listening !== undefined) await (await listening.catch(() => undefined))?.unlisten();
   }
 }

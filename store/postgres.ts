@@ -258,6 +258,7 @@ export function openPostgresStore(options: PostgresStoreOptions = {}): Promise<P
 /** A connection from `url`, else `DATABASE_URL`, else the driver's `PG*` defaults. */
 function connect(url: string | undefined): postgres.Sql {
   const target = url ?? process.env.DATABASE_URL;
+  // NOTICEs ("schema already exists, skipping" from migrations) are not errors: not printed.
   const options = { onnotice: () => {} };
   return target === undefined || target === "" ? postgres(options) : postgres(target, options);
 }
