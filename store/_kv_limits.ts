@@ -81,23 +81,3 @@ export function measure(
   }
   return { bytes: 2 * keyBytes + valueBytes, keyBytes };
 }
-
-/**
- * The end (exclusive) of the longest run of writes from `start` that fits
- * in one commit; at least one write.
- */
-export function commitEnd(sizes: readonly WriteSize[], start: number): number {
-  let end = start;
-  let bytes = 0;
-  let keyBytes = 0;
-  while (end < sizes.length && end - start < MAX_COMMIT_MUTATIONS) {
-    const size = sizes[end]!;
-    const full = bytes + size.bytes > MAX_COMMIT_BYTES ||
-      keyBytes + size.keyBytes > MAX_COMMIT_KEY_BYTES;
-    if (end > start && full) break;
-    bytes += size.bytes;
-    keyBytes += size.keyBytes;
-    end++;
-  }
-  return end;
-}

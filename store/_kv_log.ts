@@ -15,12 +15,29 @@ import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
 import { firstNewEvent } from "./_log.ts";
 import { commitChecked, deleteAll, MAX_CONFLICTS, READ_BATCH, watchValues } from "./_kv.ts";
 import { commit, type KvLike } from "../internal/kv.ts";
-import { commitEnd, type KeyPart, MAX_VALUE_BYTES, measure, type WriteSize } from "./_kv_limits.ts";
+import {
+  type KeyPart,
+  MAX_COMMIT_BYTES,
+  MAX_COMMIT_KEY_BYTES,
+  MAX_COMMIT_MUTATIONS,
+  MAX_VALUE_BYTES,
+  measure,
+  valueSize,
+} from "./_kv_limits.ts";
 import { isPartsMarker, type PartsMarker, readParts, splitBytes, writeParts } from "./_kv_parts.ts";
 import { keepFrameText } from "../transports/frame_text.ts";
 
 /** What the log holds for an event stored in parts. */
 type EventMarker = PartsMarker & { event_seq: number };
+
+/**
+ * Largest chunk of events in one log value, under the value limit: an
+ * event larger than that is a value of its own.
+ */
+const CHUNK_BYTES = 60_000;
+const OPEN_BRACKET = 0x5b;
+const COMMA = 0x2c;
+const CLOSE_BRACKET = 0x5d;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -43,6 +60,12 @@ export async function readLogMeta(
   return { bounds: boundsOf(entry.value), versionstamp: entry.versionstamp };
 }
 
+/** A write to the log: the value at `["log", sessionId, seq]`. */
+interface LogWrite {
+  seq: number;
+  value: Uint8Array | EventMarker;
+}
+
 /**
  * Stores `events` from the first new one; `exclusive`, stops at any other
  * writer. Returns how many of `events` the log holds afterwards.
@@ -59,39 +82,37 @@ export async function appendEvents(
   let { bounds, versionstamp } = await readLogMeta(kv, key, sessionId);
   if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
   let index = firstNewEvent(events, bounds.last);
+  // Every log key of the session has the same size (a number is 9 bytes):
+  // measured once, not per event.
+  const { keyBytes } = measure(
+    key("log", sessionId, 0),
+    undefined,
+    `the events of "${sessionId}"`,
+    0,
+  );
   // Events over the value limit go to parts first; the log gets a marker,
   // written with the rest of the batch, that makes them visible. Stored
   // ones are skipped unencoded.
-  const values: (Uint8Array | EventMarker | undefined)[] = [];
-  const sizes: WriteSize[] = [];
-  for (let i = 0; i < events.length; i++) {
+  const values: (Uint8Array | EventMarker | undefined)[] = new Array(events.length);
+  for (let i = index; i < events.length; i++) {
     const seq = events[i]!.event_seq;
-    const logKey = key("log", sessionId, seq);
-    if (i < index) {
-      values.push(undefined);
-      sizes.push({ bytes: 0, keyBytes: 0 });
-      continue;
-    }
     const bytes = encoder.encode(keepFrameText(events[i]!));
     if (bytes.length <= MAX_VALUE_BYTES) {
-      values.push(bytes);
-      sizes.push(measure(logKey, bytes, `event_seq ${seq}`, bytes.length));
-    } else {
-      const parts = splitBytes(bytes);
-      await writeParts(kv, key("log_part", sessionId, seq), parts, `event_seq ${seq}`);
-      values.push({ event_seq: seq, kv_parts: parts.length });
-      sizes.push(measure(logKey, values[i], `event_seq ${seq}`));
+      values[i] = bytes;
+      continue;
     }
+    const parts = splitBytes(bytes);
+    await writeParts(kv, key("log_part", sessionId, seq), parts, `event_seq ${seq}`);
+    values[i] = { event_seq: seq, kv_parts: parts.length };
+    measure(key("log", sessionId, seq), values[i], `event_seq ${seq}`);
   }
   const metaKey = key("log_meta", sessionId);
   let conflicts = 0;
   while (index < events.length) {
-    const end = commitEnd(sizes, index);
+    const { end, writes } = planCommit(events, values, index, keyBytes);
     const last = events[end - 1]!.event_seq;
     const op = kv.atomic().check({ key: metaKey, versionstamp });
-    for (let i = index; i < end; i++) {
-      op.set(key("log", sessionId, events[i]!.event_seq), values[i]);
-    }
+    for (const write of writes) op.set(key("log", sessionId, write.seq), write.value);
     op.set(metaKey, { first: bounds.first, last });
     const committed = await commit(op, `events ${events[index]!.event_seq}..${last}`);
     if (committed !== null) {
@@ -110,6 +131,79 @@ export async function appendEvents(
     if (!exclusive) index += firstNewEvent(events.slice(index), bounds.last);
   }
   return events.length;
+}
+
+/**
+ * The writes of one commit, from `events[start]` to `events[end - 1]`:
+ * events go in chunks of up to {@linkcode CHUNK_BYTES}, each keyed by its
+ * last event_seq, so a commit sets a few values rather than one per event
+ * (what a KV commit costs grows with its mutations far more than with its
+ * bytes); a marker of an event stored in parts stands alone. As many as the
+ * commit limits allow, and at least one.
+ */
+function planCommit(
+  events: readonly StoredEvent[],
+  values: readonly (Uint8Array | EventMarker | undefined)[],
+  start: number,
+  keyBytes: number,
+): { end: number; writes: LogWrite[] } {
+  const writes: LogWrite[] = [];
+  let commitBytes = 0;
+  let chunk: Uint8Array[] = [];
+  let chunkBytes = 0;
+  const fits = (valueBytes: number) =>
+    writes.length < MAX_COMMIT_MUTATIONS &&
+    commitBytes + 2 * keyBytes + valueBytes <= MAX_COMMIT_BYTES &&
+    (writes.length + 1) * keyBytes <= MAX_COMMIT_KEY_BYTES;
+  const close = (end: number) => {
+    writes.push({ seq: events[end - 1]!.event_seq, value: joinChunk(chunk, chunkBytes) });
+    commitBytes += 2 * keyBytes + chunkBytes;
+    chunk = [];
+    chunkBytes = 0;
+  };
+  let i = start;
+  for (; i < events.length; i++) {
+    const value = values[i]!;
+    if (!(value instanceof Uint8Array)) {
+      if (chunk.length > 0) close(i);
+      const markerBytes = valueSize(value);
+      if (writes.length > 0 && !fits(markerBytes)) break;
+      writes.push({ seq: events[i]!.event_seq, value });
+      commitBytes += 2 * keyBytes + markerBytes;
+      continue;
+    }
+    // One event alone is its own text; several are a JSON array of theirs.
+    const grown = chunk.length === 0
+      ? value.length
+      : chunkBytes + value.length + (chunk.length === 1 ? 3 : 1);
+    if (chunk.length > 0 && grown > CHUNK_BYTES) {
+      close(i);
+      if (!fits(value.length)) break;
+      chunk.push(value);
+      chunkBytes = value.length;
+      continue;
+    }
+    if ((writes.length > 0 || chunk.length > 0) && !fits(grown)) break;
+    chunk.push(value);
+    chunkBytes = grown;
+  }
+  if (chunk.length > 0) close(i);
+  return { end: i, writes };
+}
+
+/** The value of a chunk of `bytes` long: one event's text, or a JSON array of several. */
+function joinChunk(chunk: readonly Uint8Array[], bytes: number): Uint8Array {
+  if (chunk.length === 1) return chunk[0]!;
+  const joined = new Uint8Array(bytes);
+  joined[0] = OPEN_BRACKET;
+  let offset = 1;
+  for (const text of chunk) {
+    joined.set(text, offset);
+    offset += text.length;
+    joined[offset++] = COMMA;
+  }
+  joined[bytes - 1] = CLOSE_BRACKET;
+  return joined;
 }
 
 /** The log's bounds now and after each change, until `options.signal` aborts. */
@@ -145,6 +239,17 @@ export async function* readEvents(
     for await (const entry of batch) {
       if (options.signal?.aborted) return;
       const value = entry.value as Uint8Array | StoredEvent | EventMarker;
+      count++;
+      if (value instanceof Uint8Array && value[0] === OPEN_BRACKET) {
+        // A chunk, keyed by its last event: those before `next` were read, or trimmed.
+        for (const event of JSON.parse(decoder.decode(value)) as StoredEvent[]) {
+          if (event.event_seq < next) continue;
+          if (options.signal?.aborted) return;
+          next = event.event_seq + 1;
+          yield event;
+        }
+        continue;
+      }
       const event = value instanceof Uint8Array
         ? JSON.parse(decoder.decode(value)) as StoredEvent
         : isPartsMarker(value)
@@ -155,7 +260,6 @@ export async function* readEvents(
           `event_seq ${value.event_seq}`,
         )
         : value;
-      count++;
       next = event.event_seq + 1;
       yield event;
     }
