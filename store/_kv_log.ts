@@ -8,8 +8,10 @@
 // transport sends (`keepFrameText`): encoded once for both. The KV stores
 // bytes as they are, so their size is exact without walking the event, and
 // neither V8 serialization (an object's, or a whole two-byte string's as
-// soon as one character is outside Latin-1) runs. Logs written before hold
-// objects, which read as they are.
+// soon as one character is outside Latin-1) runs. A batch's texts go in
+// chunks (see `planCommit`), the key of each its last seq, so a read from
+// any seq starts at the first key at or after it. Logs written before hold
+// one object or one text per key, which read as they are.
 
 import type { LogBounds, ReadOptions, StoredEvent } from "./types.ts";
 import { firstNewEvent } from "./_log.ts";

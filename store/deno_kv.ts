@@ -3,9 +3,11 @@
  * idempotency keys, the credential ledger) survive restarts and are shared
  * by every process that opens the same database.
  *
- * Key layout, under the store's prefix: `["log", sessionId, seq]` (one
- * event, as the UTF-8 bytes of its JSON text; logs of earlier versions,
- * which hold objects, read as well), `["log_meta", sessionId]` (the log's `{ first, last }`), and each
+ * Key layout, under the store's prefix: `["log", sessionId, seq]` (the
+ * events of a batch through `seq`, up to 60 KB of them: one event as the
+ * UTF-8 bytes of its JSON text, several as a JSON array of those texts;
+ * logs of earlier versions, which hold one object per event, read as
+ * well), `["log_meta", sessionId]` (the log's `{ first, last }`), and each
  * record at its own key (`["session", sessionId]`, `["job", jobId]`, ...:
  * see {@linkcode RecordStore}). An event over the 64 KiB value limit is
  * stored as JSON in parts under `["log_part", sessionId, seq, n]`, its log
