@@ -53,11 +53,50 @@ function boundsOf(value: unknown): LogBounds {
 }
 
 /** A log's bounds and the versionstamp of its meta key, to check commits against. */
+export interface LogMeta {
+  bounds: LogBounds;
+  versionstamp: string | null;
+}
+
+/** Logs whose meta a store remembers at most: the oldest is forgotten first. */
+const REMEMBERED_LOGS = 1_024;
+
+/**
+ * The meta each log had after this store's last commit to it, so the next
+ * append checks its commit against it without reading it first (a read
+ * costs about as much as a small commit). A remembered meta is only a
+ * guess: the commit's check is what decides, and a stale one costs a
+ * failed commit and a read. So it is used only for a batch that starts
+ * right after it, and forgotten when this store trims or drops the log.
+ */
+export class CommittedMeta {
+  readonly #metas = new Map<string, LogMeta>();
+
+  /** The remembered meta of the log, if `nextSeq` continues it. */
+  continuing(sessionId: string, nextSeq: number | undefined): LogMeta | undefined {
+    const meta = this.#metas.get(sessionId);
+    return meta !== undefined && meta.bounds.last + 1 === nextSeq ? meta : undefined;
+  }
+
+  remember(sessionId: string, meta: LogMeta): void {
+    this.#metas.delete(sessionId);
+    this.#metas.set(sessionId, meta);
+    if (this.#metas.size > REMEMBERED_LOGS) {
+      this.#metas.delete(this.#metas.keys().next().value!);
+    }
+  }
+
+  forget(sessionId: string): void {
+    this.#metas.delete(sessionId);
+  }
+}
+
+/** A log's bounds and the versionstamp of its meta key, to check commits against. */
 export async function readLogMeta(
   kv: KvLike,
   key: KeyBuilder,
   sessionId: string,
-): Promise<{ bounds: LogBounds; versionstamp: string | null }> {
+): Promise<LogMeta> {
   const entry = await kv.get(key("log_meta", sessionId));
   return { bounds: boundsOf(entry.value), versionstamp: entry.versionstamp };
 }
@@ -80,8 +119,10 @@ export async function appendEvents(
   sessionId: string,
   events: readonly StoredEvent[],
   exclusive: boolean,
+  committed: CommittedMeta,
 ): Promise<number> {
-  let { bounds, versionstamp } = await readLogMeta(kv, key, sessionId);
+  let { bounds, versionstamp } = committed.continuing(sessionId, events[0]?.event_seq) ??
+    await readLogMeta(kv, key, sessionId);
   if (exclusive && events[0]?.event_seq !== bounds.last + 1) return 0;
   let index = firstNewEvent(events, bounds.last);
   // Every log key of the session has the same size (a number is 9 bytes):
@@ -116,10 +157,15 @@ export async function appendEvents(
     const op = kv.atomic().check({ key: metaKey, versionstamp });
     for (const write of writes) op.set(key("log", sessionId, write.seq), write.value);
     op.set(metaKey, { first: bounds.first, last });
-    const committed = await commit(op, `events ${events[index]!.event_seq}..${last}`);
-    if (committed !== null) {
-      versionstamp = committed;
+    const stamp = await commit(op, `events ${events[index]!.event_seq}..${last}`)
+      .catch((error) => {
+        committed.forget(sessionId);
+        throw error;
+      });
+    if (stamp !== null) {
+      versionstamp = stamp;
       bounds = { first: bounds.first, last };
+      committed.remember(sessionId, { bounds, versionstamp });
       index = end;
       continue;
     }

@@ -49,6 +49,7 @@ import { keySize, MAX_KEY_BYTES } from "./_kv_limits.ts";
 import { listRecords, recordEntry, writeKey } from "./_kv_record.ts";
 import {
   appendEvents,
+  CommittedMeta,
   type KeyBuilder,
   readEvents,
   readLogMeta,
@@ -108,6 +109,7 @@ export class DenoKvStore extends StoreRecords {
   #kv: KvLike;
   #key: KeyBuilder;
   #prefixLength: number;
+  readonly #committed = new CommittedMeta();
 
   /**
    * Wraps an open KV; the store never closes it.
@@ -128,7 +130,7 @@ export class DenoKvStore extends StoreRecords {
    * when it exceeds one commit's limits.
    */
   async append(sessionId: string, events: readonly StoredEvent[]): Promise<void> {
-    await appendEvents(this.#kv, this.#key, sessionId, events, false);
+    await appendEvents(this.#kv, this.#key, sessionId, events, false, this.#committed);
   }
 
   /**
@@ -137,7 +139,7 @@ export class DenoKvStore extends StoreRecords {
    * between.
    */
   compareAndAppend(sessionId: string, events: readonly StoredEvent[]): Promise<number> {
-    return appendEvents(this.#kv, this.#key, sessionId, events, true);
+    return appendEvents(this.#kv, this.#key, sessionId, events, true, this.#committed);
   }
 
   /**
@@ -161,7 +163,12 @@ export class DenoKvStore extends StoreRecords {
    * the events go in commits of at most 999 deletes.
    */
   async trim(sessionId: string, options: { through: number }): Promise<void> {
-    await trimLog(this.#kv, this.#key, sessionId, options.through);
+    try {
+      await trimLog(this.#kv, this.#key, sessionId, options.through);
+    } finally {
+      // The trim moved the bounds: an append reads them anew.
+      this.#committed.forget(sessionId);
+    }
   }
 
   /** The retained range of a session's log. */
@@ -174,6 +181,7 @@ export class DenoKvStore extends StoreRecords {
    * 999 deletes (calling it again finishes an interrupted drop).
    */
   async drop(sessionId: string): Promise<void> {
+    this.#committed.forget(sessionId);
     await commit(this.#kv.atomic().delete(this.#key("log_meta", sessionId)), "a deletion");
     await deleteAll(this.#kv, { prefix: this.#key("log", sessionId) });
     await deleteAll(this.#kv, { prefix: this.#key("log_part", sessionId) });

@@ -431,3 +431,29 @@ Deno.test("DenoKvStore keeps a batch in chunks keyed by their last event_seq; re
     kv.close();
   }
 });
+
+Deno.test("DenoKvStore checks an append against its own last commit without a read, and a stale one against the log", async () => {
+  const raw = await Deno.openKv(":memory:");
+  let gets = 0;
+  const counting: KvLike = { ...instrumented(raw).kv, get: (key) => (gets++, raw.get(key)) };
+  const mine = new DenoKvStore(counting);
+  const other = new DenoKvStore(raw);
+  try {
+    await mine.append("s", events(1, 2));
+    const before = gets;
+    await mine.append("s", events(3, 4));
+    assert.equal(gets, before, "the second append reads nothing");
+    // Another writer moves the log: the remembered meta is stale, the commit's check says so.
+    await other.append("s", events(5, 6));
+    assert.equal(await mine.compareAndAppend("s", events(5, 5)), 0);
+    assert.equal(await mine.compareAndAppend("s", events(7, 8)), 2);
+    // A trim forgets it, so the next append reads the bounds anew.
+    await mine.trim("s", { through: 3 });
+    const trimmed = gets;
+    await mine.append("s", events(9, 9));
+    assert.ok(gets > trimmed);
+    assert.deepEqual(await seqs(mine, "s"), [4, 5, 6, 7, 8, 9]);
+  } finally {
+    raw.close();
+  }
+});
