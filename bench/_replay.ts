@@ -238,7 +238,8 @@ async function replay(runtime: Bench, session: DetachedSession, n: number) {
   return { events, replayMs };
 }
 
-function openStore(spec: StoreSpec): Promise<RuntimeStore> | RuntimeStore {
+/** Opens a store of `spec`. */
+export function openStore(spec: StoreSpec): Promise<RuntimeStore> | RuntimeStore {
   switch (spec.kind) {
     case "memory":
       return new MemoryStore();
