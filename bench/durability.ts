@@ -3,35 +3,46 @@
  *
  * Run with `deno task bench` (after `bench/event_path.ts`), or alone with
  * `deno run -A bench/durability.ts`; add `--quick` for a smoke run with
- * smaller counts. Everything runs in this one process, over the memory
- * transport. It prints:
+ * smaller counts. Everything runs over the memory transport; the stores are
+ * a `MemoryStore`, a `DenoKvStore` on a temporary file (fresh per run) and a
+ * `PostgresStore` on a throwaway server this bench starts with `initdb` (as
+ * tests/_postgres.ts does: 127.0.0.1, `fsync=off`; a fresh schema per run).
+ * Where PostgreSQL cannot be started its rows are skipped, and it says so.
+ * It prints:
  *
  * 1. **Resume replay.** A raw client opens a session and submits a job, then
  *    drops its connection; only then does the agent emit N events (awaiting
- *    `ctx.log` each), which the runtime logs in a `MemoryStore`. A second
- *    raw connection resumes the session with `last_event_seq: 0` and reads
- *    until the Nth event. Timed from the resume `session.hello` to the Nth
- *    event: milliseconds and events per second, for N = 10,000 and
- *    1,000,000 (1,000 and 10,000 with `--quick`). The runtime's buffer caps
- *    are raised above N. The replay streams from the store in batches and
- *    the raw client keeps no frame, so memory is the store's log plus a
- *    bounded pipeline; peak RSS (`Deno.memoryUsage()`, sampled) is reported.
- *    The raw client does not ask for `ack`, so the whole log stays retained.
+ *    `ctx.log` each). A raw connection then resumes the session with
+ *    `last_event_seq: 0` and reads until the Nth event, timed from the
+ *    resume `session.hello`: milliseconds and events per second, for
+ *    N = 10,000 and 1,000,000 (1,000 and 10,000 with `--quick`), from each
+ *    store. Each run is a process of its own (bench/_replay.ts), so its peak
+ *    RSS (the kernel's `VmHWM`) is its own. With the `MemoryStore` the log
+ *    lives in that process, which emits and replays. With a durable store
+ *    one process emits and closes its runtime, and a fresh one resumes, as
+ *    after a restart: its peak RSS is the replay's, which streams from the
+ *    store in batches, so that peak stays far below the size of the log it
+ *    reads (hundreds of MiB for 1,000,000 events). The runtime's buffer caps
+ *    and resume window are raised above N; the raw client does not ask for
+ *    `ack`, so the whole log stays.
  * 2. **Store throughput.** One job emitting 100,000 events (10,000 with
  *    `--quick`) to a client connected with `connect()`, which reads them all
- *    with `for await`; timed from `submit()` to the result. Once with a
- *    `MemoryStore`, once with a `DenoKvStore` on a temporary file (fresh per
- *    run), interleaved for 3 rounds (1 with `--quick`); medians and the
- *    ratio KV / memory.
+ *    with `for await`; timed from `submit()` to the result, in this process.
+ *    Once per store, interleaved for 3 rounds (1 with `--quick`); medians
+ *    and the ratios Deno KV / memory and PostgreSQL / memory.
+ *
+ * A summary table of both ends the output.
  *
  * @module
  */
 
 import { connect, memoryTransportPair, Runtime, staticTokens } from "../mod.ts";
-import type { AgentDefinition, Frame, Transport } from "../mod.ts";
-import { openDenoKvStore } from "../store/deno_kv.ts";
+import type { AgentDefinition } from "../mod.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { RuntimeStore } from "../store/types.ts";
+import { startPostgres } from "../tests/_postgres.ts";
+import { procMiB } from "./_process.ts";
+import { openStore, type ReplayArgs, type ReplayOutput, type StoreSpec } from "./_replay.ts";
 
 const QUICK = Deno.args.includes("--quick");
 /** Buffered events per replay run. */
@@ -42,20 +53,17 @@ const THROUGHPUT_EVENTS = QUICK ? 10_000 : 100_000;
 const ROUNDS = QUICK ? 1 : 3;
 const TOKEN = "bench-token";
 const MIB = 1024 * 1024;
+const REPLAY_SCRIPT = new URL("./_replay.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
-// Memory --------------------------------------------------------------------
+const STORE_NAMES = {
+  memory: "MemoryStore",
+  kv: "DenoKvStore (file)",
+  postgres: "PostgresStore",
+} as const;
 
-let peakRss = 0;
-
-/** Samples RSS now; the peak is kept. */
-function sampleRss(): number {
-  const { rss } = Deno.memoryUsage();
-  if (rss > peakRss) peakRss = rss;
-  return rss;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / MIB).toFixed(0)} MiB`;
+function mib(value: number): string {
+  return `${value.toFixed(0)} MiB`;
 }
 
 function rate(value: number, unit = " events"): string {
@@ -66,158 +74,74 @@ function count(value: number): string {
   return value.toLocaleString("en-US");
 }
 
+/** This process's peak RSS in MiB (the kernel's, else now). */
+async function ownPeakMiB(): Promise<number> {
+  return (await procMiB(Deno.pid, "VmHWM")) ?? Deno.memoryUsage().rss / MIB;
+}
+
+/** Left-aligned first column, right-aligned others. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) =>
+    "  " + row.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))
+      .join("  ")
+  );
+}
+
 // 1. Resume replay ------------------------------------------------------------
 
-/** A raw connection: frames in, frames out, nothing validated or kept. */
-class Raw {
-  readonly #writer: WritableStreamDefaultWriter<Frame>;
-  readonly #reader: ReadableStreamDefaultReader<unknown>;
-  #ids = 0;
-
-  constructor(transport: Transport) {
-    this.#writer = transport.writable.getWriter();
-    this.#reader = transport.readable.getReader();
+/** Runs one phase in a process of its own (bench/_replay.ts); its progress goes to our stderr. */
+async function inProcess(args: ReplayArgs): Promise<ReplayOutput> {
+  const { success, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, REPLAY_SCRIPT, JSON.stringify(args)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  if (!success) {
+    throw new Error(`The ${args.phase} run on ${args.store.kind} failed:\n${lines.join("\n")}`);
   }
-
-  send(type: string, payload: unknown, fields: Record<string, unknown> = {}): Promise<void> {
-    return this.#writer.write({
-      arcp: "1.1",
-      id: `bench_${++this.#ids}`,
-      type,
-      ...fields,
-      payload,
-    });
-  }
-
-  async read(): Promise<Frame> {
-    const { value, done } = await this.#reader.read();
-    if (done) throw new Error("The runtime closed the connection");
-    return value as Frame;
-  }
-
-  /** Reads until a frame of `type`, failing on `session.error`. */
-  async expect(type: string): Promise<Frame> {
-    for (;;) {
-      const frame = await this.read();
-      if (frame.type === type) return frame;
-      if (frame.type === "session.error") {
-        throw new Error(`session.error: ${JSON.stringify(frame.payload)}`);
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    await this.#reader.cancel().catch(() => {});
-  }
+  return JSON.parse(lines.at(-1)!) as ReplayOutput;
 }
 
-function hello(resume?: Record<string, unknown>): Record<string, unknown> {
-  return {
-    client: { name: "durability-bench", version: "0.0.0" },
-    auth: { scheme: "bearer", token: TOKEN },
-    // No "ack": the runtime neither waits for acknowledgements nor frees the log.
-    capabilities: { encodings: ["json"], features: [] },
-    ...(resume === undefined ? {} : { resume }),
-  };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface ReplayResult {
+interface ReplayRow {
+  store: StoreSpec["kind"];
+  n: number;
   events: number;
   emitMs: number;
   replayMs: number;
-  rssAfterEmit: number;
-  rssAfterReplay: number;
+  /** Peak RSS of the process that emitted (MiB). */
+  emitPeak: number;
+  /** Peak RSS of the process that replayed (MiB); the same process as emitting for memory. */
+  replayPeak: number;
 }
 
-/** One replay run over `n` buffered events. */
-async function runReplay(n: number): Promise<ReplayResult> {
-  const progressEvery = n >= 100_000 ? n / 10 : Number.POSITIVE_INFINITY;
-  const start = Promise.withResolvers<void>();
-  const emitted = Promise.withResolvers<void>();
-  const agents: AgentDefinition[] = [{
-    name: "emit",
-    handler: async (input: { n: number }, ctx) => {
-      await start.promise;
-      for (let i = 0; i < input.n; i++) {
-        await ctx.log("info", "event", { i });
-        if ((i + 1) % progressEvery === 0) {
-          console.log(`  emitted ${count(i + 1)} of ${count(n)}, RSS ${mib(sampleRss())}`);
-        }
-      }
-      emitted.resolve();
-      return { n: input.n };
-    },
-  }];
-  const store = new MemoryStore();
-  const runtime = new Runtime({
-    authenticate: staticTokens({ [TOKEN]: "bench" }),
-    agents,
-    store,
-    // A session without a connection holds its agents once three quarters
-    // of the cap wait undelivered: room for all n events while detached.
-    maxBufferedEvents: Math.ceil(n * 4 / 3) + 1_000,
-    maxBufferedBytes: Number.MAX_SAFE_INTEGER,
-  });
-  const ended: Promise<void>[] = [];
-  const open = () => {
-    const [clientSide, runtimeSide] = memoryTransportPair();
-    ended.push(runtime.accept(runtimeSide));
-    return new Raw(clientSide);
-  };
-  try {
-    // Open a session, submit, and leave without a word.
-    const first = open();
-    await first.send("session.hello", hello());
-    const welcome = await first.expect("session.welcome");
-    const sessionId = welcome.session_id as string;
-    const token = (welcome.payload as { resume_token: string }).resume_token;
-    await first.send("job.submit", { agent: "emit", input: { n } }, { session_id: sessionId });
-    await first.expect("job.accepted");
-    await first.close();
-    await ended[0];
-
-    // The agent emits while no connection is attached.
-    const emitStart = performance.now();
-    start.resolve();
-    await emitted.promise;
-    // The terminal job.result is event n + 1; wait until everything is stored.
-    while ((await store.bounds(sessionId)).last < n + 1) await delay(5);
-    const emitMs = performance.now() - emitStart;
-    const rssAfterEmit = sampleRss();
-
-    // Resume from the start and read until the nth event.
-    const second = open();
-    const replayStart = performance.now();
-    await second.send(
-      "session.hello",
-      hello({ session_id: sessionId, resume_token: token, last_event_seq: 0 }),
-    );
-    await second.expect("session.welcome");
-    let events = 0;
-    for (;;) {
-      const frame = await second.read();
-      if (frame.type !== "job.event") continue;
-      events++;
-      if (events % progressEvery === 0) {
-        console.log(`  replayed ${count(events)} of ${count(n)}, RSS ${mib(sampleRss())}`);
-      }
-      if (frame.event_seq === n) break;
-    }
-    const replayMs = performance.now() - replayStart;
-    const rssAfterReplay = sampleRss();
-    await second.expect("job.result");
-    await second.close();
-    return { events, emitMs, replayMs, rssAfterEmit, rssAfterReplay };
-  } finally {
-    start.resolve();
-    await runtime.close();
-    await Promise.all(ended);
+/** One replay run of `n` events on `store`: one process for memory, emit then replay for the others. */
+async function runReplay(store: StoreSpec, n: number): Promise<ReplayRow> {
+  if (store.kind === "memory") {
+    const both = await inProcess({ store, n, phase: "both" });
+    return {
+      store: store.kind,
+      n,
+      events: both.events!,
+      emitMs: both.emitMs!,
+      replayMs: both.replayMs!,
+      emitPeak: both.emitPeakMiB!,
+      replayPeak: both.peakMiB,
+    };
   }
+  const emitted = await inProcess({ store, n, phase: "emit" });
+  const replayed = await inProcess({ store, n, phase: "replay", session: emitted.session! });
+  return {
+    store: store.kind,
+    n,
+    events: replayed.events!,
+    emitMs: emitted.emitMs!,
+    replayMs: replayed.replayMs!,
+    emitPeak: emitted.peakMiB,
+    replayPeak: replayed.peakMiB,
+  };
 }
 
 // 2. Store throughput ---------------------------------------------------------
@@ -257,6 +181,16 @@ async function runThroughput(store: RuntimeStore, n: number): Promise<number> {
   }
 }
 
+/** Opens a fresh store of `spec`'s kind, runs one throughput job on it and closes it. */
+async function throughputOn(spec: StoreSpec): Promise<number> {
+  const store = await openStore(spec);
+  try {
+    return await runThroughput(store, THROUGHPUT_EVENTS);
+  } finally {
+    await store.close?.();
+  }
+}
+
 function median(values: number[]): number {
   const sorted = values.toSorted((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
@@ -268,72 +202,117 @@ async function main(): Promise<void> {
   console.log(`ARCP durability benchmark${QUICK ? " (--quick)" : ""}`);
   console.log(
     `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ${navigator.hardwareConcurrency} CPUs, ` +
-      `${Deno.build.target}; RSS at start ${mib(sampleRss())}`,
+      `${Deno.build.target}`,
   );
-  const rssTimer = setInterval(sampleRss, 25);
   const tempDir = await Deno.makeTempDir({ prefix: "arcp_durability_bench_" });
+  const postgres = await startPostgres();
+  if (typeof postgres === "string") {
+    console.log(`PostgreSQL rows skipped: ${postgres}`);
+  } else {
+    console.log("PostgreSQL: a throwaway server on 127.0.0.1 (fsync=off)");
+  }
+  // An interrupted run leaves no server running and no files behind.
+  const interrupted = () => {
+    if (typeof postgres !== "string") postgres.stop();
+    Deno.removeSync(tempDir, { recursive: true });
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  let runs = 0;
+  /** A fresh store of each kind this run has. */
+  const stores = (): StoreSpec[] => {
+    runs++;
+    const specs: StoreSpec[] = [{ kind: "memory" }, { kind: "kv", path: `${tempDir}/${runs}.kv` }];
+    if (typeof postgres !== "string") {
+      specs.push({ kind: "postgres", url: postgres.url, schema: `bench_${runs}` });
+    }
+    return specs;
+  };
   try {
-    // Warm-up, uncounted.
-    await runReplay(1_000);
+    // Warm-up, uncounted (each replay process warms itself up).
     await runThroughput(new MemoryStore(), 2_000);
 
-    console.log();
-    console.log("1. Resume replay (memory transport, MemoryStore, resume with last_event_seq 0)");
+    const replays: ReplayRow[] = [];
+    const replayAll = async (n: number) => {
+      for (const store of stores()) {
+        console.log(`  ${STORE_NAMES[store.kind]}: ${count(n)} events`);
+        replays.push(await runReplay(store, n));
+        const row = replays.at(-1)!;
+        console.log(
+          `    replayed in ${row.replayMs.toFixed(1)} ms, peak RSS ${mib(row.replayPeak)}`,
+        );
+      }
+    };
     const [small, large] = REPLAY_SIZES as [number, number];
-    const replays: [number, ReplayResult][] = [[small, await runReplay(small)]];
-    console.log(`  ${count(small)} events replayed in ${replays[0]![1].replayMs.toFixed(1)} ms`);
+    console.log();
+    console.log("1. Resume replay (memory transport, resume with last_event_seq 0)");
+    await replayAll(small);
 
     console.log();
     console.log(
       `2. Store throughput: one job of ${count(THROUGHPUT_EVENTS)} events to a connected ` +
         `client, submit() to result, ${ROUNDS} round(s)`,
     );
-    const memory: number[] = [];
-    const kv: number[] = [];
+    const throughput = new Map<StoreSpec["kind"], number[]>();
     for (let round = 1; round <= ROUNDS; round++) {
-      memory.push(await runThroughput(new MemoryStore(), THROUGHPUT_EVENTS));
-      const store = await openDenoKvStore(`${tempDir}/round_${round}.kv`);
-      try {
-        kv.push(await runThroughput(store, THROUGHPUT_EVENTS));
-      } finally {
-        await store.close();
+      const line: string[] = [];
+      for (const spec of stores()) {
+        const value = await throughputOn(spec);
+        throughput.set(spec.kind, [...throughput.get(spec.kind) ?? [], value]);
+        line.push(`${STORE_NAMES[spec.kind]} ${rate(value)}`);
       }
-      console.log(
-        `  round ${round}: MemoryStore ${rate(memory.at(-1)!)}, DenoKvStore ${rate(kv.at(-1)!)}`,
-      );
+      console.log(`  round ${round}: ${line.join(", ")}`);
     }
 
     console.log();
-    console.log(
-      `1 (cont.). Resume replay of ${count(large)} events; RSS before ${mib(sampleRss())}; ` +
-        "progress:",
-    );
-    replays.push([large, await runReplay(large)]);
+    console.log(`1 (cont.). Resume replay of ${count(large)} events; progress:`);
+    await replayAll(large);
 
     console.log();
     console.log("Summary");
-    for (const [n, result] of replays) {
-      console.log(
-        `  replay ${count(n).padStart(9)} events: ${result.replayMs.toFixed(1)} ms, ` +
-          `${rate(result.events / (result.replayMs / 1000))} ` +
-          `(emitting them while detached took ${result.emitMs.toFixed(0)} ms; RSS ` +
-          `${mib(result.rssAfterEmit)} after emitting, ${mib(result.rssAfterReplay)} after replay)`,
-      );
-    }
-    const memoryMedian = median(memory);
-    const kvMedian = median(kv);
     console.log(
-      `  throughput MemoryStore: median ${rate(memoryMedian)}` +
-        ` (min ${rate(Math.min(...memory))}, max ${rate(Math.max(...memory))})`,
+      "  Resume replay: one process per run; a durable store's replay is a fresh runtime's",
     );
     console.log(
-      `  throughput DenoKvStore (file): median ${rate(kvMedian)}` +
-        ` (min ${rate(Math.min(...kv))}, max ${rate(Math.max(...kv))})`,
+      table([
+        [
+          "store",
+          "events",
+          "emit ms",
+          "replay ms",
+          "replay events/s",
+          "peak RSS emit",
+          "peak RSS replay",
+        ],
+        ...replays.map((row) => [
+          STORE_NAMES[row.store],
+          count(row.n),
+          row.emitMs.toFixed(0),
+          row.replayMs.toFixed(1),
+          count(Math.round(row.events / (row.replayMs / 1000))),
+          mib(row.emitPeak),
+          row.store === "memory" ? `${mib(row.replayPeak)} (same)` : mib(row.replayPeak),
+        ]),
+      ]).join("\n"),
     );
-    console.log(`  ratio DenoKvStore / MemoryStore: ${(kvMedian / memoryMedian).toFixed(2)}x`);
-    console.log(`  peak RSS (sampled every 25 ms and at progress points): ${mib(peakRss)}`);
+    const memory = median(throughput.get("memory")!);
+    console.log(`  Store throughput: ${count(THROUGHPUT_EVENTS)} events, ${ROUNDS} round(s)`);
+    console.log(
+      table([
+        ["store", "median events/s", "min", "max", "/ memory"],
+        ...[...throughput].map(([kind, values]) => [
+          STORE_NAMES[kind],
+          count(Math.round(median(values))),
+          count(Math.round(Math.min(...values))),
+          count(Math.round(Math.max(...values))),
+          `${(median(values) / memory).toFixed(2)}x`,
+        ]),
+      ]).join("\n"),
+    );
+    console.log(`  peak RSS of this process (throughput runs): ${mib(await ownPeakMiB())}`);
   } finally {
-    clearInterval(rssTimer);
+    Deno.removeSignalListener("SIGINT", interrupted);
+    if (typeof postgres !== "string") postgres.stop();
     await Deno.remove(tempDir, { recursive: true });
   }
 }
