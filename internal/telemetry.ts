@@ -30,18 +30,22 @@ export const tracer: Tracer = trace.getTracer(SCOPE);
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-/** A span id for a remote parent that the `trace_id` field does not name. */
-function placeholderSpanId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  bytes[0] = bytes[0]! | 1; // never all zero
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+/**
+ * The span id of a remote parent that the `trace_id` field does not name:
+ * made from the trace-id, so every job submitted with one bare trace-id has
+ * the same (absent) root, and nothing random is drawn per job.
+ */
+function placeholderSpanId(traceId: string): string {
+  const half = traceId.slice(16);
+  return half === "0000000000000000" ? "0000000000000001" : half;
 }
 
 /**
  * The remote parent of a span in trace `traceId` (32 lowercase hex), read
  * from an envelope's `trace_id` field: a full `traceparent` gives its span
  * id and flags; a bare trace-id (or none) names the trace but no span, so
- * the parent gets a placeholder span id and is sampled.
+ * the parent gets a placeholder span id (the trace-id's second half) and is
+ * sampled.
  */
 export function remoteParent(field: string | undefined, traceId: string): Context {
   const match = field === undefined ? null : TRACEPARENT.exec(field.toLowerCase());
@@ -52,7 +56,12 @@ export function remoteParent(field: string | undefined, traceId: string): Contex
       traceFlags: parseInt(match[3]!, 16) & TraceFlags.SAMPLED,
       isRemote: true,
     }
-    : { traceId, spanId: placeholderSpanId(), traceFlags: TraceFlags.SAMPLED, isRemote: true };
+    : {
+      traceId,
+      spanId: placeholderSpanId(traceId),
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    };
   return trace.setSpanContext(ROOT_CONTEXT, spanContext);
 }
 
