@@ -185,6 +185,8 @@ Deno.test(
     assert.equal(job.status.code, SpanStatusCode.ERROR);
     assert.equal(job.attributes["arcp.final_status"], "error");
     assert.equal(job.attributes["arcp.error.code"], "PERMISSION_DENIED");
+    // A bare trace-id names no span: the parent is a placeholder made from it.
+    assert.equal(job.parentSpanId, trace.slice(16));
   }),
 );
 
