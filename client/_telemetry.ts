@@ -15,14 +15,13 @@ export interface SubmitTrace {
   readonly traceId: string | undefined;
 }
 
-/** The parent of a submit's span: the caller's `traceId` when it is a valid one, else the active context. */
-function submitParent(traceId: string | undefined): Context {
+/** The parent of a submit's span: the caller's `traceId`, else the active context; `undefined` for an invalid `traceId`. */
+function submitParent(traceId: string | undefined): Context | undefined {
   if (traceId === undefined) return context.active();
   try {
     return remoteParent(traceId, parseTraceId(traceId));
   } catch {
-    // The runtime refuses it with INVALID_REQUEST: it is sent as it is.
-    return context.active();
+    return undefined;
   }
 }
 
@@ -32,11 +31,14 @@ export function startSubmit(
   sessionId: string,
   traceId: string | undefined,
 ): SubmitTrace {
+  const parent = submitParent(traceId);
   const span = tracer.startSpan(`arcp.submit ${agent}`, {
     kind: SpanKind.CLIENT,
     attributes: { "arcp.agent": agent, "arcp.session.id": sessionId },
-  }, submitParent(traceId));
-  return { span, traceId: span.isRecording() ? traceparentOf(span) ?? traceId : traceId };
+  }, parent ?? context.active());
+  // An invalid `traceId` is sent as it is, for the runtime to refuse (INVALID_REQUEST).
+  const sent = parent !== undefined && span.isRecording() ? traceparentOf(span) : undefined;
+  return { span, traceId: sent ?? traceId };
 }
 
 /** Ends a submit's span: accepted as job `jobId`, or refused with `error`. */

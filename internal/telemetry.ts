@@ -17,8 +17,9 @@ import {
   TraceFlags,
   type Tracer,
 } from "@opentelemetry/api";
+import { SDK_VERSION } from "../protocol/version.ts";
 
-/** The instrumentation scope of every span and instrument of the library. */
+/** The instrumentation scope of every span and instrument of the library (with `SDK_VERSION`). */
 export const SCOPE = "@arcp/arcp";
 
 /**
@@ -26,7 +27,7 @@ export const SCOPE = "@arcp/arcp";
  * registered when a span starts, so a provider may be registered after this
  * module loads.
  */
-export const tracer: Tracer = trace.getTracer(SCOPE);
+export const tracer: Tracer = trace.getTracer(SCOPE, SDK_VERSION);
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

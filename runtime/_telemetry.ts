@@ -20,6 +20,7 @@ import {
 } from "@opentelemetry/api";
 import { ArcpError } from "../protocol/errors.ts";
 import type { JobRecord } from "../store/types.ts";
+import { SDK_VERSION } from "../protocol/version.ts";
 import { endWithError, safeUrl, SCOPE, traceparentOf, tracer } from "../internal/telemetry.ts";
 
 /** What a job's span is started with: what `job.accepted` says of the job, and who asked. */
@@ -183,7 +184,7 @@ export class RuntimeTelemetry implements SessionTelemetry {
 
   /** @param sessions How many sessions have live state here; reported as `arcp.sessions`. */
   constructor(instanceId: string, sessions: () => number) {
-    const meter: Meter = metrics.getMeter(SCOPE);
+    const meter: Meter = metrics.getMeter(SCOPE, SDK_VERSION);
     this.#started = meter.createCounter("arcp.jobs.started", {
       description: "Jobs started on this runtime instance",
       unit: "{job}",

@@ -205,6 +205,14 @@ Deno.test(
     assert.equal(job.traceId, trace);
     const runtimeSpan = await ended("arcp.job plain", trace);
     assert.equal(runtimeSpan.parentSpanId, submit.spanId);
+    // An invalid trace id is sent as it is, and refused by the runtime.
+    await assert.rejects(client.submit("plain", 1, { traceId: "not-a-trace" }), (error) => {
+      assert.equal((error as ArcpError).code, "INVALID_REQUEST");
+      return true;
+    });
+    const refused = spans.named("arcp.submit plain").at(-1)!;
+    assert.equal(refused.attributes["arcp.error.code"], "INVALID_REQUEST");
+    assert.ok(refused.ended);
   }),
 );
 
