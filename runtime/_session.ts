@@ -51,7 +51,7 @@ export interface SessionShared {
   instanceId: string;
   /** Opens the session's log (chosen once for the runtime). */
   logs: SessionLogs;
-  /** Told of each stored batch and each ack (see `_telemetry.ts`). */
+  /** Told of each stored batch (see `_telemetry.ts`). */
   telemetry: SessionTelemetry;
 }
 
