@@ -6,7 +6,6 @@
 // non-recording one and every instrument a no-op.
 
 import {
-  type Attributes,
   type Context,
   isSpanContextValid,
   ROOT_CONTEXT,
@@ -81,9 +80,9 @@ export function traceparentOf(span: Span): string | undefined {
  * Ends `span` with an error status naming `code` (an ARCP error code): the
  * code, never the message, which may quote what the peer sent.
  */
-export function endWithError(span: Span, code: string, attributes: Attributes = {}): void {
+export function endWithError(span: Span, code: string): void {
   if (span.isRecording()) {
-    span.setAttributes({ ...attributes, "arcp.error.code": code });
+    span.setAttribute("arcp.error.code", code);
     span.setStatus({ code: SpanStatusCode.ERROR, message: code });
   }
   span.end();

@@ -67,12 +67,9 @@ export class OperationSpan {
   }
 
   /** Ends the span; with `error`, as failed with its code. */
-  end(error?: unknown, attributes?: Attributes): void {
-    if (error !== undefined) {
-      return endWithError(this.#span, ArcpError.from(error).code, attributes);
-    }
-    if (attributes !== undefined && this.#span.isRecording()) this.#span.setAttributes(attributes);
-    this.#span.end();
+  end(error?: unknown): void {
+    if (error === undefined) this.#span.end();
+    else endWithError(this.#span, ArcpError.from(error).code);
   }
 }
 
@@ -100,7 +97,7 @@ export class JobTrace {
   }
 
   /** Starts the span of one operation of the job: `name`, with `attributes`. */
-  operation(name: string, attributes: Attributes): OperationSpan {
+  #operation(name: string, attributes: Attributes): OperationSpan {
     const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, this.#context);
     return new OperationSpan(span, this.#context);
   }
@@ -109,12 +106,12 @@ export class JobTrace {
   tool(tool: string, callId: string, target: string | undefined): OperationSpan {
     const attributes: Attributes = { "arcp.tool.name": tool, "arcp.tool.call_id": callId };
     if (tool === "net.fetch" && target !== undefined) attributes["url.full"] = safeUrl(target);
-    return this.operation(tool === "net.fetch" ? "arcp.fetch" : `arcp.tool ${tool}`, attributes);
+    return this.#operation(tool === "net.fetch" ? "arcp.fetch" : `arcp.tool ${tool}`, attributes);
   }
 
   /** `ctx.delegate`: the child job's span starts under this one. */
   delegation(agent: string, delegateId: string): OperationSpan {
-    return this.operation(`arcp.delegate ${agent}`, {
+    return this.#operation(`arcp.delegate ${agent}`, {
       "arcp.delegate.id": delegateId,
       "arcp.delegate.agent": agent,
     });
@@ -122,7 +119,7 @@ export class JobTrace {
 
   /** `ctx.useModel`: `check`, the lease check of one model (spec 1.1 §9.7), in a span. */
   model(model: string, check: () => void): void {
-    const span = this.operation(`arcp.model ${model}`, { "arcp.model": model });
+    const span = this.#operation(`arcp.model ${model}`, { "arcp.model": model });
     try {
       check();
     } catch (error) {
