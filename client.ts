@@ -35,6 +35,7 @@ import type { ResumeState } from "./client/resume_state.ts";
 import { handshake } from "./client/_handshake.ts";
 import { openWebSocket } from "./client/_open_socket.ts";
 import { Session, type SessionOptions } from "./client/_session.ts";
+import { endSubmit, startSubmit } from "./client/_telemetry.ts";
 import type {
   CloseOptions,
   ConnectOptions,
@@ -230,12 +231,20 @@ export class Client {
     }
     payload.idempotency_key = options.idempotencyKey ?? newId("idem");
     if (options.maxRuntimeSec !== undefined) payload.max_runtime_sec = options.maxRuntimeSec;
+    const trace = startSubmit(agent, this.sessionId, options.traceId);
     const envelope = encodeMessage("job.submit", payload, {
       session_id: this.sessionId,
-      trace_id: options.traceId,
+      trace_id: trace.traceId,
     });
-    const accepted = await this.#session.request(envelope, options.signal);
+    let accepted;
+    try {
+      accepted = await this.#session.request(envelope, options.signal);
+    } catch (error) {
+      endSubmit(trace, { error });
+      throw error;
+    }
     const jobId = accepted.payload.job_id;
+    endSubmit(trace, { jobId });
     const stream = this.#session.claimStream(jobId);
     return new JobHandle(
       accepted.payload,

@@ -46,6 +46,7 @@ import { SessionExpiry } from "./runtime/_session_expiry.ts";
 import { AgentRegistry } from "./runtime/_registry.ts";
 import type { RuntimeSession } from "./runtime/_session.ts";
 import { sessionLogs } from "./runtime/_session_logs.ts";
+import { RuntimeTelemetry } from "./runtime/_telemetry.ts";
 import { PrincipalCounts } from "./runtime/_principal_counts.ts";
 import { systemClock, withNow } from "./protocol/clock.ts";
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./internal/inbound.ts";
@@ -221,6 +222,7 @@ export class Runtime {
         clock,
       }),
       closing: this.#closing.signal,
+      telemetry: new RuntimeTelemetry(heartbeat.id, () => this.#core.sessions.size),
     };
     const live: LiveState = {
       sessions: new Map<string, RuntimeSession>(),
@@ -429,6 +431,7 @@ export class Runtime {
     await Promise.all(ending);
     await Promise.all(this.#storing);
     this.#expiry.close();
+    this.#core.telemetry.close();
   }
 
   /**

@@ -8,6 +8,7 @@
 
 import type { JobResultPayload, Lease, LeaseConstraints } from "../protocol/messages.ts";
 import type { AgentContext, DelegateOptions, ToolOptions } from "./context.ts";
+import type { ToolCallOptions } from "./_job_emitters.ts";
 
 /** What the context needs of its job: the public API, with `tool` and `delegate` in one shape. */
 export interface ContextSource extends Omit<AgentContext, "tool" | "delegate"> {
@@ -16,7 +17,7 @@ export interface ContextSource extends Omit<AgentContext, "tool" | "delegate"> {
     tool: string,
     args: unknown,
     run: () => Promise<T> | T,
-    options: Omit<ToolOptions, "args">,
+    options: ToolCallOptions,
   ): Promise<T>;
   /** Delegates to `agent` with the requested lease. */
   delegate(

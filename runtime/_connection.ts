@@ -434,7 +434,12 @@ export class RuntimeConnection implements Outlet {
     "job.unsubscribe": (_, session, message) => {
       session.subscriptions.get(message.payload.job_id)?.end();
     },
-    "session.ack": (_, session, message) => session.acknowledge(message.payload.last_processed_seq),
+    "session.ack": (connection, session, { payload }) => {
+      connection.#core.telemetry.acknowledged(
+        Math.max(0, session.lastSeq - payload.last_processed_seq),
+      );
+      session.acknowledge(payload.last_processed_seq);
+    },
     "session.ping": (connection, _, message) =>
       connection.#send("session.pong", {
         ping_nonce: message.payload.nonce,

@@ -18,6 +18,7 @@ import type { AgentRegistry } from "./_registry.ts";
 import type { RuntimeSession } from "./_session.ts";
 import type { SessionLogs } from "./_session_log.ts";
 import type { PrincipalCounts } from "./_principal_counts.ts";
+import type { RuntimeTelemetry } from "./_telemetry.ts";
 
 /** Behaviour the runtime's options supply: set once, never changed. */
 export interface RuntimePolicies {
@@ -51,6 +52,8 @@ export interface RuntimeServices {
   readonly sessionLogs: SessionLogs;
   /** Aborted when the runtime closes: ends every watch of the store. */
   readonly closing: AbortSignal;
+  /** Spans and metrics through `@opentelemetry/api` (docs/telemetry.md). */
+  readonly telemetry: RuntimeTelemetry;
 }
 
 /** The sessions and jobs with live state in this process. */

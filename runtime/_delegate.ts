@@ -16,6 +16,7 @@ import { isoAt } from "../protocol/clock.ts";
 import type { RuntimePolicies, RuntimeServices } from "./_core.ts";
 import type { JobIdentity, RuntimeJob } from "./_job.ts";
 import type { DelegateRequest } from "./_job_delegate.ts";
+import type { Context } from "@opentelemetry/api";
 
 /** What delegation reads of the runtime. */
 export interface DelegateScope
@@ -24,7 +25,7 @@ export interface DelegateScope
     Pick<RuntimePolicies, "now" | "clock"> {}
 /** Starts a child job in its parent's session (see `startJob`). */
 export type StartChild = (
-  spec: JobIdentity & { parent: { job: RuntimeJob; delegateId: string } },
+  spec: JobIdentity & { parent: { job: RuntimeJob; delegateId: string }; traceParent: Context },
 ) => Promise<RuntimeJob>;
 
 /**
@@ -81,6 +82,8 @@ export async function delegateJob(
       leaseConstraints: expiresAt === undefined ? undefined : { expires_at: expiresAt },
       // Delegated jobs inherit the parent's trace (spec 1.0 §10.3).
       traceId: parent.traceId,
+      // Its span goes under the delegation's, in the parent's span.
+      traceParent: request.traceParent,
       maxRuntimeSec: undefined,
       createdAt: isoAt(core.clock),
       idempotencyKey: undefined,

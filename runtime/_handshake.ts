@@ -26,7 +26,7 @@ export interface HandshakeScope
   extends
     RuntimeConfig,
     Pick<RuntimePolicies, "authenticate" | "logger" | "clock">,
-    Pick<RuntimeServices, "store" | "closing" | "sessionLogs">,
+    Pick<RuntimeServices, "store" | "closing" | "sessionLogs" | "telemetry">,
     LiveState {}
 
 /** A resume request, whichever encoding it came in. */
@@ -106,7 +106,11 @@ function sessionFor(
   record: SessionRecord,
   restored?: { lastSeq: number; trimmedSeq: number },
 ): RuntimeSession {
-  const shared = { instanceId: core.instanceId, logs: core.sessionLogs };
+  const shared = {
+    instanceId: core.instanceId,
+    logs: core.sessionLogs,
+    telemetry: core.telemetry,
+  };
   return new RuntimeSession(
     record,
     { id: record.principal },

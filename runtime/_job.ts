@@ -28,6 +28,7 @@ import { JobEmitters, refused } from "./_job_emitters.ts";
 import { leasedFetch } from "./_job_fetch.ts";
 import { delegateAndWait, type DelegateRequest } from "./_job_delegate.ts";
 import { storeEnd } from "./_job_end.ts";
+import type { JobTrace } from "./_telemetry.ts";
 
 /** What a job uses of the session that submitted it (see `RuntimeSession`). */
 export interface JobSession {
@@ -103,6 +104,8 @@ export interface JobSpec extends JobIdentity {
   clock: Clock;
   /** The runtime instance running it, named in its record (see `runtime/_instance.ts`). */
   instanceId: string;
+  /** The job's span, which the runtime ends once the job settles. */
+  trace: JobTrace;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -163,6 +166,9 @@ export class RuntimeJob extends JobEmitters {
   }
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+  get trace(): JobTrace {
+    return this.#spec.trace;
   }
   get jobStatus(): JobStatus {
     return this.#status;
@@ -468,6 +474,7 @@ export class RuntimeJob extends JobEmitters {
     try {
       return this.#spec.authority.check(capability, target);
     } catch (error) {
+      this.#spec.trace.refused(error, capability, target);
       // Attempting anything after expiry ends the job, however the agent
       // handles the error (spec 1.1 §9.5).
       if (error instanceof ArcpError && error.code === "LEASE_EXPIRED") this.abort(error);
@@ -526,6 +533,6 @@ export class RuntimeJob extends JobEmitters {
   }
 
   useModel(model: string): void {
-    this.authorize("model.use", model);
+    this.#spec.trace.model(model, () => this.authorize("model.use", model));
   }
 }

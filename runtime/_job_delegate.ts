@@ -15,6 +15,8 @@ import type {
 } from "../protocol/messages.ts";
 import type { JobRecord } from "../store/types.ts";
 import { wireError } from "./_wire_error.ts";
+import type { JobTrace } from "./_telemetry.ts";
+import type { Context } from "@opentelemetry/api";
 
 /** What `ctx.delegate` asks for. */
 export interface DelegateRequest {
@@ -23,12 +25,15 @@ export interface DelegateRequest {
   leaseRequest: Lease;
   constraints: LeaseConstraints | undefined;
   delegateId: string;
+  /** The delegation's span: the child job's goes under it. */
+  traceParent: Context;
 }
 
 /** What delegation uses of the parent job (see `RuntimeJob`). */
 export interface DelegatingJob {
   readonly jobId: string;
   readonly signal: AbortSignal;
+  readonly trace: JobTrace;
   emit(kind: string, body: Record<string, unknown>): Promise<void>;
   authorize(capability: string, target: string): string;
   toolResult(callId: string, outcome: Omit<ToolResultBody, "call_id">): Promise<void>;
@@ -48,6 +53,14 @@ export function delegateTarget(agent: string): string {
   return parseAgentRef(agent).name;
 }
 
+/** How a parent starts and holds its children. */
+interface DelegationOptions<Child> {
+  start(request: DelegateRequest): Promise<Child>;
+  children: Set<Child>;
+  /** Where a local failure to start the child is logged, with the id the wire shows. */
+  logger: Pick<Console, "error">;
+}
+
 /**
  * Delegates `request` from `parent` and waits for the child: `start` starts
  * it, and `children` holds it while it runs. A stopped parent stops waiting
@@ -60,16 +73,32 @@ export function delegateTarget(agent: string): string {
  */
 export async function delegateAndWait<Child extends DelegatedJob>(
   parent: DelegatingJob,
-  request: Omit<DelegateRequest, "delegateId">,
-  options: {
-    start(request: DelegateRequest): Promise<Child>;
-    children: Set<Child>;
-    /** Where a local failure to start the child is logged, with the id the wire shows. */
-    logger: Pick<Console, "error">;
-  },
+  request: Omit<DelegateRequest, "delegateId" | "traceParent">,
+  options: DelegationOptions<Child>,
 ): Promise<JobResultPayload> {
-  const { agent, input, leaseRequest, constraints } = request;
   const delegateId = newId("del");
+  const span = parent.trace.delegation(request.agent, delegateId);
+  try {
+    const result = await delegated(
+      parent,
+      { ...request, delegateId, traceParent: span.context },
+      options,
+    );
+    span.end();
+    return result;
+  } catch (error) {
+    span.end(error);
+    throw error;
+  }
+}
+
+/** {@linkcode delegateAndWait} once the delegation has its id and span (in `request`). */
+async function delegated<Child extends DelegatedJob>(
+  parent: DelegatingJob,
+  request: DelegateRequest,
+  options: DelegationOptions<Child>,
+): Promise<JobResultPayload> {
+  const { agent, input, leaseRequest, delegateId } = request;
   await parent.emit("delegate", {
     delegate_id: delegateId,
     agent,
@@ -79,7 +108,7 @@ export async function delegateAndWait<Child extends DelegatedJob>(
   let child: Child;
   try {
     parent.authorize("agent.delegate", delegateTarget(agent));
-    child = await options.start({ agent, input, leaseRequest, constraints, delegateId });
+    child = await options.start(request);
   } catch (error) {
     // Refusals reach the parent as a tool_result, never the session (spec 1.0 §10.2).
     // The agent runs here and sees the cause; the wire sees only a refusal

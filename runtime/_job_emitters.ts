@@ -10,6 +10,10 @@ import { newId } from "../protocol/ids.ts";
 import type { BudgetCounters } from "../protocol/budget.ts";
 import type { MetricOptions, ProgressOptions, ToolOptions } from "./context.ts";
 import { encodedLength } from "./_job_payload.ts";
+import type { JobTrace } from "./_telemetry.ts";
+
+/** `ctx.tool`'s options, and who is told the `traceparent` of the call's span (`ctx.fetch` sends it on). */
+export type ToolCallOptions = Omit<ToolOptions, "args"> & { traceparent?: (value: string) => void };
 
 /** A rejected promise that is already handled: agents that do not await emitters must not crash the process. */
 export function refused(error: Error): Promise<void> {
@@ -31,6 +35,8 @@ export abstract class JobEmitters {
   abstract emit(kind: string, body: Record<string, unknown>): Promise<void>;
   /** Checks `capability` on `target` against the job's lease; returns the canonical target. */
   abstract authorize(capability: string, target: string): string;
+  /** The job's span: each tool call gets a span under it. */
+  abstract get trace(): JobTrace;
 
   log(
     level: "debug" | "info" | "warn" | "error",
@@ -83,19 +89,24 @@ export abstract class JobEmitters {
     tool: string,
     args: unknown,
     run: () => Promise<T> | T,
-    options: Omit<ToolOptions, "args"> = {},
+    options: ToolCallOptions = {},
   ): Promise<T> {
     const callId = await this.toolCall(tool, args);
+    const span = this.trace.tool(tool, callId, options.target);
     let result: T;
     try {
       this.authorize(options.capability ?? "tool.call", options.target ?? tool);
+      const traceparent = span.traceparent();
+      if (traceparent !== undefined) options.traceparent?.(traceparent);
       result = await run();
     } catch (error) {
       const failure = ArcpError.from(error);
+      span.end(failure);
       await this.toolResult(callId, { error: failure.toPayload() });
       // An expired lease ends the job once the agent has been told (spec 1.1 §9.5).
       throw failure;
     }
+    span.end();
     const length = encodedLength(result);
     await this.toolResult(
       callId,

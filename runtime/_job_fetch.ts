@@ -29,6 +29,8 @@ export function leasedFetch(
 ): Promise<Response> {
   const url = String(input);
   const method = init.method ?? "GET";
+  // The fetch's span, while a provider records it: the server's spans go under it.
+  let traceparent: string | undefined;
   return job.tool("net.fetch", { url, method }, async () => {
     let target = job.authorize("net.fetch", url);
     let request: RequestInit = {
@@ -41,7 +43,7 @@ export function leasedFetch(
     for (let hop = 0;; hop++) {
       const headers = new Headers(request.headers);
       // W3C trace context travels with the request (spec §11).
-      headers.set("traceparent", `00-${job.traceId}-${newSpanId()}-01`);
+      headers.set("traceparent", traceparent ?? `00-${job.traceId}-${newSpanId()}-01`);
       const response = await send(target, { ...request, headers });
       const location = response.headers.get("location");
       if (!REDIRECTS.has(response.status) || location === null || init.redirect === "manual") {
@@ -60,5 +62,5 @@ export function leasedFetch(
         request = { ...request, method: "GET", body: null };
       }
     }
-  }, { capability: "net.fetch", target: url });
+  }, { capability: "net.fetch", target: url, traceparent: (value) => traceparent = value });
 }

@@ -18,6 +18,7 @@ import { SharedRecord } from "./_session_record.ts";
 import { SessionRetention } from "./_session_retention.ts";
 import { StoreHooks } from "./_store_hooks.ts";
 import { RecentSubmits } from "./_submit_ids.ts";
+import type { SessionTelemetry } from "./_telemetry.ts";
 
 /** Where a session's outbound frames go while a connection is attached. */
 export interface Outlet {
@@ -50,6 +51,8 @@ export interface SessionShared {
   instanceId: string;
   /** Opens the session's log (chosen once for the runtime). */
   logs: SessionLogs;
+  /** Told of each stored batch (see `_telemetry.ts`). */
+  telemetry: SessionTelemetry;
 }
 
 export class RuntimeSession {
@@ -68,6 +71,7 @@ export class RuntimeSession {
    */
   readonly recentSubmits: RecentSubmits;
   readonly #onStoreError: (error: unknown) => void;
+  readonly #telemetry: SessionTelemetry;
   /** Stores this session's events and hands them back in log order. */
   readonly #log: SessionLog;
   /** Set when the log may have grown elsewhere: the flush loop catches up. */
@@ -106,6 +110,7 @@ export class RuntimeSession {
     this.record = this.#record.record;
     this.principal = principal;
     this.#onStoreError = onStoreError;
+    this.#telemetry = shared.telemetry;
     const retention = this.#retention = new SessionRetention(
       { id: this.id, log: { trim: (through) => this.#log.trim(through) }, limits, onStoreError },
       restored ?? { lastSeq: 0, trimmedSeq: 0 },
@@ -376,7 +381,7 @@ export class RuntimeSession {
             if (this.#hooks.gated) await this.#hooks.gates(events);
             // Control frames alone go out at once, before anything closes the connection.
             if (events.length === 0) this.#advance(this.#retention.storedSeq, batch);
-            else await this.#log.append(batch, events);
+            else await this.#append(batch, events);
           }
         } catch (error) {
           // Nothing unstored may be sent.
@@ -403,6 +408,14 @@ export class RuntimeSession {
       this.#drained?.resolve();
       this.#drained = undefined;
     }
+  }
+
+  /** Appends a batch to the log, timed for the telemetry: per batch, never per event. */
+  async #append(batch: Envelope[], events: StoredEvent[]): Promise<void> {
+    // A duration, not a deadline: measured on the monotonic clock.
+    const started = performance.now();
+    await this.#log.append(batch, events);
+    this.#telemetry.appended(events.length, (performance.now() - started) / 1000);
   }
 
   /** Writes `frames` to `outlet`, then counts their events delivered if it is still the session's connection. */

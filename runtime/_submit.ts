@@ -9,6 +9,8 @@ import { encodeMessage, type Message } from "../protocol/envelope.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { newJobId, newTraceId } from "../protocol/ids.ts";
 import { parseTraceId } from "../protocol/trace.ts";
+import { remoteParent } from "../internal/telemetry.ts";
+import type { Context } from "@opentelemetry/api";
 import type { LiveState, RuntimeHooks, RuntimePolicies, RuntimeServices } from "./_core.ts";
 import type { RuntimeConfig } from "./_config.ts";
 import { submissionFingerprint } from "./_digest.ts";
@@ -179,6 +181,7 @@ async function acceptSubmit(
     lease,
     leaseConstraints: payload.lease_constraints,
     traceId,
+    traceParent: remoteParent(message.trace_id, traceId),
     maxRuntimeSec: payload.max_runtime_sec,
     createdAt,
     idempotencyKey: key,
@@ -193,6 +196,8 @@ export interface NewJob extends JobIdentity {
   requestId?: string;
   /** Set for a delegated job (spec §10). */
   parent?: { job: RuntimeJob; delegateId: string; budget?: Record<string, string> };
+  /** Where the job's span goes: the submit's W3C trace context, or the delegation's span. */
+  traceParent: Context;
 }
 
 /**
@@ -272,6 +277,14 @@ async function createJob(
   });
   const credentials = credential === undefined ? [] : [credential];
   const ledger = core.credentials;
+  const trace = core.telemetry.startJob({
+    jobId: spec.id,
+    agent: spec.agent,
+    sessionId: session.id,
+    principal: session.principal.id,
+    expiresAt: spec.leaseConstraints?.expires_at,
+    parentJobId: spec.parent?.job.jobId ?? null,
+  }, spec.traceParent);
   const job = new RuntimeJob({
     ...spec,
     lease,
@@ -290,7 +303,10 @@ async function createJob(
       return write;
     },
     logger: core.logger,
-    onSettled: (settled, stored) => core.settled(settled, stored),
+    onSettled: (settled, stored) => {
+      core.telemetry.endJob(trace, settled.record());
+      core.settled(settled, stored);
+    },
     delegate: (parent, request) =>
       delegateJob(core, parent, request, (child) => startJob(core, session, child)),
     credentials,
@@ -301,12 +317,14 @@ async function createJob(
     terminateOnExpiry: core.terminateOnExpiry,
     clock: core.clock,
     instanceId: core.instanceId,
+    trace,
   });
   try {
     // Durable before it is announced: a restart must find every accepted job.
     await core.store.putJob({ ...job.record(), status: "running" });
   } catch (error) {
     ledger?.release(job.jobId, session.principal.id, credentials);
+    trace.refusedToStart(error);
     throw error;
   }
   session.jobs.set(job.jobId, job);

@@ -20,12 +20,13 @@ export interface Served {
 
 /**
  * Starts `cli.ts serve --demo` on a free port, its state in a fresh Deno KV
- * file, with `extraArgs` after the others.
+ * file, with `extraArgs` after the others and `env` added to its environment.
  */
 export async function startServe(
   token: string,
   kvPath?: string,
   extraArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Served> {
   const ownDir = kvPath === undefined
     ? await Deno.makeTempDir({ prefix: "arcp-cli-test-" })
@@ -42,7 +43,7 @@ export async function startServe(
     "--kv-path",
     path,
     ...extraArgs,
-  ]);
+  ], env);
   if (ownDir === undefined) return served;
   return {
     ...served,
@@ -55,15 +56,19 @@ export async function startServe(
 }
 
 /**
- * Runs `deno run -A ...args` and waits for it to print
- * `listening on ws://...`: a runtime process a test can stop or kill.
+ * Runs `deno run -A ...args`, with `env` added to the environment, and
+ * waits for it to print `listening on ws://...`: a runtime process a test
+ * can stop or kill.
  */
-export async function startListening(args: string[]): Promise<Served> {
+export async function startListening(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Served> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let output = "";

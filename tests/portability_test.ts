@@ -23,7 +23,7 @@ const PORTABLE_ENTRYPOINTS = [
 ];
 
 /** The third-party packages the portable graph may contain. */
-const ALLOWED_NPM_PACKAGES = new Set(["zod", "ulid", "@noble/hashes"]);
+const ALLOWED_NPM_PACKAGES = new Set(["zod", "ulid", "@noble/hashes", "@opentelemetry/api"]);
 
 interface GraphModule {
   kind: string;
