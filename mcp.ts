@@ -1,0 +1,29 @@
+/**
+ * The MCP bridge, both directions, on `@modelcontextprotocol/sdk`:
+ * {@linkcode agentToolsServer} serves a runtime's agents to MCP clients as
+ * tools (a call is a job), and {@linkcode mcpTools} lets an agent call the
+ * tools of an MCP server under its job's `tool.call` lease. The client,
+ * runtime and protocol modules never import the MCP SDK: only this
+ * entrypoint does. `cli.ts mcp` runs the first over stdio.
+ *
+ * @example Run a runtime's agents as the tools of an MCP server on stdio
+ * ```ts ignore
+ * import { connect } from "@arcp/arcp/client";
+ * import { agentToolsServer } from "@arcp/arcp/mcp";
+ * import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+ *
+ * const arcp = await connect("ws://127.0.0.1:7777/arcp", { token: "s3cret" });
+ * await agentToolsServer(arcp).connect(new StdioServerTransport());
+ * ```
+ *
+ * @module
+ */
+
+export { agentToolsServer, type AgentToolsServerOptions } from "./mcp/server.ts";
+export {
+  type McpToolInfo,
+  type McpToolResult,
+  type McpTools,
+  mcpTools,
+  type McpToolsOptions,
+} from "./mcp/tools.ts";
