@@ -1,6 +1,6 @@
 /**
  * `cli.ts mcp`: an MCP server on stdio whose tools are the agents of an
- * ARCP runtime (see `agentToolsServer` in `@arcp/arcp/mcp`).
+ * ARCP runtime (see `registerAgentTools` in `@arcp/arcp/mcp`).
  *
  * @module
  */
@@ -9,10 +9,13 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 // The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`, which it does
 // not ship: the types are named by the specifier without `.js`.
+// @ts-types="@modelcontextprotocol/sdk/server/mcp"
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { SubmitOptions } from "../client.ts";
-import { agentToolsServer } from "../mcp/server.ts";
+import { registerAgentTools } from "../mcp/server.ts";
+import { SDK_VERSION } from "../protocol/version.ts";
 import { CLIENT_OPTIONS, CLIENT_USAGE, EXIT, withClient } from "./_client.ts";
 
 export const MCP_USAGE =
@@ -69,7 +72,8 @@ export async function mcp(args: string[]): Promise<number> {
     }
   }
   return await withClient(values, async (client) => {
-    const server = agentToolsServer(client, { submit });
+    const server = new McpServer({ name: "arcp", version: SDK_VERSION });
+    registerAgentTools(server, client, { submit });
     const ended = stdinEnded();
     await server.connect(new StdioServerTransport());
     await ended;

@@ -23,7 +23,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { Client as McpClient } from "@modelcontextprotocol/sdk/client";
 import * as z from "zod/mini";
 import { connect } from "../client.ts";
-import { agentToolsServer, mcpTools } from "../mcp.ts";
+import { mcpTools, registerAgentTools } from "../mcp.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import { type AgentContext, Runtime, staticTokens } from "../runtime.ts";
 import { memoryTransportPair } from "../transports/memory.ts";
@@ -82,7 +82,10 @@ const runtime = new Runtime({
   agents: [
     { name: "count", handler: count },
     { name: "glossary", handler: glossary },
-    { name: "guarded", handler: () => Promise.reject(new ArcpError("PERMISSION_DENIED", "not now")) },
+    {
+      name: "guarded",
+      handler: () => Promise.reject(new ArcpError("PERMISSION_DENIED", "not now")),
+    },
   ],
 });
 const [clientSide, runtimeSide] = memoryTransportPair();
@@ -91,7 +94,8 @@ const arcp = await connect(clientSide, { token: "s3cret" });
 
 // 1. The runtime's agents as MCP tools. Every job the bridge submits asks for
 // the lease the glossary agent needs.
-const bridge = agentToolsServer(arcp, {
+const bridge = new McpServer({ name: "arcp", version: "1.0.0" });
+registerAgentTools(bridge, arcp, {
   submit: { leaseRequest: { "tool.call": ["mcp:dictionary/define"] } },
 });
 const assistant = await mcpClientOf(bridge, "assistant");
@@ -105,7 +109,9 @@ const counted = await assistant.callTool({ name: "count", arguments: { n: 3 } },
 console.log(`count -> ${JSON.stringify(counted.structuredContent)}`);
 
 const guarded = await assistant.callTool({ name: "guarded", arguments: {} });
-console.log(`guarded -> isError ${guarded.isError}: ${(guarded.content as { text: string }[])[0]?.text}`);
+console.log(
+  `guarded -> isError ${guarded.isError}: ${(guarded.content as { text: string }[])[0]?.text}`,
+);
 
 // 2. The glossary agent calls the dictionary's tools under its lease.
 const looked = await assistant.callTool({ name: "glossary", arguments: { word: "lease" } });

@@ -4,24 +4,27 @@
 // its error a tool error carrying the ARCP code, and the call's cancellation
 // the job's.
 
-// The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`, which it does
-// not ship: the types are named by the specifier without `.js`.
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+// Types only: the SDK's types are named by the specifier without `.js` (its
+// "./*" export looks for `x.js.d.ts`, which it does not ship).
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types";
 import * as z from "zod/mini";
 import type { Client, JobHandle, SubmitOptions } from "../client.ts";
 import { ArcpError } from "../protocol/errors.ts";
 import type { AgentInfo, JobResultPayload } from "../protocol/messages.ts";
-import { SDK_VERSION } from "../protocol/version.ts";
 
-/** Options of {@linkcode agentToolsServer}. */
-export interface AgentToolsServerOptions {
-  /**
-   * How the server names itself to MCP clients in `initialize`.
-   * @default {{ name: "arcp", version: SDK_VERSION }}
-   */
-  serverInfo?: { name: string; version: string };
+/**
+ * An MCP server of `@modelcontextprotocol/sdk` (`McpServer`), which the
+ * agents are registered on as tools. Typed by shape, so that the SDK's own
+ * types stay out of this module's API.
+ */
+export interface McpToolRegistry {
+  /** `McpServer.registerTool`. */
+  registerTool: (...args: never[]) => unknown;
+}
+
+/** Options of {@linkcode registerAgentTools}. */
+export interface AgentToolsOptions {
   /**
    * Submit options every job gets, e.g. a `leaseRequest` or `maxRuntimeSec`;
    * each job still gets an idempotency key of its own.
@@ -125,7 +128,12 @@ async function runJob(
         total?: number;
         message?: string;
       };
-      const params: { progressToken: string | number; progress: number; total?: number; message?: string } = {
+      const params: {
+        progressToken: string | number;
+        progress: number;
+        total?: number;
+        message?: string;
+      } = {
         progressToken,
         progress: current,
       };
@@ -144,10 +152,11 @@ async function runJob(
 }
 
 /**
- * An MCP server (on `@modelcontextprotocol/sdk`) whose tools are the agents
- * of the runtime `client` is connected to, one per agent name (a bare name
- * runs the agent's default version, spec 1.1 §7.5). Connect it to any MCP
- * transport with `server.connect(transport)`.
+ * Registers the agents of the runtime `client` is connected to as the tools
+ * of `server`, an `McpServer` of `@modelcontextprotocol/sdk`: one tool per
+ * agent name (a bare name runs the agent's default version, spec 1.1 §7.5).
+ * Connect the server to any MCP transport (stdio, Streamable HTTP, in
+ * memory) as usual; it may have tools of its own besides.
  *
  * A tool call submits one job with the call's arguments object as its
  * input. When the call carries a `progressToken`, each `progress` event is a
@@ -161,17 +170,19 @@ async function runJob(
  * `_meta["arcp/job"]` names the job. Cancelling the call
  * (`notifications/cancelled`) cancels the job.
  *
+ * @param server The MCP server to register the tools on.
  * @param client A connected ARCP client; its `agents` are the tools.
- * @param options The server's name and the options of every submit.
- * @returns The MCP server, not yet connected.
+ * @param options The options of every submit.
+ * @returns The names of the tools registered.
  * @example Serve a runtime's agents to an in-memory MCP client
  * ```ts
  * import { connect } from "@arcp/arcp/client";
- * import { agentToolsServer } from "@arcp/arcp/mcp";
+ * import { registerAgentTools } from "@arcp/arcp/mcp";
  * import { Runtime, staticTokens } from "@arcp/arcp/runtime";
  * import { memoryTransportPair } from "@arcp/arcp/transports/memory";
- * import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+ * import { Client } from "@modelcontextprotocol/sdk/client";
  * import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+ * import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
  * import assert from "node:assert/strict";
  *
  * await using runtime = new Runtime({
@@ -182,7 +193,8 @@ async function runJob(
  * runtime.accept(runtimeSide);
  * await using arcp = await connect(clientSide, { token: "t" });
  *
- * const server = agentToolsServer(arcp);
+ * const server = new McpServer({ name: "arcp", version: "1.0.0" });
+ * assert.deepEqual(registerAgentTools(server, arcp), ["echo"]);
  * const [mcpClientSide, mcpServerSide] = InMemoryTransport.createLinkedPair();
  * await server.connect(mcpServerSide);
  * const mcp = new Client({ name: "example", version: "1.0.0" });
@@ -192,19 +204,20 @@ async function runJob(
  * await mcp.close();
  * ```
  */
-export function agentToolsServer(
+export function registerAgentTools(
+  server: McpToolRegistry,
   client: Client,
-  options: AgentToolsServerOptions = {},
-): McpServer {
-  const server = new McpServer(options.serverInfo ?? { name: "arcp", version: SDK_VERSION });
+  options: AgentToolsOptions = {},
+): string[] {
+  const mcp = server as unknown as McpServer;
   const submit = options.submit ?? {};
-  for (const agent of client.agents) {
-    server.registerTool(
+  return client.agents.map((agent) => {
+    mcp.registerTool(
       agent.name,
       { description: describe(agent), inputSchema: ARGUMENTS },
       (input, extra) =>
         runJob(client, agent.name, input as Record<string, unknown>, submit, extra as CallExtra),
     );
-  }
-  return server;
+    return agent.name;
+  });
 }

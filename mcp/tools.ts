@@ -12,6 +12,18 @@ import { ArcpError, type ErrorCode, isErrorCode } from "../protocol/errors.ts";
 import { leaseAllows } from "../protocol/lease.ts";
 import type { AgentContext } from "../runtime/context.ts";
 
+/**
+ * An MCP client of `@modelcontextprotocol/sdk` (`Client`), connected to the
+ * server whose tools the agent calls. Typed by shape, so that the SDK's own
+ * types stay out of this module's API.
+ */
+export interface McpToolsClient {
+  /** `Client.listTools`. */
+  listTools: (...args: never[]) => unknown;
+  /** `Client.callTool`. */
+  callTool: (...args: never[]) => unknown;
+}
+
 /** Options of {@linkcode mcpTools}. */
 export interface McpToolsOptions {
   /**
@@ -89,7 +101,9 @@ function toolError(name: string, result: McpToolResult): ArcpError {
     return ArcpError.fromPayload(structured);
   }
   const text = result.content
-    .flatMap((block) => (block as { type?: string }).type === "text" ? [(block as { text: string }).text] : [])
+    .flatMap((block) =>
+      (block as { type?: string }).type === "text" ? [(block as { text: string }).text] : []
+    )
     .join("\n");
   return new ArcpError("INTERNAL_ERROR", `MCP tool ${name} failed: ${text || "no message"}`, {
     retryable: false,
@@ -116,7 +130,7 @@ function requestError(name: string, error: unknown, signal: AbortSignal): ArcpEr
  * events.
  *
  * @param ctx The job's context.
- * @param client A connected MCP client.
+ * @param mcpClient A connected MCP client.
  * @param options The prefix the lease names the tools by, and the call timeout.
  * @returns The server's tools, as the job may use them.
  * @example An agent that searches through an MCP server
@@ -136,9 +150,10 @@ function requestError(name: string, error: unknown, signal: AbortSignal): ArcpEr
  */
 export function mcpTools(
   ctx: AgentContext,
-  client: McpClient,
+  mcpClient: McpToolsClient,
   options: McpToolsOptions = {},
 ): McpTools {
+  const client = mcpClient as unknown as McpClient;
   const prefix = options.prefix ?? "";
   const timeout = options.timeoutMs ?? 60_000;
   return {

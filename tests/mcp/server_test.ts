@@ -1,16 +1,20 @@
-// agentToolsServer: a runtime's agents as the tools of an MCP server, driven
+// registerAgentTools: a runtime's agents as the tools of an MCP server, driven
 // by the real MCP SDK client in memory, the runtime behind a WebSocket on
 // 127.0.0.1.
 
 import assert from "node:assert/strict";
-import { agentToolsServer } from "../../mcp.ts";
+// The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`, which it does
+// not ship: the types are named by the specifier without `.js`.
+// @ts-types="@modelcontextprotocol/sdk/server/mcp"
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { type AgentToolsOptions, registerAgentTools } from "../../mcp.ts";
 import { ArcpError } from "../../protocol/errors.ts";
 import type { AgentContext } from "../../runtime.ts";
 import { bounded, eventually, startHarness } from "../_helpers.ts";
 import { listedStatus, mcpClientOf } from "./_mcp.ts";
 
 /** The harness over a WebSocket, with agents for progress, errors and cancellation. */
-async function bridged(options: Parameters<typeof agentToolsServer>[1] = {}) {
+async function bridged(options: AgentToolsOptions = {}) {
   const started = Promise.withResolvers<void>();
   const cancelled = Promise.withResolvers<unknown>();
   const harness = await startHarness("websocket", {
@@ -44,11 +48,14 @@ async function bridged(options: Parameters<typeof agentToolsServer>[1] = {}) {
     ],
   });
   const arcp = await harness.connect();
-  const mcp = await mcpClientOf(agentToolsServer(arcp, options));
+  const server = new McpServer({ name: "arcp", version: "1.0.0" });
+  const registered = registerAgentTools(server, arcp, options);
+  const mcp = await mcpClientOf(server);
   return {
     harness,
     arcp,
     mcp,
+    registered,
     started: started.promise,
     cancelled: cancelled.promise,
     async [Symbol.asyncDispose]() {
@@ -63,7 +70,8 @@ Deno.test(
   bounded(async () => {
     await using bridge = await bridged();
     const { tools } = await bridge.mcp.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).sort(), [
+    assert.deepEqual(tools.map((tool) => tool.name).sort(), [...bridge.registered].sort());
+    assert.deepEqual(bridge.registered.sort(), [
       "echo",
       "hold",
       "plain",

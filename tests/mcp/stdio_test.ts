@@ -41,15 +41,19 @@ Deno.test(
       });
 
       const progress: number[] = [];
-      const counted = await mcp.callTool({
-        name: "count",
-        arguments: { n: 3, delay_ms: 200 },
-      }, undefined, {
-        onprogress: ({ progress: current, total }) => {
-          assert.equal(total, 3);
-          progress.push(current);
+      const counted = await mcp.callTool(
+        {
+          name: "count",
+          arguments: { n: 3, delay_ms: 200 },
         },
-      });
+        undefined,
+        {
+          onprogress: ({ progress: current, total }) => {
+            assert.equal(total, 3);
+            progress.push(current);
+          },
+        },
+      );
       assert.deepEqual(counted.structuredContent, { count: 3 });
       // The SDK's client drops a progress notification that it reads in the
       // same chunk as the response (modelcontextprotocol/typescript-sdk#2580):
@@ -102,7 +106,7 @@ async function runMcp(args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 Deno.test(
-  "cli.ts mcp: exits 0 when stdin closes, 3 when the runtime is unreachable, 2 for bad flags",
+  "cli.ts mcp: exits 0 when stdin closes, 3 when the runtime refuses the token, 2 for bad flags",
   bounded(async () => {
     const served = await startServe(TOKEN);
     try {

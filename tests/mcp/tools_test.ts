@@ -38,7 +38,7 @@ function docsServer() {
     calls.push("broken");
     return { isError: true, content: [{ type: "text", text: "the index is gone" }] };
   });
-  // What an ARCP agent served over MCP (agentToolsServer) answers when its job fails.
+  // What an ARCP agent served over MCP (registerAgentTools) answers when its job fails.
   server.registerTool("metered", { description: "Out of budget" }, () => {
     calls.push("metered");
     const error = { code: "BUDGET_EXHAUSTED", message: "USD budget spent", retryable: false };
@@ -68,7 +68,10 @@ async function setup() {
   const harness = await startHarness("websocket", {
     agents: [{
       name: "researcher",
-      handler: async (input: { tool?: string; args?: Record<string, unknown> }, ctx: AgentContext) => {
+      handler: async (
+        input: { tool?: string; args?: Record<string, unknown> },
+        ctx: AgentContext,
+      ) => {
         const tools = mcpTools(ctx, mcp, { prefix: PREFIX });
         if (input.tool === undefined) return (await tools.list()).map((tool) => tool.leaseName);
         return await tools.call(input.tool, input.args);
@@ -161,7 +164,11 @@ Deno.test(
     assert.equal(failed.error.message, "MCP tool broken failed: the index is gone");
 
     const metered = await setup_.run({ tool: "metered" }, { "tool.call": [`${PREFIX}*`] });
-    assert.equal((metered.outcome as { code: string }).code, "BUDGET_EXHAUSTED", "the ARCP code kept");
+    assert.equal(
+      (metered.outcome as { code: string }).code,
+      "BUDGET_EXHAUSTED",
+      "the ARCP code kept",
+    );
     assert.deepEqual(metered.toolResults[0], {
       call_id: (metered.toolCalls[0] as { call_id: string }).call_id,
       error: { code: "BUDGET_EXHAUSTED", message: "USD budget spent", retryable: false },
