@@ -106,7 +106,7 @@ async function runMcp(args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 Deno.test(
-  "cli.ts mcp: exits 0 when stdin closes, 3 when the runtime refuses the token, 2 for bad flags",
+  "cli.ts mcp: exits 0 when stdin closes, 3 when the runtime refuses the token, 2 for bad flags; --help",
   bounded(async () => {
     const served = await startServe(TOKEN);
     try {
@@ -119,6 +119,12 @@ Deno.test(
     } finally {
       await served.stop();
     }
+    const help = await runMcp(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(
+      help.stdout,
+      /^Usage: cli.ts mcp \[--url ws:\/\/127\.0\.0\.1:7777\/arcp\] --token TOKEN/,
+    );
     const usage = await runMcp(["--lease", "{not json"]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /Invalid JSON/);
