@@ -84,6 +84,21 @@ Deno.test(
         "the runtime to list the sleep job as cancelled",
         20_000,
       );
+
+      // The MCP client goes away (stdin closes) with a call in flight: the
+      // bridge cancels its job before it exits.
+      void mcp.callTool({ name: "sleep", arguments: { ms: 600_000 } }).catch(() => {});
+      await eventually(
+        async () => (await listedStatus(observer, "sleep")).includes("running"),
+        "the second sleep job to run",
+        20_000,
+      );
+      await mcp.close();
+      await eventually(
+        async () => (await listedStatus(observer, "sleep")).every((s) => s === "cancelled"),
+        "the runtime to list the second sleep job as cancelled",
+        20_000,
+      );
     } finally {
       await mcp.close();
       await served.stop();
