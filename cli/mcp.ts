@@ -26,7 +26,8 @@ a desktop app) whose tools are the runtime's agents, one per agent name: a tool
 call submits a job with the call's arguments object as input; progress events
 are MCP progress notifications; the result is the tool result (structured when
 it is a JSON object); a job error is a tool error whose text starts with its
-ARCP code; cancelling the call cancels the job. Stops when stdin closes.
+ARCP code; cancelling the call cancels the job. Stops when stdin closes,
+cancelling the jobs of calls still running.
 ${CLIENT_USAGE.split("\n").filter((line) => !line.includes("--json")).join("\n")}
   --lease JSON             the lease every job requests, e.g. '{"tool.call":["noop"]}'
 stdout carries only MCP messages; errors go to stderr. Exit code: 0 when stdin
