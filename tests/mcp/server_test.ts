@@ -34,6 +34,15 @@ async function bridged(options: AgentToolsOptions = {}) {
       },
       { name: "words", handler: (input: { text: string }) => Promise.resolve(input.text) },
       {
+        name: "streamed",
+        handler: async (input: { text: string }, ctx: AgentContext) => {
+          const writer = ctx.resultStream({ encoding: "utf8" }).getWriter();
+          for (const word of input.text.split(" ")) await writer.write(`${word}\n`);
+          await writer.close();
+          return "a summary";
+        },
+      },
+      {
         name: "hold",
         handler: (_input: unknown, ctx: AgentContext) => {
           started.resolve();
@@ -77,6 +86,7 @@ Deno.test(
       "plain",
       "refuse",
       "steps",
+      "streamed",
       "words",
     ]);
     const echo = tools.find((tool) => tool.name === "echo")!;
@@ -86,7 +96,7 @@ Deno.test(
 );
 
 Deno.test(
-  "MCP bridge: a call runs a job; an object result is structured content and JSON text",
+  "MCP bridge: a call runs a job; an object result is structured content and JSON text, a streamed one its text",
   bounded(async () => {
     await using bridge = await bridged();
     const called = await bridge.mcp.callTool({ name: "echo", arguments: { text: "hi" } });
@@ -102,6 +112,10 @@ Deno.test(
     const words = await bridge.mcp.callTool({ name: "words", arguments: { text: "plain words" } });
     assert.equal(words.structuredContent, undefined, "a string result is not structured");
     assert.deepEqual(words.content, [{ type: "text", text: "plain words" }]);
+
+    const streamed = await bridge.mcp.callTool({ name: "streamed", arguments: { text: "a b c" } });
+    assert.equal(streamed.structuredContent, undefined);
+    assert.deepEqual(streamed.content, [{ type: "text", text: "a\nb\nc\n" }], "chunks assembled");
   }, 30_000),
 );
 
