@@ -105,9 +105,17 @@ function toolError(name: string, result: McpToolResult): ArcpError {
       (block as { type?: string }).type === "text" ? [(block as { text: string }).text] : []
     )
     .join("\n");
-  return new ArcpError("INTERNAL_ERROR", `MCP tool ${name} failed: ${text || "no message"}`, {
-    retryable: false,
-  });
+  // The SDK's McpServer answers an unknown tool or invalid arguments with a
+  // tool error whose text is the protocol error's, "MCP error -32602: ...".
+  const protocolCode = /^MCP error (-?\d+):/.exec(text)?.[1];
+  const code = protocolCode === undefined ? undefined : MCP_CODES.get(Number(protocolCode));
+  return new ArcpError(
+    code ?? "INTERNAL_ERROR",
+    `MCP tool ${name} failed: ${text || "no message"}`,
+    {
+      retryable: false,
+    },
+  );
 }
 
 /** The ARCP error of a failed MCP request. */

@@ -163,6 +163,16 @@ Deno.test(
     assert.equal(failed.error.code, "INTERNAL_ERROR");
     assert.equal(failed.error.message, "MCP tool broken failed: the index is gone");
 
+    const unknown = await setup_.run({ tool: "nope" }, { "tool.call": [`${PREFIX}*`] });
+    assert.equal((unknown.outcome as { code: string }).code, "INVALID_REQUEST");
+    assert.match((unknown.outcome as Error).message, /Tool nope not found/);
+    const invalid = await setup_.run(
+      { tool: "search", args: { query: 42 } },
+      { "tool.call": [`${PREFIX}*`] },
+    );
+    assert.equal((invalid.outcome as { code: string }).code, "INVALID_REQUEST");
+    assert.deepEqual(setup_.docs.calls, ["broken"], "neither reached a tool");
+
     const metered = await setup_.run({ tool: "metered" }, { "tool.call": [`${PREFIX}*`] });
     assert.equal(
       (metered.outcome as { code: string }).code,
