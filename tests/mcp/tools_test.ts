@@ -69,10 +69,10 @@ async function setup() {
     agents: [{
       name: "researcher",
       handler: async (
-        input: { tool?: string; args?: Record<string, unknown> },
+        input: { tool?: string; args?: Record<string, unknown>; timeoutMs?: number },
         ctx: AgentContext,
       ) => {
-        const tools = mcpTools(ctx, mcp, { prefix: PREFIX });
+        const tools = mcpTools(ctx, mcp, { prefix: PREFIX, timeoutMs: input.timeoutMs ?? 60_000 });
         if (input.tool === undefined) return (await tools.list()).map((tool) => tool.leaseName);
         return await tools.call(input.tool, input.args);
       },
@@ -198,5 +198,19 @@ Deno.test(
     await job.cancel();
     await setup_.docs.slowAborted;
     await assert.rejects(job.result, { code: "CANCELLED" });
+  }, 30_000),
+);
+
+Deno.test(
+  "mcpTools: a call past timeoutMs is TIMEOUT and its MCP request is cancelled",
+  bounded(async () => {
+    await using setup_ = await setup();
+    const { outcome, toolResults } = await setup_.run(
+      { tool: "slow", timeoutMs: 200 },
+      { "tool.call": [`${PREFIX}slow`] },
+    );
+    await setup_.docs.slowAborted;
+    assert.equal((outcome as { code: string }).code, "TIMEOUT");
+    assert.equal((toolResults[0] as { error: { code: string } }).error.code, "TIMEOUT");
   }, 30_000),
 );
