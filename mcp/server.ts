@@ -11,6 +11,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types";
 import * as z from "zod/mini";
 import type { Client, JobHandle, SubmitOptions } from "../client.ts";
 import { ArcpError } from "../protocol/errors.ts";
+import { isEventKind } from "../protocol/events.ts";
 import type { AgentInfo, JobResultPayload } from "../protocol/messages.ts";
 
 /**
@@ -88,14 +89,21 @@ function failure(error: unknown, job: JobHandle | undefined): CallToolResult {
   return result;
 }
 
+/** The params of an MCP `notifications/progress`. */
+interface ProgressParams {
+  progressToken: string | number;
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
 /** What a tool handler is handed by the MCP SDK, as far as the bridge uses it. */
 interface CallExtra {
   signal: AbortSignal;
   _meta?: { progressToken?: string | number };
-  sendNotification(notification: {
-    method: "notifications/progress";
-    params: { progressToken: string | number; progress: number; total?: number; message?: string };
-  }): Promise<void>;
+  sendNotification(
+    notification: { method: "notifications/progress"; params: ProgressParams },
+  ): Promise<void>;
 }
 
 /** Runs one job for one tool call. */
@@ -121,22 +129,9 @@ async function runJob(
   const progressToken = extra._meta?.progressToken;
   try {
     for await (const event of job) {
-      const { kind, body } = event.payload;
-      if (kind !== "progress" || progressToken === undefined) continue;
-      const { current, total, message } = body as {
-        current: number;
-        total?: number;
-        message?: string;
-      };
-      const params: {
-        progressToken: string | number;
-        progress: number;
-        total?: number;
-        message?: string;
-      } = {
-        progressToken,
-        progress: current,
-      };
+      if (!isEventKind(event.payload, "progress") || progressToken === undefined) continue;
+      const { current, total, message } = event.payload.body;
+      const params: ProgressParams = { progressToken, progress: current };
       if (total !== undefined) params.total = total;
       if (message !== undefined) params.message = message;
       // A progress notification that cannot be sent (the MCP client went
