@@ -1,7 +1,8 @@
 /**
  * The `arcp` command line: `serve` a runtime; `submit` a job and follow it;
  * list `jobs`; `watch` a job another client submitted; `cancel` a job; list
- * the demo `agents`; print the `version`. `arcp <command> --help` explains
+ * the demo `agents`; serve a runtime's agents as `mcp` tools on stdio; print
+ * the `version`. `arcp <command> --help` explains
  * each command's options.
  *
  * Install it as `arcp` (Deno KV, the default store of `serve` and the file of
@@ -68,6 +69,7 @@ Commands:
   watch     follow a job until it ends (see watch --help)
   cancel    cancel a job (see cancel --help)
   agents    list the demo agents: inputs, leases, a command to try each
+  mcp       serve a runtime's agents as MCP tools on stdio (see mcp --help)
   version   print the SDK and protocol versions (see version --help)
 
 Install as "arcp": deno install -g -A --unstable-kv -n arcp jsr:@arcp/arcp/cli
@@ -140,6 +142,9 @@ export async function main(args: string[]): Promise<number> {
         return await cancel(rest);
       case "agents":
         return agents(rest);
+      case "mcp":
+        // Imported here: the MCP SDK is loaded only by the command that needs it.
+        return await (await import("./cli/mcp.ts")).mcp(rest);
       case "version":
       case "--version":
       case "-V":

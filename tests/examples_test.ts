@@ -135,6 +135,17 @@ const RUN_HERE: Example[] = [
     ],
   },
   {
+    file: "mcp_bridge.ts",
+    shows: [
+      /^MCP tools: count, glossary, guarded$/m,
+      /^ {2}progress 3\/3 step 3$/m,
+      /^count -> \{"count":3\}$/m,
+      /^guarded -> isError true: PERMISSION_DENIED: not now$/m,
+      /"translated":"translate refused: PERMISSION_DENIED"\}$/m,
+      /^ {2}tool_call mcp:dictionary\/translate\n {2}tool_result PERMISSION_DENIED$/m,
+    ],
+  },
+  {
     file: "heartbeat.ts",
     shows: [
       // Either side may ping first; the client always notices the silence
