@@ -51,6 +51,7 @@ import { parseArgs } from "node:util";
 import { EXIT, EXIT_CODES_USAGE, JSON_USAGE, printLine } from "./cli/_client.ts";
 import { agents } from "./cli/agents.ts";
 import { cancel } from "./cli/cancel.ts";
+import { conformance } from "./cli/conformance.ts";
 import { jobs } from "./cli/jobs.ts";
 import { serve } from "./cli/serve.ts";
 import { submit } from "./cli/submit.ts";
@@ -68,6 +69,8 @@ Commands:
   watch     follow a job until it ends (see watch --help)
   cancel    cancel a job (see cancel --help)
   agents    list the demo agents: inputs, leases, a command to try each
+  conformance
+            run the conformance kit against a runtime (see conformance --help)
   version   print the SDK and protocol versions (see version --help)
 
 Install as "arcp": deno install -g -A --unstable-kv -n arcp jsr:@arcp/arcp/cli
@@ -140,6 +143,8 @@ export async function main(args: string[]): Promise<number> {
         return await cancel(rest);
       case "agents":
         return agents(rest);
+      case "conformance":
+        return await conformance(rest);
       case "version":
       case "--version":
       case "-V":
