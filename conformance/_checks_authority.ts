@@ -160,6 +160,40 @@ export const AUTHORITY_CHECKS: Check[] = [
     },
   },
   {
+    id: "delegation.child",
+    section: "1.0 §10.1, §10.3",
+    title: "delegate emits a delegate event; the child's job.accepted names its parent and trace",
+    async run(ctx) {
+      ctx.needAgents("delegate", "echo");
+      const wire = await ctx.session();
+      const { jobId } = await ctx.submit(wire, "delegate", { agent: "echo", input: "hi" }, {
+        lease_request: { "agent.delegate": ["echo"] },
+      });
+      const frames = await wire.until(
+        (f) => (f.type === "job.result" || f.type === "job.error") && f.job_id === jobId,
+        "the end of the delegating job",
+      );
+      const terminal = frames.at(-1)!;
+      expect(terminal.type === "job.result", `delegate did not succeed: ${show(terminal)}`);
+      const echoed = (payloadOf(terminal).result as { echoed?: unknown } | undefined)?.echoed;
+      expect(echoed === "hi", `delegate's result is not the child's: ${show(terminal)}`);
+      const delegated = frames.find((f) =>
+        f.type === "job.event" && f.job_id === jobId && payloadOf(f).kind === "delegate"
+      );
+      expect(delegated !== undefined, "the parent emitted no delegate event");
+      const child = frames.find((f) =>
+        f.type === "job.accepted" && payloadOf(f).parent_job_id === jobId
+      );
+      expect(child !== undefined, "no job.accepted with parent_job_id for the child");
+      const parentTrace = frames.find((f) => f.job_id === jobId && f.trace_id)?.trace_id;
+      const childTrace = payloadOf(child).trace_id ?? child.trace_id;
+      expect(
+        parentTrace === undefined || childTrace === undefined || childTrace === parentTrace,
+        `the child's trace ${childTrace} is not the parent's ${parentTrace}`,
+      );
+    },
+  },
+  {
     id: "result.chunks",
     section: "1.1 §8.4",
     title: "report streams ordered result_chunk events; job.result names their result_id",

@@ -97,6 +97,50 @@ export const OBSERVE_CHECKS: Check[] = [
     },
   },
   {
+    id: "list.pages",
+    section: "1.1 §6.6",
+    title: "limit 1 pages the listing with next_cursor, each job once",
+    feature: "list_jobs",
+    async run(ctx) {
+      ctx.needAgents("echo");
+      const wire = await ctx.session();
+      const ids = [(await ctx.run(wire, "echo", 1)).jobId, (await ctx.run(wire, "echo", 2)).jobId];
+      const seen: string[] = [];
+      let cursor: unknown = null;
+      // A principal with many jobs is paged until both are seen.
+      for (let page = 0; page < 1000; page++) {
+        const id = wire.send("session.list_jobs", { filter: {}, limit: 1, cursor });
+        const jobs = await wire.expect("session.jobs", `page ${page + 1} of ${id}`);
+        const listed = payloadOf(jobs).jobs as { job_id: string }[];
+        expect(listed.length <= 1, `limit 1 listed ${listed.length} jobs`);
+        seen.push(...listed.map((j) => j.job_id));
+        cursor = payloadOf(jobs).next_cursor ?? null;
+        if (cursor === null || ids.every((jobId) => seen.includes(jobId))) break;
+      }
+      for (const jobId of ids) {
+        expect(
+          seen.filter((j) => j === jobId).length === 1,
+          `job ${jobId} was listed ${seen.filter((j) => j === jobId).length} times over the pages`,
+        );
+      }
+    },
+  },
+  {
+    id: "subscribe.unknown-job",
+    section: "1.1 §7.6, §12",
+    title: "job.subscribe to a job that does not exist gets JOB_NOT_FOUND",
+    feature: "subscribe",
+    async run(ctx) {
+      const wire = await ctx.session();
+      wire.send("job.subscribe", { job_id: "job_conformance_unknown", history: true });
+      expectSessionError(
+        await wire.refusal("the subscribe"),
+        ["JOB_NOT_FOUND", "PERMISSION_DENIED"],
+        "an unknown job",
+      );
+    },
+  },
+  {
     id: "subscribe.history",
     section: "1.1 §7.6",
     title: "another session of the principal subscribes with history and sees every event",

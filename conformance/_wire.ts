@@ -103,11 +103,13 @@ export class Wire {
   /** Opens a WebSocket to `url`; rejects when it cannot be opened before `signal` aborts. */
   static async open(url: string, signal: AbortSignal): Promise<Wire> {
     const socket = new WebSocket(url);
-    const opened = Promise.withResolvers<void>();
-    socket.onopen = () => opened.resolve();
-    socket.onerror = () => opened.reject(new CheckFailure(`cannot open a WebSocket to ${url}`));
-    socket.onclose = () => opened.reject(new CheckFailure(`cannot open a WebSocket to ${url}`));
     const wire = new Wire(socket, signal);
+    const { onclose } = socket;
+    const opened = Promise.withResolvers<void>();
+    const refused = () => opened.reject(new CheckFailure(`cannot open a WebSocket to ${url}`));
+    socket.onopen = () => opened.resolve();
+    socket.onerror = refused;
+    socket.onclose = refused;
     const onAbort = () => opened.reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
@@ -119,10 +121,7 @@ export class Wire {
       signal.removeEventListener("abort", onAbort);
     }
     socket.onerror = () => {};
-    socket.onclose = () => {
-      wire.#closed = true;
-      wire.#wake?.();
-    };
+    socket.onclose = onclose;
     return wire;
   }
 

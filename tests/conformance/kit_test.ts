@@ -1,0 +1,131 @@
+// The conformance kit against our own runtime (in-process on 127.0.0.1, the
+// memory store): every check passes, none is skipped. And against targets
+// that are broken on purpose: the kit fails them, check by check, within
+// its deadlines.
+
+import assert from "node:assert/strict";
+import { type CheckResult, runConformance } from "../../conformance/mod.ts";
+import { demoAgents } from "../../cli/demo_agents.ts";
+import { Runtime } from "../../runtime.ts";
+import { staticTokens } from "../../runtime/auth.ts";
+import { fakeWelcome, serveFake } from "./_fake_target.ts";
+
+/** Our runtime with the demo agents and two principals, served on 127.0.0.1. */
+async function serveOurs(): Promise<{ url: string } & AsyncDisposable> {
+  const runtime = new Runtime({
+    agents: demoAgents(),
+    authenticate: staticTokens({ "t-alice": "alice", "t-bob": "bob" }),
+    upgradeWebSocket: Deno.upgradeWebSocket,
+  });
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
+    runtime.fetch,
+  );
+  const { port } = await listening.promise;
+  return {
+    url: `ws://127.0.0.1:${port}/arcp`,
+    async [Symbol.asyncDispose]() {
+      await runtime.close();
+      await server.shutdown();
+    },
+  };
+}
+
+function byId(checks: CheckResult[], id: string): CheckResult {
+  const check = checks.find((c) => c.id === id);
+  assert.ok(check, `no check ${id}`);
+  return check;
+}
+
+Deno.test("conformance kit: our runtime on the memory store passes every check, none skipped", async () => {
+  await using target = await serveOurs();
+  const lines: string[] = [];
+  const report = await runConformance(target.url, {
+    token: "t-alice",
+    token2: "t-bob",
+    onCheck: (check) => lines.push(`${check.status} ${check.id} ${check.reason ?? ""}`),
+  });
+  const notOk = report.checks.filter((c) => c.status !== "ok");
+  assert.deepEqual(notOk, [], lines.join("\n"));
+  assert.equal(report.ok, true);
+  assert.equal(report.connected, true);
+  assert.equal(report.failed, 0);
+  assert.equal(report.passed, report.checks.length);
+  assert.ok(report.checks.length >= 50, `only ${report.checks.length} checks ran`);
+  assert.ok(report.features.includes("subscribe") && report.agents.includes("sleep"));
+});
+
+Deno.test("conformance kit: without a second token the checks across principals are skipped, not failed", async () => {
+  await using target = await serveOurs();
+  const report = await runConformance(target.url, { token: "t-alice", only: ["principals."] });
+  assert.deepEqual(
+    report.checks.map((c) => [c.id, c.status, c.reason]),
+    [
+      ["principals.list", "skip", "needs --token2"],
+      ["principals.subscribe", "skip", "needs --token2"],
+      ["principals.cancel", "skip", "needs --token2"],
+    ],
+  );
+  assert.equal(report.ok, true);
+});
+
+Deno.test("conformance kit: a target whose welcome lacks resume_token and which never answers a submit fails, within its deadlines", async () => {
+  await using target = await serveFake((frame) => {
+    if (frame.type !== "session.hello") return undefined;
+    const good = fakeWelcome(["heartbeat"]);
+    const { resume_token: _, ...payload } = good.payload;
+    return [{ ...good, payload }];
+  });
+  const report = await runConformance(target.url, {
+    token: "t",
+    checkTimeoutMs: 1_000,
+    only: ["session.welcome", "jobs.success", "list.own-jobs", "auth.bad-token"],
+  });
+  assert.equal(report.ok, false);
+  const welcomeCheck = byId(report.checks, "session.welcome");
+  assert.equal(welcomeCheck.status, "fail");
+  assert.match(welcomeCheck.reason!, /no resume_token/);
+  assert.match(welcomeCheck.sent!, /"session\.hello"/);
+  assert.match(welcomeCheck.received![0]!, /"session\.welcome"/);
+  // The submit is never answered: the check fails at its deadline, naming what it sent.
+  const job = byId(report.checks, "jobs.success");
+  assert.equal(job.status, "fail");
+  assert.equal(job.reason, "no answer within 1000 ms");
+  assert.match(job.sent!, /"job\.submit"/);
+  assert.deepEqual(job.received, []);
+  // A bad token welcomed fails too.
+  const auth = byId(report.checks, "auth.bad-token");
+  assert.equal(auth.status, "fail");
+  assert.equal(auth.reason, "expected the hello to be refused, got session.welcome");
+  // A feature it does not advertise is skipped, not failed.
+  const list = byId(report.checks, "list.own-jobs");
+  assert.equal(list.status, "skip");
+  assert.equal(list.reason, 'the target does not advertise "list_jobs"');
+  assert.equal(report.failed, 3);
+  assert.equal(report.skipped, 1);
+});
+
+Deno.test("conformance kit: a target that never answers hello fails session.open and skips the rest", async () => {
+  await using target = await serveFake(() => undefined);
+  const report = await runConformance(target.url, { token: "t", checkTimeoutMs: 500 });
+  assert.equal(report.connected, false);
+  assert.equal(report.ok, false);
+  const [first, ...rest] = report.checks;
+  assert.equal(first!.id, "session.open");
+  assert.equal(first!.status, "fail");
+  assert.equal(first!.reason, "no answer within 500 ms");
+  assert.ok(rest.length >= 50 && rest.every((c) => c.status === "skip"));
+});
+
+Deno.test("conformance kit: an unreachable target fails session.open without hanging", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  const report = await runConformance(`ws://127.0.0.1:${port}/arcp`, {
+    token: "t",
+    checkTimeoutMs: 5_000,
+  });
+  assert.equal(report.connected, false);
+  assert.match(report.checks[0]!.reason!, /cannot open a WebSocket/);
+});
