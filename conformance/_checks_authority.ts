@@ -228,6 +228,14 @@ export const AUTHORITY_CHECKS: Check[] = [
         result.result_id === chunks[0]!.result_id,
         `job.result does not name the chunks' result_id: ${show(run.terminal)}`,
       );
+      expect(
+        result.result === undefined,
+        `job.result mixes an inline result with result_chunk (§8.4): ${show(run.terminal)}`,
+      );
+      expect(
+        result.result_size === undefined || result.result_size === bytes,
+        `job.result names result_size ${result.result_size}, not ${bytes}`,
+      );
     },
   },
 ];

@@ -54,6 +54,14 @@ Deno.test("conformance kit: our runtime on the memory store passes every check, 
   assert.equal(report.passed, report.checks.length);
   assert.ok(report.checks.length >= 50, `only ${report.checks.length} checks ran`);
   assert.ok(report.features.includes("subscribe") && report.agents.includes("sleep"));
+  // docs/conformance.md lists every check, for implementers of other SDKs.
+  const docs = await Deno.readTextFile(new URL("../../docs/conformance.md", import.meta.url));
+  const rows = new Set(
+    docs.split("\n").filter((line) => line.startsWith("| `"))
+      .map((line) => line.split("|").slice(1, 3).map((cell) => cell.trim()).join(" ")),
+  );
+  const undocumented = report.checks.filter((c) => !rows.has(`\`${c.id}\` ${c.section}`));
+  assert.deepEqual(undocumented.map((c) => c.id), []);
 });
 
 Deno.test("conformance kit: without a second token the checks across principals are skipped, not failed", async () => {
