@@ -1,8 +1,8 @@
 /**
  * The `arcp` command line: `serve` a runtime; `submit` a job and follow it;
  * list `jobs`; `watch` a job another client submitted; `cancel` a job; list
- * the demo `agents`; print the `version`. `arcp <command> --help` explains
- * each command's options.
+ * the demo `agents`; print the `version`; run the `conformance` kit against a
+ * runtime. `arcp <command> --help` explains each command's options.
  *
  * Install it as `arcp` (Deno KV, the default store of `serve` and the file of
  * `--session`, needs `--unstable-kv`):
