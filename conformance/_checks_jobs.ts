@@ -13,7 +13,7 @@ import {
 } from "./_context.ts";
 import { CheckSkipped, expect, randomHex } from "./_wire.ts";
 
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /** The trace id of a `trace_id` value: bare 32 hex, or the trace-id part of a `traceparent`. */
@@ -37,8 +37,8 @@ export const JOB_CHECKS: Check[] = [
         `job.accepted has no lease object: ${show(accepted)}`,
       );
       expect(
-        typeof payload.accepted_at === "string" && ISO_UTC.test(payload.accepted_at),
-        `job.accepted has no ISO 8601 UTC accepted_at: ${show(accepted)}`,
+        typeof payload.accepted_at === "string" && ISO_8601.test(payload.accepted_at),
+        `job.accepted has no ISO 8601 accepted_at: ${show(accepted)}`,
       );
       expect(
         traceIdOf(payload.trace_id) !== undefined,

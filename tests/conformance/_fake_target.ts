@@ -59,3 +59,45 @@ export function fakeWelcome(features: string[], fields: Record<string, unknown> 
     },
   };
 }
+
+/**
+ * A WebSocket proxy on 127.0.0.1 in front of `upstream` that forwards every
+ * frame both ways except the `job.event` frames `drop` picks, by their
+ * 1-based count on that connection.
+ */
+export async function serveDroppingProxy(
+  upstream: string,
+  drop: (eventCount: number) => boolean,
+): Promise<{ url: string } & AsyncDisposable> {
+  const sockets: WebSocket[] = [];
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      const inner = new WebSocket(upstream);
+      sockets.push(socket, inner);
+      const opened = new Promise((resolve) => inner.onopen = resolve);
+      let events = 0;
+      socket.onmessage = async (event) => {
+        await opened;
+        if (inner.readyState === WebSocket.OPEN) inner.send(event.data);
+      };
+      inner.onmessage = (event) => {
+        if (JSON.parse(event.data).type === "job.event" && drop(++events)) return;
+        if (socket.readyState === WebSocket.OPEN) socket.send(event.data);
+      };
+      socket.onclose = () => inner.close();
+      inner.onclose = () => socket.close();
+      return response;
+    },
+  );
+  const { port } = await listening.promise;
+  return {
+    url: `ws://127.0.0.1:${port}/arcp`,
+    async [Symbol.asyncDispose]() {
+      for (const socket of sockets) socket.close();
+      await server.shutdown();
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { type CheckResult, runConformance } from "../../conformance/mod.ts";
 import { demoAgents } from "../../cli/demo_agents.ts";
 import { Runtime } from "../../runtime.ts";
 import { staticTokens } from "../../runtime/auth.ts";
-import { fakeWelcome, serveFake } from "./_fake_target.ts";
+import { fakeWelcome, serveDroppingProxy, serveFake } from "./_fake_target.ts";
 
 /** Our runtime with the demo agents and two principals, served on 127.0.0.1. */
 async function serveOurs(): Promise<{ url: string } & AsyncDisposable> {
@@ -112,6 +112,25 @@ Deno.test("conformance kit: a target whose welcome lacks resume_token and which 
   assert.equal(list.reason, 'the target does not advertise "list_jobs"');
   assert.equal(report.failed, 3);
   assert.equal(report.skipped, 1);
+});
+
+Deno.test("conformance kit: our runtime behind a proxy that loses one event per connection fails the order and resume checks only", async () => {
+  await using ours = await serveOurs();
+  await using target = await serveDroppingProxy(ours.url, (count) => count === 2);
+  const report = await runConformance(target.url, {
+    token: "t-alice",
+    only: ["jobs.success", "events.progress-order", "resume.hello-block"],
+  });
+  assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [
+    ["resume.hello-block", "fail"],
+    ["jobs.success", "ok"],
+    ["events.progress-order", "fail"],
+  ]);
+  assert.match(byId(report.checks, "resume.hello-block").reason!, /expected event_seq \d+, got/);
+  assert.equal(
+    byId(report.checks, "events.progress-order").reason,
+    "expected progress current 1..5, got [1,3,4,5]",
+  );
 });
 
 Deno.test("conformance kit: a target that never answers hello fails session.open and skips the rest", async () => {
