@@ -6,7 +6,7 @@ import { type Check, type CheckContext, expectSessionError, payloadOf, show } fr
 import { expect, messageId } from "./_wire.ts";
 
 /** The agents every target must host for the job checks (docs/conformance.md). */
-export const KIT_AGENTS = ["echo", "count", "sleep", "fail"] as const;
+const KIT_AGENTS = ["echo", "count", "sleep", "fail"] as const;
 
 const VERSION = /^1(\.\d+)?$/;
 

@@ -5,7 +5,7 @@
 
 import { ERROR_CODES, retryableFor } from "../protocol/errors.ts";
 import { FEATURES } from "../protocol/messages.ts";
-import { CheckFailure, CheckSkipped, expect, type Frame, messageId, Wire } from "./_wire.ts";
+import { type CheckFailure, CheckSkipped, expect, type Frame, messageId, Wire } from "./_wire.ts";
 
 /** The target as the kit's first welcome described it. */
 export interface Target {
@@ -214,7 +214,7 @@ export class CheckContext {
 }
 
 /** Whether `frame` answers the request `id`: it names it, or names no request at all. */
-export function answers(frame: Frame, id: string): boolean {
+function answers(frame: Frame, id: string): boolean {
   const requestId = payloadOf(frame).request_id;
   return requestId === undefined || requestId === id;
 }
@@ -223,8 +223,6 @@ export function answers(frame: Frame, id: string): boolean {
 export function freshKey(): string {
   return `conformance-${messageId()}`;
 }
-
-export { CheckFailure, CheckSkipped };
 
 /** One check of the kit. */
 export interface Check {

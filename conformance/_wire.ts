@@ -22,7 +22,7 @@ export function expect(condition: unknown, message: string): asserts condition {
 }
 
 /** What a failed check reports of the wire: the last frame sent and what followed it. */
-export interface Exchange {
+interface Exchange {
   sent: string | undefined;
   received: string[];
 }
@@ -31,7 +31,7 @@ const SHOWN_CHARS = 400;
 const SHOWN_FRAMES = 6;
 
 /** Shortens `text` for a report line. */
-export function shorten(text: string): string {
+function shorten(text: string): string {
   return text.length <= SHOWN_CHARS
     ? text
     : `${text.slice(0, SHOWN_CHARS)}… (${text.length} chars)`;

@@ -167,16 +167,12 @@ export async function runConformance(
     });
   }
   for (const check of CHECKS) {
+    if (options.signal?.aborted) break;
     if (options.only && !options.only.some((prefix) => check.id.startsWith(prefix))) continue;
-    const base = { id: check.id, section: check.section, title: check.title };
-    const required = check.required ?? true;
-    let reason: string | undefined;
-    if (target === undefined) reason = "no session with the target";
-    else if (check.feature !== undefined && !target.features.has(check.feature)) {
-      reason = `the target does not advertise "${check.feature}"`;
-    }
-    if (reason !== undefined || target === undefined) {
-      record({ ...base, required, status: "skip", reason: reason!, durationMs: 0 });
+    const skip = target === undefined ? "no session with the target" : skipReason(check, target);
+    if (target === undefined || skip !== undefined) {
+      const { id, section, title, required = true } = check;
+      record({ id, section, title, required, status: "skip", reason: skip!, durationMs: 0 });
       continue;
     }
     record(await runCheck(check, target, timeoutMs, options.signal));
@@ -197,6 +193,12 @@ export async function runConformance(
     skipped: count((r) => r.status === "skip"),
     ok: failed === 0,
   };
+}
+
+/** Why `check` does not run against `target`: a feature it does not advertise. */
+function skipReason(check: Check, target: Target): string | undefined {
+  if (check.feature === undefined || target.features.has(check.feature)) return undefined;
+  return `the target does not advertise "${check.feature}"`;
 }
 
 type Discovered =

@@ -78,6 +78,17 @@ Deno.test("conformance kit: without a second token the checks across principals 
   assert.equal(report.ok, true);
 });
 
+Deno.test("conformance kit: its signal stops the run after the current check", async () => {
+  await using target = await serveOurs();
+  const stop = new AbortController();
+  const report = await runConformance(target.url, {
+    token: "t-alice",
+    signal: stop.signal,
+    onCheck: () => stop.abort(),
+  });
+  assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [["session.welcome", "ok"]]);
+});
+
 Deno.test("conformance kit: a target whose welcome lacks resume_token and which never answers a submit fails, within its deadlines", async () => {
   await using target = await serveFake((frame) => {
     if (frame.type !== "session.hello") return undefined;
