@@ -174,6 +174,41 @@ export const JOB_CHECKS: Check[] = [
     },
   },
   {
+    id: "events.session-scoped",
+    section: "1.0 §8.3, 1.1 §8.3",
+    title: "two jobs of one session share one gap-free event_seq; each job's events stay in order",
+    async run(ctx) {
+      ctx.needAgents("count");
+      const wire = await ctx.session();
+      // Both submitted before reading, so no frame of either is passed over.
+      for (let i = 0; i < 2; i++) wire.send("job.submit", { agent: "count", input: { n: 4 } });
+      const accepted: string[] = [];
+      const ended = new Set<unknown>();
+      const frames = await wire.until((f) => {
+        if (f.type === "job.accepted") accepted.push(payloadOf(f).job_id as string);
+        if (f.type === "job.result" || f.type === "job.error") ended.add(f.job_id);
+        return accepted.length === 2 && accepted.every((jobId) => ended.has(jobId));
+      }, "the end of both jobs");
+      const sequenced = frames.filter((f) => typeof f.event_seq === "number");
+      sequenced.forEach((frame, i) => {
+        const previous = sequenced[i - 1]?.event_seq as number | undefined;
+        expect(
+          previous === undefined || frame.event_seq === previous + 1,
+          `event_seq ${frame.event_seq} follows ${previous} across the two jobs`,
+        );
+      });
+      for (const jobId of accepted) {
+        const currents = sequenced
+          .filter((f) => f.job_id === jobId && payloadOf(f).kind === "progress")
+          .map((f) => (payloadOf(f).body as { current?: unknown })?.current);
+        expect(
+          !ctx.target.features.has("progress") || JSON.stringify(currents) === "[1,2,3,4]",
+          `job ${jobId}'s progress arrived as ${JSON.stringify(currents)}`,
+        );
+      }
+    },
+  },
+  {
     id: "trace.echoed",
     section: "1.0 §11, 1.1 §11",
     title: "a submitted trace_id is kept on job.accepted and the job's events",

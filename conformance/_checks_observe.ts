@@ -7,6 +7,7 @@ import {
   type Check,
   type CheckContext,
   expectSessionError,
+  freshKey,
   jobIdOf,
   payloadOf,
   show,
@@ -78,6 +79,11 @@ export const OBSERVE_CHECKS: Check[] = [
       expect(
         typeof listed.agent === "string",
         `it is listed without agent: ${JSON.stringify(listed)}`,
+      );
+      expect(
+        listed.lease !== null && typeof listed.lease === "object" &&
+          typeof listed.created_at === "string",
+        `it is listed without lease or created_at: ${JSON.stringify(listed)}`,
       );
     },
   },
@@ -158,6 +164,12 @@ export const OBSERVE_CHECKS: Check[] = [
         `expected job.subscribed, got ${show(subscribed)}`,
       );
       expect(payloadOf(subscribed).job_id === jobId, `job.subscribed names another job`);
+      const descriptor = payloadOf(subscribed);
+      expect(
+        typeof descriptor.current_status === "string" && descriptor.lease !== null &&
+          typeof descriptor.lease === "object",
+        `job.subscribed lacks current_status or lease: ${show(subscribed)}`,
+      );
       const { events, terminal } = await ctx.finish(watcher, jobId);
       expect(
         terminal.type === "job.result",
@@ -227,6 +239,22 @@ export const OBSERVE_CHECKS: Check[] = [
         "another principal's subscribe",
       );
       await cancelOwn(ctx, owner, jobId);
+    },
+  },
+  {
+    id: "principals.idempotency",
+    section: "1.0 §7.2, 1.1 §6.6",
+    title: "another principal's submit with the same idempotency_key starts its own job",
+    async run(ctx) {
+      ctx.needAgents("echo");
+      const token2 = ctx.token2;
+      const key = freshKey();
+      const mine = await ctx.run(await ctx.session(), "echo", "mine", { idempotency_key: key });
+      const other = await ctx.session(token2);
+      const theirs = await ctx.run(other, "echo", "theirs", { idempotency_key: key });
+      expect(theirs.jobId !== mine.jobId, `another principal got job ${mine.jobId} by its key`);
+      const echoed = (payloadOf(theirs.terminal).result as { echoed?: unknown })?.echoed;
+      expect(echoed === "theirs", `another principal's job ended with ${show(theirs.terminal)}`);
     },
   },
   {

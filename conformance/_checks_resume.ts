@@ -154,6 +154,27 @@ export const RESUME_CHECKS: Check[] = [
     },
   },
   {
+    id: "resume.after-close",
+    section: "1.1 §6.7, 1.0 §6.3",
+    title: "after session.close the job runs on and a resume replays it to its end",
+    async run(ctx) {
+      ctx.needAgents("count");
+      const wire = await ctx.open();
+      const welcome = await ctx.hello(wire);
+      const { jobId } = await ctx.submit(wire, "count", { n: 5, delay_ms: 150 });
+      await wire.until((f) => f.type === "job.event" && f.job_id === jobId, "the first event");
+      wire.send("session.close", {});
+      await wire.expect("session.closed", "session.closed");
+      wire.close();
+      await resumeAndFinish(ctx, {
+        sessionId: wire.sessionId!,
+        resumeToken: payloadOf(welcome).resume_token as string,
+        lastSeq: wire.lastSeq,
+        jobId,
+      }, "hello");
+    },
+  },
+  {
     id: "resume.unknown-session",
     section: "1.0 §6.3, §12",
     title: "a resume of an unknown session is refused and the transport closes",
