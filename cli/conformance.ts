@@ -18,7 +18,8 @@ WebSocket, and prints one line per check: ok, FAIL or skip, the spec section, an
 failure what was sent and received; then "N passed, N failed, N skipped". Checks of a
 feature the runtime does not advertise in session.welcome are skipped. The runtime
 must host the kit's agents echo, count, sleep and fail (and optionally report, spend,
-fetch, delegate): docs/conformance.md gives their contract; serve --demo hosts them.
+fetch, delegate, later): docs/conformance.md gives their contract; serve --demo hosts
+them.
   --url URL                the runtime (default $ARCP_URL)
   --token TOKEN            bearer token of the principal the kit runs as
                            (default $ARCP_TOKEN)

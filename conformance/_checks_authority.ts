@@ -101,6 +101,26 @@ export const AUTHORITY_CHECKS: Check[] = [
     },
   },
   {
+    id: "lease.expired",
+    section: "1.1 §9.5, §12",
+    title: "later's tool call past expires_at ends the job with LEASE_EXPIRED (retryable false)",
+    feature: "lease_expires_at",
+    async run(ctx) {
+      ctx.needAgents("later");
+      const wire = await ctx.session();
+      // Three seconds ahead on the kit's clock; the call comes two seconds
+      // after it, past the one-second grace §14 suggests.
+      const run = await ctx.run(wire, "later", { ms: 5_000 }, {
+        lease_request: { "tool.call": ["noop"] },
+        lease_constraints: { expires_at: isoIn(3_000) },
+      });
+      expect(run.terminal.type === "job.error", `later ended with ${show(run.terminal)}`);
+      expectErrorPayload(run.terminal, ["LEASE_EXPIRED"], "the job.error of an expired lease");
+      const status = payloadOf(run.terminal).final_status;
+      expect(status === "error", `final_status is not error: ${show(run.terminal)}`);
+    },
+  },
+  {
     id: "budget.counters",
     section: "1.1 §7.1, §9.6",
     title: "a cost.budget lease gets its initial counters in job.accepted.budget",

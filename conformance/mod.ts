@@ -6,7 +6,8 @@
  * its section. Checks of a feature the runtime does not advertise in
  * `session.welcome` are skipped, not failed. The target must host the
  * kit's agents (`echo`, `count`, `sleep`, `fail`; optionally `report`,
- * `spend`, `fetch`, `delegate`), whose contract docs/conformance.md gives.
+ * `spend`, `fetch`, `delegate`, `later`), whose contract docs/conformance.md
+ * gives.
  *
  * `cli.ts conformance --url ws://HOST:PORT/arcp --token T` runs it from a
  * shell.
