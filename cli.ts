@@ -2,8 +2,8 @@
  * The `arcp` command line: `serve` a runtime; `submit` a job and follow it;
  * list `jobs`; `watch` a job another client submitted; `cancel` a job; list
  * the demo `agents`; serve a runtime's agents as `mcp` tools on stdio; print
- * the `version`. `arcp <command> --help` explains
- * each command's options.
+ * the `version`; run the `conformance` kit against a runtime.
+ * `arcp <command> --help` explains each command's options.
  *
  * Install it as `arcp` (Deno KV, the default store of `serve` and the file of
  * `--session`, needs `--unstable-kv`):
@@ -52,6 +52,7 @@ import { parseArgs } from "node:util";
 import { EXIT, EXIT_CODES_USAGE, JSON_USAGE, printLine } from "./cli/_client.ts";
 import { agents } from "./cli/agents.ts";
 import { cancel } from "./cli/cancel.ts";
+import { conformance } from "./cli/conformance.ts";
 import { jobs } from "./cli/jobs.ts";
 import { serve } from "./cli/serve.ts";
 import { submit } from "./cli/submit.ts";
@@ -70,6 +71,8 @@ Commands:
   cancel    cancel a job (see cancel --help)
   agents    list the demo agents: inputs, leases, a command to try each
   mcp       serve a runtime's agents as MCP tools on stdio (see mcp --help)
+  conformance
+            run the conformance kit against a runtime (see conformance --help)
   version   print the SDK and protocol versions (see version --help)
 
 Install as "arcp": deno install -g -A --unstable-kv -n arcp jsr:@arcp/arcp/cli
@@ -145,6 +148,8 @@ export async function main(args: string[]): Promise<number> {
       case "mcp":
         // Imported here: the MCP SDK is loaded only by the command that needs it.
         return await (await import("./cli/mcp.ts")).mcp(rest);
+      case "conformance":
+        return await conformance(rest);
       case "version":
       case "--version":
       case "-V":

@@ -101,13 +101,27 @@ async function delegate(
   return child.result;
 }
 
+/**
+ * Waits `ms` milliseconds, then calls the tool `noop` through the lease
+ * (`tool.call`): past the lease's `expires_at` that call, and so the job,
+ * fails with `LEASE_EXPIRED` (spec 1.1 §9.5), as the conformance kit checks.
+ */
+async function later(input: { ms: number }, ctx: AgentContext): Promise<{ called: string }> {
+  const ms = Math.max(0, Number(input?.ms ?? 0));
+  await ctx.status("waiting");
+  await delay(ms, ctx.signal);
+  await ctx.tool("noop", () => null);
+  return { called: "noop" };
+}
+
 function fail(input: { message?: string }): Promise<never> {
   return Promise.reject(new Error(input?.message ?? "The fail agent failed, as asked"));
 }
 
 /**
  * The demo agents: `echo` (1.0.0 and 2.0.0, default 2.0.0), `count`,
- * `sleep`, `fail`, `files`, `spend`, `report`, `fetch` and `delegate`.
+ * `sleep`, `fail`, `files`, `spend`, `report`, `fetch`, `delegate` and
+ * `later`.
  *
  * @returns Their definitions, ready for `new Runtime({ agents })`.
  * @example
@@ -117,6 +131,7 @@ function fail(input: { message?: string }): Promise<never> {
  *
  * assert.deepEqual(demoAgents().map((a) => a.name), [
  *   "echo", "echo", "count", "sleep", "fail", "files", "spend", "report", "fetch", "delegate",
+ *   "later",
  * ]);
  * ```
  */
@@ -132,6 +147,7 @@ export function demoAgents(): AgentDefinition[] {
     { name: "report", handler: report },
     { name: "fetch", handler: fetchAgent },
     { name: "delegate", handler: delegate },
+    { name: "later", handler: later },
   ];
 }
 
@@ -214,5 +230,13 @@ export const DEMO_AGENT_GUIDE: readonly DemoAgentGuide[] = [
     input: '{"agent": string, "input"?: any, "lease_request"?: lease}',
     example: '{"agent": "echo", "input": "hi"}',
     lease: '{"agent.delegate": ["echo"]}',
+  },
+  {
+    name: "later",
+    does: "waits ms milliseconds, then calls the tool noop; past the lease's expires_at " +
+      "that call fails with LEASE_EXPIRED; returns {called}",
+    input: '{"ms": number}',
+    example: '{"ms": 100}',
+    lease: '{"tool.call": ["noop"]}',
   },
 ];

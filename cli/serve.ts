@@ -60,8 +60,8 @@ ${JWT_USAGE}
                            sends half a request holds its socket. On the internet,
                            put a reverse proxy with one in front (docs/limits.md)
   --demo                   register the demo agents: echo, count, sleep, fail, files,
-                           spend, report, fetch, delegate (their inputs and leases:
-                           cli.ts agents)
+                           spend, report, fetch, delegate, later (their inputs and
+                           leases: cli.ts agents)
   --dashboard              also serve the jobs dashboard at http://HOST:PORT/
   --json                   print what would be lines of text as JSON lines:
                            {"type":"listening","payload":{"url":…}}, {"type":"stopped",

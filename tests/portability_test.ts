@@ -20,6 +20,7 @@ const PORTABLE_ENTRYPOINTS = [
   "transports/ndjson.ts",
   "store/memory.ts",
   "store/indexeddb.ts",
+  "conformance/mod.ts",
 ];
 
 /** The third-party packages the portable graph may contain. */
@@ -421,6 +422,17 @@ Deno.test("store/ and transports/ reach neither client/, runtime/ nor cli/", asy
   for (const folder of ["store", "transports"]) {
     assert.deepEqual(reachesInto(edges, folder, ["client", "runtime", "cli"]), []);
   }
+});
+
+Deno.test("conformance/ reaches neither client/, runtime/, store/, transports/ nor cli/", async () => {
+  // A black-box kit: it speaks raw envelopes over a WebSocket, so it checks
+  // the wire and never our own client or runtime code.
+  const edges = await libraryImports();
+  assert.ok(edges.has("conformance/_wire.ts"), "the graphs reach the kit's modules");
+  assert.deepEqual(
+    reachesInto(edges, "conformance", ["client", "runtime", "store", "transports", "cli"]),
+    [],
+  );
 });
 
 Deno.test("browser-compat.tsconfig.json is deno.json's setup without the Deno namespace", async () => {
