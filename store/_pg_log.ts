@@ -51,21 +51,30 @@ export class PgLog {
         if (start === events.length) return 0;
       }
       const batch = events.slice(start);
-      // One JSON array of the texts the transport sends (encoded once for
-      // both), its elements numbered from the first seq: `json` keeps each
-      // element's text as it is, and PostgreSQL splits it far faster than
-      // it parses a text[] parameter of JSON (every quote escaped).
+      // One statement, one round trip: the events, the log's new last seq
+      // and the NOTIFY that wakes watchers once the transaction commits.
+      // The events go as one JSON array of the texts the transport sends
+      // (encoded once for both), numbered from the first seq: `json` keeps
+      // each element's text as it is, and PostgreSQL splits it far faster
+      // than it parses a text[] parameter of JSON (every quote escaped).
       await tx.unsafe(
-        `INSERT INTO ${this.#events} (session_id, event_seq, event)
-           SELECT $1, $3::bigint + n - 1, e::text
-             FROM json_array_elements($2::text::json) WITH ORDINALITY AS batch(e, n)`,
-        [sessionId, `[${batch.map(keepFrameText).join(",")}]`, batch[0]!.event_seq],
+        `WITH stored AS (
+           INSERT INTO ${this.#events} (session_id, event_seq, event)
+             SELECT $1, $3::bigint + n - 1, e::text
+               FROM json_array_elements($2::text::json) WITH ORDINALITY AS batch(e, n)
+         ), moved AS (
+           UPDATE ${this.#logs} SET last_seq = $4 WHERE session_id = $1
+         )
+         SELECT pg_notify($5, $6)`,
+        [
+          sessionId,
+          `[${batch.map(keepFrameText).join(",")}]`,
+          batch[0]!.event_seq,
+          batch.at(-1)!.event_seq,
+          LOG_CHANNEL,
+          changePayload(this.#name, sessionId),
+        ],
       );
-      await tx.unsafe(`UPDATE ${this.#logs} SET last_seq = $2 WHERE session_id = $1`, [
-        sessionId,
-        batch.at(-1)!.event_seq,
-      ]);
-      await this.#notify(tx, sessionId);
       return batch.length;
     });
   }
@@ -78,17 +87,26 @@ export class PgLog {
     ]);
   }
 
-  /** Creates the session's log row when missing and locks it until the transaction ends. */
+  /**
+   * Locks the session's log row until the transaction ends, creating it
+   * first when missing (a session's first append only: one round trip
+   * otherwise).
+   */
   async #lockLog(tx: postgres.TransactionSql, sessionId: string): Promise<LogBounds> {
-    await tx.unsafe(
-      `INSERT INTO ${this.#logs} (session_id, first_seq, last_seq) VALUES ($1, 1, 0)
-         ON CONFLICT (session_id) DO NOTHING`,
-      [sessionId],
-    );
-    const [row] = await tx.unsafe<LogRow[]>(
-      `SELECT first_seq, last_seq FROM ${this.#logs} WHERE session_id = $1 FOR UPDATE`,
-      [sessionId],
-    );
+    const lock = () =>
+      tx.unsafe<LogRow[]>(
+        `SELECT first_seq, last_seq FROM ${this.#logs} WHERE session_id = $1 FOR UPDATE`,
+        [sessionId],
+      );
+    let [row] = await lock();
+    if (row === undefined) {
+      await tx.unsafe(
+        `INSERT INTO ${this.#logs} (session_id, first_seq, last_seq) VALUES ($1, 1, 0)
+           ON CONFLICT (session_id) DO NOTHING`,
+        [sessionId],
+      );
+      [row] = await lock();
+    }
     return { first: Number(row!.first_seq), last: Number(row!.last_seq) };
   }
 
