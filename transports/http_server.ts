@@ -353,28 +353,45 @@ function eventStream(
   let writeController: WritableStreamDefaultController | undefined;
   let finished = false;
   let drained: PromiseWithResolvers<void> | undefined;
-  let keepAlive: ReturnType<typeof setTimeout> | undefined;
   const closedError = new ConnectionClosedError("The client closed the event stream");
 
   const inbound = inboundQueue(limits, () => finish());
 
-  const armKeepAlive = () => {
-    if (limits.keepAliveMs <= 0 || finished) return;
-    clearTimeout(keepAlive);
-    keepAlive = setTimeout(() => {
-      send(":\n\n");
-      armKeepAlive();
-    }, limits.keepAliveMs);
+  // Event text waits here until the response's reader pulls, then leaves as
+  // one chunk: under load many events share a write, and the bound on this
+  // text is the stream's back-pressure.
+  let pending: string[] = [];
+  let pendingChars = 0;
+  let pulling = false;
+  let quiet = true;
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? pending[0]! : pending.join("");
+    pending = [];
+    pendingChars = 0;
+    pulling = false;
+    body.enqueue(encoder.encode(text));
+    drained?.resolve();
   };
   const send = (chunk: string) => {
     if (finished) return;
-    body.enqueue(encoder.encode(chunk));
+    quiet = false;
+    pending.push(chunk);
+    pendingChars += chunk.length;
+    if (pulling) flush();
   };
+  // A comment line on a stream quiet for a whole period.
+  const keepAlive = limits.keepAliveMs > 0
+    ? setInterval(() => {
+      if (quiet) send(":\n\n");
+      quiet = true;
+    }, limits.keepAliveMs)
+    : undefined;
   /** Ends the stream once, from either side; the client's end fails the writes. */
   function finish(byClient = true): void {
     if (finished) return;
     finished = true;
-    clearTimeout(keepAlive);
+    clearInterval(keepAlive);
     drained?.resolve();
     inbound.end();
     if (byClient) writeController?.error(closedError);
@@ -391,15 +408,18 @@ function eventStream(
       controller.enqueue(encoder.encode(": arcp\n\n"));
     },
     pull() {
-      drained?.resolve();
+      if (pending.length > 0) flush();
+      else pulling = true;
     },
     cancel() {
       finish();
     },
-  }, new ByteLengthQueuingStrategy({ highWaterMark: limits.maxBufferedBytes }));
+  }, { highWaterMark: 0 });
 
   const closeBody = () => {
     if (finished) return;
+    // What the runtime wrote last (a session.error, often) still leaves.
+    flush();
     finish(false);
     try {
       body.close();
@@ -410,13 +430,11 @@ function eventStream(
   const writable = new WritableStream<Frame>({
     start(controller) {
       writeController = controller;
-      armKeepAlive();
     },
     async write(frame) {
       if (finished) throw closedError;
       send(sseEvent(frame, frameText(frame)));
-      armKeepAlive();
-      while (!finished && (body.desiredSize ?? 0) <= 0) {
+      while (!finished && pendingChars > limits.maxBufferedBytes) {
         drained = Promise.withResolvers<void>();
         await drained.promise;
       }
