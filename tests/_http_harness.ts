@@ -47,6 +47,34 @@ function watchedBody(
   }, { highWaterMark: 0 });
 }
 
+/** `body`, failing as soon as `signal` aborts (its source cancelled). */
+function cuttable(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const cut = Promise.withResolvers<never>();
+  const onCut = () => {
+    cut.reject(signal.reason);
+    reader.cancel(signal.reason).catch(() => {});
+  };
+  signal.addEventListener("abort", onCut, { once: true });
+  cut.promise.catch(() => {});
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await Promise.race([reader.read(), cut.promise]);
+      if (done) {
+        signal.removeEventListener("abort", onCut);
+        controller.close();
+      } else controller.enqueue(value);
+    },
+    cancel(reason) {
+      signal.removeEventListener("abort", onCut);
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** A runtime served over HTTP on 127.0.0.1, and the end of each of its streams by id. */
 export async function serveHttpRuntime(options: HarnessOptions, store: RecordingStore) {
   const runtime = newRuntime(options, store);
@@ -95,11 +123,18 @@ export async function httpHarness(options: HarnessOptions): Promise<Harness> {
     const transport = httpTransport(url, {
       ...frameOptions,
       async fetch(input, init) {
-        const signal = init?.signal ? AbortSignal.any([init.signal, cut.signal]) : cut.signal;
-        const response = await fetch(input, { ...init, signal });
+        // Not AbortSignal.any: the signal it makes is held weakly and may be
+        // collected before it fires, leaving the request uncut.
+        const both = new AbortController();
+        const abort = (signal: AbortSignal) => () => both.abort(signal.reason);
+        if (init?.signal) init.signal.addEventListener("abort", abort(init.signal));
+        cut.signal.addEventListener("abort", abort(cut.signal));
+        const response = await fetch(input, { ...init, signal: both.signal });
         const id = response.headers.get(HEADER_STREAM);
-        if (id !== null) served.streamEnd(id).then(runtimeEnded.resolve);
-        return response;
+        if (id === null || response.body === null) return response;
+        served.streamEnd(id).then(runtimeEnded.resolve);
+        // Nor is aborting a fetch whose response came: the body is cut here.
+        return new Response(cuttable(response.body, cut.signal), response);
       },
     });
     return { transport, cut, runtimeEnded: runtimeEnded.promise };

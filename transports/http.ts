@@ -63,6 +63,8 @@ export interface HttpTransportOptions {
 
 /** Envelopes batched into one `POST` at most. */
 const MAX_BATCH = 256;
+/** Frames read from the stream ahead of the consumer at most (and twice `maxFrameBytes` of text). */
+const MAX_AHEAD_FRAMES = 1024;
 
 async function refusal(response: Response, url: string): Promise<string> {
   let body = "";
@@ -106,8 +108,9 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
   let streamId: string | undefined;
   let seq = 0;
   let failure: Error | undefined;
-  const opened = Promise.withResolvers<ReadableStreamDefaultReader<Uint8Array>>();
-  opened.promise.catch(() => {});
+  let writeController: WritableStreamDefaultController | undefined;
+  /** The stream's reader, cancelled on failure: aborting a fetch whose response came is unreliable. */
+  let streamReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
   /** Frames written and not yet posted, and the writes waiting for room. */
   let batch: string[] = [];
@@ -119,8 +122,13 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
     if (failure !== undefined) return;
     failure = error;
     stop.abort(error);
-    opened.reject(error);
     room?.reject(error);
+    readRoom?.resolve();
+    writeController?.error(error);
+    streamReader?.cancel(error).catch(() => {});
+    // Before the stream opened there is nothing to read: the readable ends here.
+    end ??= { clean: false, error };
+    arrived?.resolve();
   };
 
   const headers = (extra: Record<string, string>): Record<string, string> => ({
@@ -159,7 +167,8 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
         `Cannot open an ARCP stream: ${target} sent no ${HEADER_STREAM} header`,
       );
     }
-    opened.resolve(response.body.getReader());
+    streamReader = response.body.getReader();
+    void readAhead(streamReader);
   };
 
   const postBatch = async (): Promise<void> => {
@@ -168,23 +177,85 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
       batch = [];
       batchBytes = 0;
       room?.resolve();
-      const timeout = AbortSignal.timeout(requestTimeoutMs);
-      const response = await doFetch(target, {
-        method: "POST",
-        headers: headers({
-          "content-type": texts.length === 1 ? "application/json" : NDJSON,
-          [HEADER_STREAM]: streamId!,
-          [HEADER_SEQ]: String(++seq),
-        }),
-        body: texts.length === 1 ? texts[0]! : texts.join("\n"),
-        signal: AbortSignal.any([stop.signal, timeout]),
-      }).catch((error) => {
-        throw timeout.aborted
-          ? new ConnectionClosedError(`No answer to a POST within ${requestTimeoutMs} ms`)
-          : error;
-      });
+      // A controller of its own, not AbortSignal.any or .timeout: a signal
+      // derived from others is held weakly and may be collected unfired.
+      const abort = new AbortController();
+      const onStop = () => abort.abort(stop.signal.reason);
+      stop.signal.addEventListener("abort", onStop, { once: true });
+      const timer = setTimeout(
+        () =>
+          abort.abort(
+            new ConnectionClosedError(`No answer to a POST within ${requestTimeoutMs} ms`),
+          ),
+        requestTimeoutMs,
+      );
+      let response: Response;
+      try {
+        response = await doFetch(target, {
+          method: "POST",
+          headers: headers({
+            "content-type": texts.length === 1 ? "application/json" : NDJSON,
+            [HEADER_STREAM]: streamId!,
+            [HEADER_SEQ]: String(++seq),
+          }),
+          body: texts.length === 1 ? texts[0]! : texts.join("\n"),
+          signal: abort.signal,
+        });
+      } catch (error) {
+        throw abort.signal.aborted ? abort.signal.reason : error;
+      } finally {
+        clearTimeout(timer);
+        stop.signal.removeEventListener("abort", onStop);
+      }
       if (!response.ok) throw new ConnectionClosedError(await refusal(response, target));
       await response.body?.cancel();
+    }
+  };
+
+  // The stream is read ahead of the consumer, up to a bound, so a cut is
+  // noticed (and the writable failed, as a WebSocket's close does) while the
+  // session is busy elsewhere; past the bound reading waits, and the
+  // runtime's writes wait in turn (back-pressure).
+  let ahead: (Frame | MalformedFrame)[] = [];
+  let aheadChars = 0;
+  let end: { clean: boolean; error: Error } | undefined;
+  let arrived: PromiseWithResolvers<void> | undefined;
+  let readRoom: PromiseWithResolvers<void> | undefined;
+  const wake = () => arrived?.resolve();
+  const readAhead = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    const parser = new SseParser(2 * maxFrameBytes);
+    let clean = false;
+    try {
+      for (;;) {
+        while (ahead.length >= MAX_AHEAD_FRAMES || aheadChars >= 2 * maxFrameBytes) {
+          readRoom = Promise.withResolvers<void>();
+          await readRoom.promise;
+        }
+        if (failure !== undefined) throw failure;
+        const { value, done } = await reader.read();
+        if (failure !== undefined) throw failure;
+        if (done) {
+          clean = true;
+          throw new ConnectionClosedError("The runtime ended the event stream");
+        }
+        for (const data of parser.feed(decoder.decode(value, { stream: true }))) {
+          ahead.push(parseFrame(data, maxFrameBytes, maxJsonDepth));
+          aheadChars += data.length;
+        }
+        wake();
+      }
+    } catch (error) {
+      const cause = failure ?? asError(error);
+      end = {
+        clean,
+        error: cause instanceof ConnectionClosedError
+          ? cause
+          : new ConnectionClosedError(`The event stream failed: ${cause.message}`, { cause }),
+      };
+      fail(end.error);
+      reader.cancel().catch(() => {});
+      wake();
     }
   };
 
@@ -196,6 +267,9 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
   };
 
   const writable = new WritableStream<Frame>({
+    start(controller) {
+      writeController = controller;
+    },
     async write(frame) {
       if (failure !== undefined) throw failure;
       const text = frameText(frame);
@@ -229,40 +303,27 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
     },
   }, new CountQueuingStrategy({ highWaterMark: 64 }));
 
-  const decoder = new TextDecoder();
-  const parser = new SseParser(2 * maxFrameBytes);
-  let pendingFrames: (Frame | MalformedFrame)[] = [];
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const readable = new ReadableStream<Frame | MalformedFrame>({
     async pull(controller) {
-      try {
-        reader ??= await opened.promise;
-        while (pendingFrames.length === 0) {
-          const { value, done } = await reader.read();
-          if (done) {
-            controller.close();
-            fail(new ConnectionClosedError("The runtime ended the event stream"));
-            return;
-          }
-          pendingFrames = parser.feed(decoder.decode(value, { stream: true })).map((data) =>
-            parseFrame(data, maxFrameBytes, maxJsonDepth)
-          );
+      for (;;) {
+        if (ahead.length > 0) {
+          for (const frame of ahead) controller.enqueue(frame);
+          ahead = [];
+          aheadChars = 0;
+          readRoom?.resolve();
+          return;
         }
-        for (const frame of pendingFrames) controller.enqueue(frame);
-        pendingFrames = [];
-      } catch (error) {
-        const cause = failure ?? asError(error);
-        fail(cause);
-        controller.error(
-          cause instanceof ConnectionClosedError
-            ? cause
-            : new ConnectionClosedError(`The event stream failed: ${cause.message}`, { cause }),
-        );
+        if (end !== undefined) {
+          if (end.clean) controller.close();
+          else controller.error(end.error);
+          return;
+        }
+        arrived = Promise.withResolvers<void>();
+        await arrived.promise;
       }
     },
     cancel(reason) {
       fail(reason instanceof Error ? reason : new ConnectionClosedError("Reader cancelled"));
-      reader?.cancel().catch(() => {});
     },
   }, { highWaterMark: 0 });
 
