@@ -28,6 +28,7 @@ import type { CredentialRecord } from "./store/types.ts";
 import type { Transport, WebSocketTransportOptions } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import { httpBinding } from "./transports/http_server.ts";
+import { HttpRelay } from "./runtime/_http_relay.ts";
 import type { AgentDefinition } from "./runtime/context.ts";
 import type { AcceptOptions, RuntimeOptions, UpgradeWebSocket } from "./runtime/options.ts";
 import { CredentialLedger } from "./runtime/_credentials.ts";
@@ -118,6 +119,8 @@ export class Runtime {
   readonly #maxConnections: number;
   /** The HTTP binding (docs/http-binding.md): requests to the path that are not upgrades. */
   readonly #http: (request: Request) => Promise<Response>;
+  /** Hands the HTTP binding's POSTs between instances; only over a shared store. */
+  readonly #relay: HttpRelay | undefined;
   /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
   readonly #expiry: SessionExpiry;
   #ready: Promise<void> | undefined;
@@ -255,8 +258,17 @@ export class Runtime {
       ...(options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth }),
     };
     this.#maxConnections = options.maxConnections ?? 4096;
+    this.#relay = store.compareAndAppend === undefined
+      ? undefined
+      : new HttpRelay(store, heartbeat.id, {
+        clock,
+        pollMs: config.storePollMs,
+        onError: (error) => logger.warn("arcp runtime: HTTP stream relay failed", error),
+      });
     this.#http = httpBinding({
       ...this.#socketOptions,
+      ...(this.#relay === undefined ? {} : { relay: this.#relay }),
+      onRelayError: (error) => logger.warn("arcp runtime: HTTP stream relay failed", error),
       accept: (transport) => this.accept(transport),
       refuse: () =>
         this.#closed
@@ -371,6 +383,7 @@ export class Runtime {
       this.#expiry.schedule(record.session_id, expiresAt - now.getTime());
     }
     await this.#core.credentials?.recover(view.live, initial);
+    await this.#relay?.sweep(view.live);
     for (const id of view.dead) await this.#core.store.deleteInstance?.(id);
   }
 
@@ -451,6 +464,7 @@ export class Runtime {
     await Promise.all(ending);
     await Promise.all(this.#storing);
     this.#expiry.close();
+    this.#relay?.close();
   }
 
   /**

@@ -11,9 +11,6 @@
  * @module
  */
 
-import { ConnectionClosedError } from "../protocol/errors.ts";
-import { frameText } from "./frame_text.ts";
-import { inboundQueue } from "../internal/inbound.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_JSON_DEPTH,
@@ -28,8 +25,9 @@ import {
   HEADER_STREAM,
   NDJSON,
   readCapped,
-  sseEvent,
 } from "./_http_wire.ts";
+import { eventStream } from "./_http_stream.ts";
+import { PostOrder } from "./_http_order.ts";
 
 export { HEADER_SEQ, HEADER_STREAM } from "./_http_wire.ts";
 
@@ -88,14 +86,43 @@ export interface HttpBindingOptions {
    * @default {30000}
    */
   bodyTimeoutMs?: number;
+  /** Hands `POST`s over between instances; without it a stream's `POST`s must reach its instance. */
+  relay?: HttpStreamRelay;
+  /** Told of a relay that failed (the stream concerned ends, and its client resumes). */
+  onRelayError?(error: unknown): void;
 }
 
-/** One open event stream: its transport's two ends and the credential it was opened with. */
+/**
+ * Hands the `POST`s of a stream that reached another instance over to the
+ * instance serving it, through storage every instance shares
+ * (docs/http-binding.md, "Several instances"). The runtime supplies one when
+ * its store is shared.
+ */
+export interface HttpStreamRelay {
+  /**
+   * Calls `poke` whenever POSTs for stream `id` (served here) may wait in
+   * its inbox, until the returned function is called.
+   */
+  follow(id: string, poke: () => void): () => void;
+  /** A stream opened here with `credential`: other instances can find it once this resolves. */
+  opened(id: string, credential: string | undefined): Promise<void>;
+  /** The stream ended here: other instances answer its `POST`s 404 from now on. */
+  closed(id: string): Promise<void>;
+  /** Keeps the envelopes of `POST` `seq` for stream `id`, which is not here. */
+  forward(
+    id: string,
+    credential: string | undefined,
+    seq: number,
+    texts: string[],
+  ): Promise<"accepted" | "duplicate" | "unknown" | "unauthorized">;
+  /** The `POST`s kept for stream `id` numbered `from` or later, in order, removing them and older ones. */
+  take(id: string, from: number): Promise<{ seq: number; texts: string[] }[]>;
+}
+
+/** One open event stream: the credential it was opened with and its ordered input. */
 interface Stream {
   readonly credential: string | undefined;
-  /** The `Arcp-Seq` the next `POST` must carry. */
-  nextSeq: number;
-  push(text: string): void;
+  readonly order: PostOrder;
 }
 
 const encoder = new TextEncoder();
@@ -130,6 +157,19 @@ function sameCredential(a: string | undefined, b: string | undefined): boolean {
 function newStreamId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function unknownStream(id: string): Response {
+  return text(
+    404,
+    `No open ARCP stream ${id.slice(0, 64)}: it ended; open a new stream and resume`,
+  );
+}
+
+function unauthorized(): Response {
+  return text(401, "The bearer credential differs from the one that opened the stream", {
+    "www-authenticate": 'Bearer realm="arcp"',
+  });
 }
 
 /** The envelopes of a body, as text each (one JSON object, or one per line of NDJSON). */
@@ -181,8 +221,9 @@ function applyHeaders(
 /**
  * Creates the handler of the HTTP binding: `POST` without `Arcp-Stream`
  * opens a stream (its body the first envelopes, normally `session.hello`),
- * `POST` with it delivers envelopes to that stream. Streams live in this
- * handler: the `POST`s of a stream must reach the instance serving it (see
+ * `POST` with it delivers envelopes to that stream, in the order of their
+ * `Arcp-Seq`. A `POST` for a stream another instance serves is handed over
+ * through `options.relay`; without one it is answered 404 (see
  * docs/http-binding.md, "Several instances").
  *
  * @param options The acceptor and the limits.
@@ -205,6 +246,7 @@ export function httpBinding(options: HttpBindingOptions): (request: Request) => 
   const maxBodyBytes = 2 * maxFrameBytes;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
   const streams = new Map<string, Stream>();
+  const relay = options.relay;
 
   const readBody = async (request: Request): Promise<string | Response> => {
     const type = request.headers.get("content-type")?.toLowerCase() ?? "";
@@ -255,7 +297,7 @@ export function httpBinding(options: HttpBindingOptions): (request: Request) => 
       );
     }
     const id = newStreamId();
-    const { transport, response, stream, ended } = eventStream(credential, {
+    const { transport, response, push, cut, ended } = eventStream({
       maxFrameBytes,
       maxJsonDepth,
       maxQueuedFrames: options.maxQueuedFrames ?? 1024,
@@ -264,59 +306,63 @@ export function httpBinding(options: HttpBindingOptions): (request: Request) => 
       keepAliveMs: options.keepAliveMs ?? 15_000,
       headers: { [HEADER_STREAM]: id },
     });
+    const inbox = relay === undefined
+      ? undefined
+      : { take: (from: number) => relay.take(id, from) };
+    const order = new PostOrder(push, inbox, (error) => {
+      options.onRelayError?.(error);
+      cut();
+    });
     try {
-      void options.accept(transport).finally(() => streams.delete(id));
+      await relay?.opened(id, credential);
+      void options.accept(transport);
     } catch (error) {
+      order.end();
       await response.body?.cancel();
-      return text(503, (error as Error).message);
+      return text(503, `Cannot open a stream: ${(error as Error).message}`);
     }
-    streams.set(id, stream);
-    void ended.then(() => streams.delete(id));
-    for (const envelope of texts) stream.push(envelope);
+    streams.set(id, { credential, order });
+    const unfollow = relay?.follow(id, () => order.poke());
+    void ended.then(() => {
+      streams.delete(id);
+      unfollow?.();
+      order.end();
+      relay?.closed(id).catch((error) => options.onRelayError?.(error));
+    });
+    for (const envelope of texts) push(envelope);
     return response;
   };
 
   const post = async (request: Request, id: string): Promise<Response> => {
-    const stream = streams.get(id);
-    if (stream === undefined) {
-      return text(
-        404,
-        `No open ARCP stream ${id.slice(0, 64)} here: it ended (open a new stream and resume), ` +
-          "or the request reached another instance than the stream's",
-      );
-    }
     const bearer = bearerOf(request);
-    if (bearer === null || !sameCredential(bearer, stream.credential)) {
-      return text(401, "The bearer credential differs from the one that opened the stream", {
-        "www-authenticate": 'Bearer realm="arcp"',
-      });
-    }
+    if (bearer === null) return text(400, "Authorization must be `Bearer <token>`");
     const seqText = request.headers.get(HEADER_SEQ) ?? "";
     if (!/^\d{1,15}$/.test(seqText) || Number(seqText) < 1) {
       return text(400, `${HEADER_SEQ} must number the stream's POSTs from 1, not "${seqText}"`);
     }
     const seq = Number(seqText);
-    // A POST sent again after its answer was lost was delivered already.
-    if (seq < stream.nextSeq) return new Response(null, { status: 204 });
-    if (seq > stream.nextSeq) {
-      return text(
-        409,
-        `${HEADER_SEQ} ${seq} skips ${stream.nextSeq}: send a stream's POSTs one at a time, in order`,
-      );
-    }
+    const stream = streams.get(id);
+    if (stream === undefined && relay === undefined) return unknownStream(id);
+    if (stream !== undefined && !sameCredential(bearer, stream.credential)) return unauthorized();
     const body = await readBody(request);
     if (body instanceof Response) return body;
-    // Checked again: another POST with this number may have landed meanwhile.
-    if (seq !== stream.nextSeq || streams.get(id) !== stream) {
-      return seq < stream.nextSeq
-        ? new Response(null, { status: 204 })
-        : text(404, "The stream ended");
+    const texts = envelopesOf(body, request.headers.get("content-type")!.toLowerCase());
+    if (stream === undefined) {
+      const outcome = await relay!.forward(id, bearer, seq, texts);
+      if (outcome === "unknown") return unknownStream(id);
+      if (outcome === "unauthorized") return unauthorized();
+      return new Response(null, { status: outcome === "accepted" ? 202 : 204 });
     }
-    stream.nextSeq++;
-    for (const envelope of envelopesOf(body, request.headers.get("content-type")!.toLowerCase())) {
-      stream.push(envelope);
+    const outcome = await stream.order.deliver(seq, texts);
+    if (outcome === "ended") return unknownStream(id);
+    if (outcome === "gap") {
+      return text(
+        409,
+        `${HEADER_SEQ} ${seq} skips a POST that never came: send them one at a time`,
+      );
     }
-    return new Response(null, { status: 202 });
+    // A POST sent again after its answer was lost was delivered already.
+    return new Response(null, { status: outcome === "delivered" ? 202 : 204 });
   };
 
   return async (request) => {
@@ -330,139 +376,5 @@ export function httpBinding(options: HttpBindingOptions): (request: Request) => 
       // The client went away while its body was read: no one reads this answer.
       return text(400, `Cannot read the request: ${(error as Error).message}`);
     }
-  };
-}
-
-interface EventStreamLimits {
-  maxFrameBytes: number;
-  maxJsonDepth: number;
-  maxQueuedFrames: number;
-  maxQueuedBytes: number;
-  maxBufferedBytes: number;
-  keepAliveMs: number;
-  headers: Record<string, string>;
-}
-
-/** The transport of one stream, its response, and the side the `POST`s feed. */
-function eventStream(
-  credential: string | undefined,
-  limits: EventStreamLimits,
-): { transport: Transport; response: Response; stream: Stream; ended: Promise<void> } {
-  const ended = Promise.withResolvers<void>();
-  let body!: ReadableStreamDefaultController<Uint8Array>;
-  let writeController: WritableStreamDefaultController | undefined;
-  let finished = false;
-  let drained: PromiseWithResolvers<void> | undefined;
-  const closedError = new ConnectionClosedError("The client closed the event stream");
-
-  const inbound = inboundQueue(limits, () => finish());
-
-  // Event text waits here until the response's reader pulls, then leaves as
-  // one chunk: under load many events share a write, and the bound on this
-  // text is the stream's back-pressure.
-  let pending: string[] = [];
-  let pendingChars = 0;
-  let pulling = false;
-  let quiet = true;
-  const flush = () => {
-    if (pending.length === 0) return;
-    const text = pending.length === 1 ? pending[0]! : pending.join("");
-    pending = [];
-    pendingChars = 0;
-    pulling = false;
-    body.enqueue(encoder.encode(text));
-    drained?.resolve();
-  };
-  const send = (chunk: string) => {
-    if (finished) return;
-    quiet = false;
-    pending.push(chunk);
-    pendingChars += chunk.length;
-    if (pulling) flush();
-  };
-  // A comment line on a stream quiet for a whole period.
-  const keepAlive = limits.keepAliveMs > 0
-    ? setInterval(() => {
-      if (quiet) send(":\n\n");
-      quiet = true;
-    }, limits.keepAliveMs)
-    : undefined;
-  /** Ends the stream once, from either side; the client's end fails the writes. */
-  function finish(byClient = true): void {
-    if (finished) return;
-    finished = true;
-    clearInterval(keepAlive);
-    drained?.resolve();
-    inbound.end();
-    if (byClient) writeController?.error(closedError);
-    ended.resolve();
-  }
-  // A client that goes away cancels the response body: no request signal is
-  // needed (Deno's aborts on every completed response too).
-
-  const readable = new ReadableStream<Uint8Array>({
-    start(controller) {
-      body = controller;
-      // Sent at once, so the status and headers leave even through a proxy
-      // that waits for the first bytes of a body.
-      controller.enqueue(encoder.encode(": arcp\n\n"));
-    },
-    pull() {
-      if (pending.length > 0) flush();
-      else pulling = true;
-    },
-    cancel() {
-      finish();
-    },
-  }, { highWaterMark: 0 });
-
-  const closeBody = () => {
-    if (finished) return;
-    // What the runtime wrote last (a session.error, often) still leaves.
-    flush();
-    finish(false);
-    try {
-      body.close();
-    } catch {
-      // Already closed by a cancel.
-    }
-  };
-  const writable = new WritableStream<Frame>({
-    start(controller) {
-      writeController = controller;
-    },
-    async write(frame) {
-      if (finished) throw closedError;
-      send(sseEvent(frame, frameText(frame)));
-      while (!finished && pendingChars > limits.maxBufferedBytes) {
-        drained = Promise.withResolvers<void>();
-        await drained.promise;
-      }
-      if (finished) throw closedError;
-    },
-    close: closeBody,
-    abort: closeBody,
-  }, new CountQueuingStrategy({ highWaterMark: 64 }));
-
-  const response = new Response(readable, {
-    status: 200,
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      "x-accel-buffering": "no",
-      "access-control-expose-headers": HEADER_STREAM,
-      ...limits.headers,
-    },
-  });
-  const stream: Stream = {
-    credential,
-    nextSeq: 1,
-    push: (text) => inbound.push(text),
-  };
-  return {
-    transport: { readable: inbound.readable, writable },
-    response,
-    stream,
-    ended: ended.promise,
   };
 }
