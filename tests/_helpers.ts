@@ -492,7 +492,11 @@ function frameQueue(socket: WebSocket): Read {
 
 /** The subset of `Bun.serve` that {@linkcode serveHttp} uses. */
 interface BunHttpServe {
-  serve(options: { hostname: string; port: number; fetch(request: Request): Response }): {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch(request: Request): Response | Promise<Response>;
+  }): {
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
   };
@@ -503,7 +507,7 @@ interface BunHttpServe {
  * `Bun.serve`, whichever runs the tests.
  */
 export async function serveHttp(
-  handler: (request: Request) => Response,
+  handler: (request: Request) => Response | Promise<Response>,
 ): Promise<{ port: number } & AsyncDisposable> {
   const bun = (globalThis as { Bun?: BunHttpServe }).Bun;
   if (bun !== undefined) {

@@ -1,6 +1,6 @@
 // The scenario harness over the HTTP binding (docs/http-binding.md): the
-// runtime served by `Deno.serve(runtime.fetch)` on 127.0.0.1 without
-// WebSocket support, clients on `transport: "http"`.
+// runtime's `fetch` served by `Deno.serve` or `Bun.serve` on 127.0.0.1
+// without WebSocket support, clients on `transport: "http"`.
 
 import { connect } from "../client.ts";
 import { httpTransport } from "../transports/http.ts";
@@ -15,6 +15,7 @@ import {
   newRuntime,
   reconnectingClient,
   RecordingStore,
+  serveHttp,
 } from "./_helpers.ts";
 import { rawOver, within } from "./_raw.ts";
 
@@ -84,24 +85,21 @@ export async function serveHttpRuntime(options: HarnessOptions, store: Recording
     if (entry === undefined) streams.set(id, entry = Promise.withResolvers<void>());
     return entry;
   };
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
-    async (request) => {
-      const response = await runtime.fetch(request);
-      const id = response.headers.get(HEADER_STREAM);
-      if (id === null || response.body === null) return response;
-      const end = streamEnd(id);
-      return new Response(watchedBody(response.body, () => end.resolve()), response);
-    },
-  );
-  const { port } = await listening.promise;
+  // Deno.serve or Bun.serve, whichever runs the tests.
+  const server = await serveHttp(async (request) => {
+    const response = await runtime.fetch(request);
+    const id = response.headers.get(HEADER_STREAM);
+    if (id === null || response.body === null) return response;
+    const end = streamEnd(id);
+    return new Response(watchedBody(response.body, () => end.resolve()), response);
+  });
+  const port = server.port;
   return {
     runtime,
     url: `http://127.0.0.1:${port}/arcp`,
     streamEnd: (id: string) => streamEnd(id).promise,
     all: () => Promise.all([...streams.values()].map((entry) => entry.promise)),
-    shutdown: () => server.shutdown(),
+    shutdown: () => server[Symbol.asyncDispose](),
   };
 }
 
