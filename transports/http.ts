@@ -153,6 +153,12 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
       headers: headers(extra),
       body: text,
       signal: stop.signal,
+    }).catch((error) => {
+      if (stop.signal.aborted) throw stop.signal.reason;
+      throw new ConnectionClosedError(
+        `Cannot open an ARCP stream at ${target}: ${messagesOf(error)}`,
+        { cause: error },
+      );
     });
     const type = response.headers.get("content-type") ?? "";
     if (!response.ok || !type.startsWith(EVENT_STREAM) || response.body === null) {
@@ -328,6 +334,13 @@ export function httpTransport(url: string | URL, options: HttpTransportOptions =
   }, { highWaterMark: 0 });
 
   return { readable, writable };
+}
+
+/** The messages of `error` and its causes (a failed fetch says why only in its cause). */
+function messagesOf(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.length === 0 ? String(error) : parts.join(": ");
 }
 
 function asError(error: unknown): Error {
