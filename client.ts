@@ -32,8 +32,8 @@ import { SILENT } from "./internal/silent.ts";
 import type { Transport } from "./transports/types.ts";
 import { type CancelOptions, JobHandle, JobSubscription } from "./client/job_handle.ts";
 import type { ResumeState } from "./client/resume_state.ts";
-import { handshake } from "./client/_handshake.ts";
-import { openWebSocket } from "./client/_open_socket.ts";
+import { handshake, type Welcomed } from "./client/_handshake.ts";
+import { type BindingOpener as Opener, bindingOpener } from "./client/_open_binding.ts";
 import { Session, type SessionOptions } from "./client/_session.ts";
 import { endSubmit, startSubmit } from "./client/_telemetry.ts";
 import type {
@@ -65,23 +65,26 @@ function opener(
   target: ConnectTarget,
   options: ConnectOptions,
   timeoutMs: number,
-): ((signal?: AbortSignal) => Promise<Transport>) | undefined {
+): Opener | undefined {
   if (typeof target === "string" || target instanceof URL) {
     const socketOptions = options.maxFrameBytes === undefined
       ? {}
       : { maxFrameBytes: options.maxFrameBytes };
-    return (signal) => openWebSocket(target, socketOptions, timeoutMs, signal);
+    return bindingOpener(target, options.transport, socketOptions, timeoutMs);
   }
-  if (typeof target === "function") return async () => await target();
+  if (typeof target === "function") {
+    return { open: async () => await target(), fallBack: () => false, welcomed() {} };
+  }
   return undefined;
 }
 
 /**
- * Opens a session: connects the transport (a WebSocket when given a URL),
+ * Opens a session: connects the transport (for a URL, a WebSocket or the
+ * HTTP binding as `options.transport` says),
  * sends `session.hello` (resuming the session in `resumeStore`, if any) and
  * waits for `session.welcome` (spec §6.2, §6.3).
  *
- * @param target A `ws:`/`wss:` URL, an open {@linkcode Transport}, or a
+ * @param target A `ws:`/`wss:` or `http:`/`https:` URL, an open {@linkcode Transport}, or a
  *   function that opens one (needed for reconnects over other transports).
  * @param options Token, identity, reconnection, acknowledgement, timeouts.
  * @returns The connected client.
@@ -126,13 +129,22 @@ export async function connect(
     if (resume !== undefined) payload.resume = { ...resume };
     return encodeMessage("session.hello", payload);
   };
-  const first = async (resume?: ResumeState) =>
-    await handshake(
-      open ? await open(options.signal) : (target as Transport),
-      hello(resume),
-      timeoutMs,
-      options.signal,
-    );
+  const first = async (resume?: ResumeState): Promise<Welcomed> => {
+    try {
+      const welcomed = await handshake(
+        open ? await open.open(options.signal) : (target as Transport),
+        hello(resume),
+        timeoutMs,
+        options.signal,
+      );
+      open?.welcomed();
+      return welcomed;
+    } catch (error) {
+      // A WebSocket that died before its welcome: once more over HTTP.
+      if (open?.fallBack(error) !== true) throw error;
+      return await first(resume);
+    }
+  };
   let welcomed;
   try {
     welcomed = await first(saved);
@@ -148,7 +160,7 @@ export async function connect(
   const reconnect = options.reconnect ?? open !== undefined;
   const sessionOptions: SessionOptions = {
     reconnect: open === undefined || reconnect === false ? undefined : {
-      open,
+      open: open.open,
       hello,
       timeoutMs,
       backoff: typeof reconnect === "object" ? reconnect : {},

@@ -27,6 +27,8 @@ import { withRecords } from "./store/records.ts";
 import type { CredentialRecord } from "./store/types.ts";
 import type { Transport, WebSocketTransportOptions } from "./transports/types.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
+import { httpBinding } from "./transports/http_server.ts";
+import { HttpRelay } from "./runtime/_http_relay.ts";
 import type { AgentDefinition } from "./runtime/context.ts";
 import type { AcceptOptions, RuntimeOptions, UpgradeWebSocket } from "./runtime/options.ts";
 import { CredentialLedger } from "./runtime/_credentials.ts";
@@ -116,6 +118,10 @@ export class Runtime {
   /** How {@linkcode Runtime.fetch} reads each socket. */
   readonly #socketOptions: WebSocketTransportOptions;
   readonly #maxConnections: number;
+  /** The HTTP binding (docs/http-binding.md): requests to the path that are not upgrades. */
+  readonly #http: (request: Request) => Promise<Response>;
+  /** Hands the HTTP binding's POSTs between instances; only over a shared store. */
+  readonly #relay: HttpRelay | undefined;
   /** Expiry timers of sessions that have no connection (spec §6.2 resume window), by id. */
   readonly #expiry: SessionExpiry;
   #ready: Promise<void> | undefined;
@@ -254,6 +260,28 @@ export class Runtime {
       ...(options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth }),
     };
     this.#maxConnections = options.maxConnections ?? 4096;
+    this.#relay = store.compareAndAppend === undefined
+      ? undefined
+      : new HttpRelay(store, heartbeat.id, {
+        clock,
+        pollMs: config.storePollMs,
+        onError: (error) => logger.warn("arcp runtime: HTTP stream relay failed", error),
+      });
+    this.#http = httpBinding({
+      ...this.#socketOptions,
+      ...(this.#relay === undefined ? {} : { relay: this.#relay }),
+      onRelayError: (error) => logger.warn("arcp runtime: HTTP stream relay failed", error),
+      accept: (transport) => this.accept(transport),
+      refuse: () =>
+        this.#closed
+          ? "Runtime is closed"
+          : this.#connections.size >= this.#maxConnections
+          ? this.#tooManyConnections()
+          : undefined,
+      ...(options.httpKeepAliveSec === undefined
+        ? {}
+        : { keepAliveMs: options.httpKeepAliveSec * 1000 }),
+    });
   }
 
   /**
@@ -292,21 +320,27 @@ export class Runtime {
   }
 
   /**
-   * A `fetch`-style handler: upgrades requests to the ARCP path to
-   * WebSockets and answers anything else with 404. Usable as
+   * A `fetch`-style handler serving both bindings at the ARCP path: a
+   * WebSocket upgrade is the WebSocket binding (it requires the
+   * `upgradeWebSocket` option), a `POST` is the HTTP binding
+   * (docs/http-binding.md: event stream down, posted envelopes up). Usable as
    * `Deno.serve(runtime.fetch)` or as the `fetch` of a `deno serve` /
-   * Deno Deploy default export. Requires the `upgradeWebSocket` option.
+   * Deno Deploy default export.
    *
    * @param request The HTTP request.
-   * @returns The upgrade response, 426 without an upgrade header, 404 for
-   *   other paths, 501 when no `upgradeWebSocket` was configured, or 503
-   *   when closed or serving `maxConnections` already.
+   * @returns The upgrade response or the HTTP binding's answer; 426 for other
+   *   methods without an upgrade header, 404 for other paths, 501 for an
+   *   upgrade when no `upgradeWebSocket` was configured, or 503 when closed
+   *   or serving `maxConnections` already.
    */
-  readonly fetch = (request: Request): Response => {
+  readonly fetch = (request: Request): Response | Promise<Response> => {
     const url = new URL(request.url);
     if (url.pathname !== this.#path) return new Response("Not found\n", { status: 404 });
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("ARCP expects a WebSocket upgrade\n", { status: 426 });
+      if (request.method === "POST") return this.#http(request);
+      return new Response("ARCP expects a WebSocket upgrade, or a POST of its HTTP binding\n", {
+        status: 426,
+      });
     }
     if (this.#upgrade === undefined) {
       return new Response("WebSocket upgrade is not configured: pass upgradeWebSocket\n", {
@@ -327,7 +361,7 @@ export class Runtime {
   }
 
   /** The same function as {@linkcode Runtime.fetch}, under the name `Deno.serve` users expect. */
-  get handler(): (request: Request) => Response {
+  get handler(): (request: Request) => Response | Promise<Response> {
     return this.fetch;
   }
 
@@ -351,6 +385,7 @@ export class Runtime {
       this.#expiry.schedule(record.session_id, expiresAt - now.getTime());
     }
     await this.#core.credentials?.recover(view.live, initial);
+    await this.#relay?.sweep(view.live);
     for (const id of view.dead) await this.#core.store.deleteInstance?.(id);
   }
 
@@ -432,6 +467,7 @@ export class Runtime {
     await Promise.all(this.#storing);
     this.#expiry.close();
     this.#core.telemetry.close();
+    this.#relay?.close();
   }
 
   /**

@@ -17,11 +17,14 @@
  *    times. The client reads every event with `for await` and then awaits the
  *    result. Timed from `submit()` to the result.
  * 3. **SDK over the memory transport.** The same job over `memoryTransportPair()`.
- * 4. **Latency.** Sequential `echo` jobs, timed from `submit()` to the result:
- *    p50 and p99 over WebSocket and over memory.
+ * 4. **SDK over the HTTP binding.** The same job, the same `runtime.fetch`,
+ *    a client from `connect("http://…/arcp", { transport: "http" })`: events
+ *    down an event stream, acknowledgements up in POSTs.
+ * 5. **Latency.** Sequential `echo` jobs, timed from `submit()` to the result:
+ *    p50 and p99 over WebSocket, over the HTTP binding and over memory.
  *
  * The throughput runs are interleaved for 5 rounds, or 3 with `--quick`
- * (baseline, SDK over WebSocket, SDK over memory, then again), so machine
+ * (baseline, SDK over WebSocket, SDK over memory, SDK over HTTP, then again), so machine
  * noise hits every variant alike. Each SDK run gets a fresh runtime. Medians
  * are reported, with each SDK median as a ratio of the baseline median. A
  * small warm-up round runs first and is not counted. `--quick` runs 10,000
@@ -197,6 +200,24 @@ async function overWebSocket(): Promise<Harness> {
   };
 }
 
+/** A fresh runtime served over its HTTP binding, with a connected client. */
+async function overHttp(): Promise<Harness> {
+  const runtime = newRuntime();
+  const server = listen(runtime.fetch);
+  const client = await connect(`http://${HOST}:${server.addr.port}/arcp`, {
+    token: TOKEN,
+    transport: "http",
+  });
+  return {
+    client,
+    async close() {
+      await client.close();
+      await runtime.close();
+      await server.shutdown();
+    },
+  };
+}
+
 /** A fresh runtime with a client over a memory transport pair. */
 async function overMemory(): Promise<Harness> {
   const runtime = newRuntime();
@@ -315,24 +336,30 @@ async function main(): Promise<void> {
     await runBaseline(port, WARMUP_EVENTS);
     await runSdk(overWebSocket, WARMUP_EVENTS);
     await runSdk(overMemory, WARMUP_EVENTS);
+    await runSdk(overHttp, WARMUP_EVENTS);
     await runLatency(overWebSocket, WARMUP_JOBS);
     await runLatency(overMemory, WARMUP_JOBS);
+    await runLatency(overHttp, WARMUP_JOBS);
 
     const bare: number[] = [];
     const ws: number[] = [];
     const mem: number[] = [];
+    const http: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       bare.push(await runBaseline(port, EVENTS));
       ws.push(await runSdk(overWebSocket, EVENTS));
       mem.push(await runSdk(overMemory, EVENTS));
+      http.push(await runSdk(overHttp, EVENTS));
       console.log(
         `round ${round}: bare WebSocket ${rate(bare.at(-1)!)}, ` +
-          `SDK/WebSocket ${rate(ws.at(-1)!)}, SDK/memory ${rate(mem.at(-1)!)}`,
+          `SDK/WebSocket ${rate(ws.at(-1)!)}, SDK/memory ${rate(mem.at(-1)!)}, ` +
+          `SDK/HTTP ${rate(http.at(-1)!)}`,
       );
     }
     const bareMedian = median(bare);
     const wsMedian = median(ws);
     const memMedian = median(mem);
+    const httpMedian = median(http);
     console.log();
     console.log(
       `1. Bare WebSocket baseline (server sends pre-serialised ${frameBytes}-byte frames with ` +
@@ -352,11 +379,19 @@ async function main(): Promise<void> {
         `${ratio(memMedian / bareMedian)} of baseline`,
     );
 
+    console.log(
+      `4. SDK over the HTTP binding (same job; event stream down, POSTs up): median ` +
+        `${rate(httpMedian, " events")}, ${ratio(httpMedian / bareMedian)} of baseline, ` +
+        `${ratio(httpMedian / wsMedian)} of SDK over WebSocket`,
+    );
+
     const wsLatency = await runLatency(overWebSocket, JOBS);
+    const httpLatency = await runLatency(overHttp, JOBS);
     const memLatency = await runLatency(overMemory, JOBS);
     console.log(
-      `4. Latency of ${JOBS} sequential echo jobs, submit() to result: ` +
+      `5. Latency of ${JOBS} sequential echo jobs, submit() to result: ` +
         `WebSocket p50 ${ms(percentile(wsLatency, 50))}, p99 ${ms(percentile(wsLatency, 99))}; ` +
+        `HTTP p50 ${ms(percentile(httpLatency, 50))}, p99 ${ms(percentile(httpLatency, 99))}; ` +
         `memory p50 ${ms(percentile(memLatency, 50))}, p99 ${ms(percentile(memLatency, 99))}`,
     );
 
@@ -367,6 +402,7 @@ async function main(): Promise<void> {
         ["bare WebSocket, parse (frames)", bare],
         ["SDK over WebSocket (events)", ws],
         ["SDK over memory (events)", mem],
+        ["SDK over HTTP binding (events)", http],
       ] as const).map(([label, values]) => [
         label,
         rate(median(values)),
@@ -376,6 +412,7 @@ async function main(): Promise<void> {
       ]),
       ...([
         ["echo latency, WebSocket", wsLatency],
+        ["echo latency, HTTP binding", httpLatency],
         ["echo latency, memory", memLatency],
       ] as const).map(([label, values]) => [
         label,

@@ -65,6 +65,15 @@ export interface ConnectOptions {
    */
   maxFrameBytes?: number;
   /**
+   * The binding of a URL target (docs/http-binding.md): `"websocket"`,
+   * `"http"` (event stream down, `POST`ed envelopes up), or `"auto"`, which
+   * tries a WebSocket first and falls back to HTTP when the upgrade fails or
+   * the socket closes before the welcome, then keeps to the binding that
+   * worked. A `ws:`/`wss:` URL is always a WebSocket.
+   * @default {"auto" for http: and https: URLs}
+   */
+  transport?: "auto" | "websocket" | "http";
+  /**
    * Milliseconds to wait for each `session.welcome`; with a URL target,
    * also for each WebSocket to open, before the hello is sent.
    * @default {30000}

@@ -99,6 +99,14 @@ export interface RuntimeOptions {
    */
   maxConnections?: number;
   /**
+   * Seconds between SSE comment lines on an idle event stream of the HTTP
+   * binding (docs/http-binding.md), so proxies and load balancers that close
+   * idle responses leave it open; 0 disables them. Heartbeats
+   * (`heartbeatIntervalSec`) keep their own meaning beside them.
+   * @default {15}
+   */
+  httpKeepAliveSec?: number;
+  /**
    * Milliseconds a new connection has to complete `session.hello` or
    * `session.resume`; then it gets `session.error` (`UNAUTHENTICATED`)
    * naming the deadline and is closed.

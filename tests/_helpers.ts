@@ -11,6 +11,7 @@ import { memoryTransportPair } from "../transports/memory.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import { webSocketTransport } from "../transports/websocket.ts";
 import { RawConnection, rawOver, type Read, TOKEN, within } from "./_raw.ts";
+import { httpHarness } from "./_http_harness.ts";
 
 export {
   envelope,
@@ -23,7 +24,7 @@ export {
 } from "./_raw.ts";
 
 /** The transports every scenario runs over. */
-export const TRANSPORT_KINDS = ["memory", "websocket"] as const;
+export const TRANSPORT_KINDS = ["memory", "websocket", "http"] as const;
 /** One of {@linkcode TRANSPORT_KINDS}. */
 export type TransportKind = typeof TRANSPORT_KINDS[number];
 
@@ -136,7 +137,7 @@ export class RecordingStore extends MemoryStore {
 /** {@linkcode ConnectOptions} whose token defaults to {@linkcode TOKEN}; `null` sends none. */
 export type HarnessConnectOptions = Omit<ConnectOptions, "token"> & { token?: string | null };
 
-function connectOptions(options: HarnessConnectOptions): ConnectOptions {
+export function connectOptions(options: HarnessConnectOptions): ConnectOptions {
   const { token = TOKEN, ...rest } = options;
   return token === null ? rest : { ...rest, token };
 }
@@ -308,10 +309,11 @@ export async function startHarness(
   kind: TransportKind,
   options: HarnessOptions = {},
 ): Promise<Harness> {
+  if (kind === "http") return await httpHarness(options);
   return kind === "memory" ? memoryHarness(options) : await webSocketHarness(options);
 }
 
-function newRuntime(
+export function newRuntime(
   options: HarnessOptions,
   store: RecordingStore,
   extra: Partial<RuntimeOptions> = {},
@@ -326,7 +328,7 @@ function newRuntime(
   });
 }
 
-async function reconnectingClient(
+export async function reconnectingClient(
   harness: Harness,
   owned: Disposables,
   options: ReconnectingOptions,
@@ -357,7 +359,7 @@ async function reconnectingClient(
   };
 }
 
-class Disposables {
+export class Disposables {
   readonly clients: Client[] = [];
   readonly raws: RawConnection[] = [];
 
@@ -490,7 +492,11 @@ function frameQueue(socket: WebSocket): Read {
 
 /** The subset of `Bun.serve` that {@linkcode serveHttp} uses. */
 interface BunHttpServe {
-  serve(options: { hostname: string; port: number; fetch(request: Request): Response }): {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch(request: Request): Response | Promise<Response>;
+  }): {
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
   };
@@ -501,7 +507,7 @@ interface BunHttpServe {
  * `Bun.serve`, whichever runs the tests.
  */
 export async function serveHttp(
-  handler: (request: Request) => Response,
+  handler: (request: Request) => Response | Promise<Response>,
 ): Promise<{ port: number } & AsyncDisposable> {
   const bun = (globalThis as { Bun?: BunHttpServe }).Bun;
   if (bun !== undefined) {

@@ -18,6 +18,7 @@ import type { RuntimeStore, StoredEvent } from "../store/types.ts";
 import { memoryTransportPair } from "../transports/memory.ts";
 import { type Frame, MalformedFrame, type Transport } from "../transports/types.ts";
 import { type WebSocketLike, webSocketTransport } from "../transports/websocket.ts";
+import { httpTransport } from "../transports/http.ts";
 import { within } from "./_raw.ts";
 
 const TOKEN = "t-faults";
@@ -30,7 +31,7 @@ const DROPS = 200;
  * the next connection. So a WebSocket cut costs far more than a memory one,
  * and the WebSocket cases run one job to stay within about 10 s.
  */
-const JOBS: Record<TransportKind, number> = { memory: 2, websocket: 1 };
+const JOBS: Record<TransportKind, number> = { memory: 2, websocket: 1, http: 1 };
 /** A broken build fails the case within this instead of hanging the suite. */
 const CASE_TIMEOUT_MS = 60_000;
 
@@ -170,7 +171,7 @@ function socketClosed(socket: WebSocket): Promise<void> {
   );
 }
 
-type TransportKind = "memory" | "websocket";
+type TransportKind = "memory" | "websocket" | "http";
 type StoreKind = "MemoryStore" | "DenoKvStore";
 
 const STORES: Record<StoreKind, () => Promise<RuntimeStore>> = {
@@ -223,6 +224,19 @@ function serveWebSocket(runtime: Runtime, serverSockets: Promise<void>[]): Serve
   };
 }
 
+/** `runtime.fetch` served by `Deno.serve` on 127.0.0.1; each `open()` is a new HTTP binding stream. */
+function serveHttpBinding(runtime: Runtime): Served {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, runtime.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}/arcp`;
+  return {
+    open: () => httpTransport(url),
+    async close() {
+      await runtime.close();
+      await server.shutdown();
+    },
+  };
+}
+
 /** A runtime on `store` with `agents`, reachable over `transport`. */
 function serve(transport: TransportKind, store: RuntimeStore, agents: AgentDefinition[]): Served {
   const serverSockets: Promise<void>[] = [];
@@ -236,6 +250,7 @@ function serve(transport: TransportKind, store: RuntimeStore, agents: AgentDefin
       return upgraded;
     },
   });
+  if (transport === "http") return serveHttpBinding(runtime);
   return transport === "memory" ? serveMemory(runtime) : serveWebSocket(runtime, serverSockets);
 }
 
@@ -371,7 +386,7 @@ function faultCase(
  */
 type CutsFrom = "connect" | "accepted";
 
-for (const transport of ["memory", "websocket"] as const) {
+for (const transport of ["memory", "websocket", "http"] as const) {
   for (const store of ["MemoryStore", "DenoKvStore"] as const) {
     const seed = seedFor(transport, store);
     const cases: { mode: CutMode; from: CutsFrom }[] = [

@@ -19,10 +19,10 @@ Deno.test(
   "runtime.fetch answers 404 off the ARCP path and 426 without an upgrade",
   bounded(async () => {
     await using runtime = new Runtime({ upgradeWebSocket: Deno.upgradeWebSocket });
-    const notFound = runtime.fetch(new Request("http://127.0.0.1/other"));
+    const notFound = await runtime.fetch(new Request("http://127.0.0.1/other"));
     assert.equal(notFound.status, 404);
     await notFound.body?.cancel();
-    const plain = runtime.fetch(new Request("http://127.0.0.1/arcp"));
+    const plain = await runtime.fetch(new Request("http://127.0.0.1/arcp"));
     assert.equal(plain.status, 426);
     await plain.body?.cancel();
     assert.equal(runtime.handler, runtime.fetch);
@@ -33,7 +33,7 @@ Deno.test(
   "runtime.fetch answers 501 when no upgradeWebSocket was configured",
   bounded(async () => {
     await using runtime = new Runtime();
-    const response = runtime.fetch(upgradeRequest());
+    const response = await runtime.fetch(upgradeRequest());
     assert.equal(response.status, 501);
     assert.match(await response.text(), /upgradeWebSocket/);
   }),
@@ -44,7 +44,7 @@ Deno.test(
   bounded(async () => {
     const runtime = new Runtime({ upgradeWebSocket: Deno.upgradeWebSocket });
     await runtime.close();
-    const response = runtime.fetch(upgradeRequest());
+    const response = await runtime.fetch(upgradeRequest());
     assert.equal(response.status, 503);
     await response.body?.cancel();
   }),

@@ -38,6 +38,12 @@ export type { Frame, MalformedFrame, Transport } from "./types.ts";
 export interface TransportAcceptor {
   /** Serves one connection; the promise settles when it has ended. */
   accept(transport: Transport): Promise<void>;
+  /**
+   * Answers a request to the path that is not a WebSocket upgrade: a
+   * `Runtime`'s `fetch`, which serves the HTTP binding
+   * (docs/http-binding.md). Without it such requests are answered 426.
+   */
+  fetch?(request: Request): Response | Promise<Response>;
 }
 
 /** Options of {@linkcode serveBun}. */
@@ -117,7 +123,7 @@ interface BunSocket extends ServerSocketLike {
 interface BunServeOptions {
   hostname: string;
   port: number;
-  fetch(request: Request, server: BunServer): Response | undefined;
+  fetch(request: Request, server: BunServer): Response | Promise<Response> | undefined;
   websocket: {
     maxPayloadLength: number;
     open(socket: BunSocket): void;
@@ -143,7 +149,9 @@ const GOING_AWAY = 1001;
 
 /**
  * Serves `runtime` over WebSockets with `Bun.serve`: upgrades requests to
- * `path`, answers others with 404 (or 426 without an upgrade header), and
+ * `path`, hands a `POST` there to `runtime.fetch` (the HTTP binding, when
+ * the acceptor has one), answers others with 404 (or 426 without an
+ * upgrade header), and
  * hands each socket to `runtime.accept()` as a {@linkcode Transport}. Sends
  * follow Bun's backpressure: after a send returns -1 nothing more is sent
  * until the socket drains, and a send that returns 0 (a dropped frame) closes
@@ -196,6 +204,7 @@ export function serveBun(runtime: TransportAcceptor, options: ServeBunOptions = 
         return new Response("Not found\n", { status: 404 });
       }
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        if (request.method === "POST" && runtime.fetch !== undefined) return runtime.fetch(request);
         return new Response("ARCP expects a WebSocket upgrade\n", { status: 426 });
       }
       if (server.upgrade(request, { data: {} })) return undefined;

@@ -175,9 +175,11 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 }
 
 export default {
-  fetch(request: Request): Response {
+  fetch(request: Request): Response | Promise<Response> {
     if (new URL(request.url).pathname === "/") {
-      return new Response("An ARCP runtime: open a WebSocket to /arcp\n");
+      return new Response(
+        "An ARCP runtime: open a WebSocket to /arcp, or use its HTTP binding there\n",
+      );
     }
     return runtime.fetch(request);
   },

@@ -3,7 +3,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Runtime } from "../../runtime.ts";
+import { connect } from "../../client.ts";
+import { Runtime, staticTokens } from "../../runtime.ts";
 import { serveBun, type TransportAcceptor } from "../../transports/bun.ts";
 import { type Frame, MalformedFrame, type Transport } from "../../transports/types.ts";
 import { bounded, socketClosed, socketOpened, within } from "../_helpers.ts";
@@ -52,6 +53,23 @@ test(
     const plain = await fetch(`${base}/custom`);
     assert.equal(plain.status, 426);
     assert.match(await plain.text(), /WebSocket upgrade/);
+  }),
+);
+
+test(
+  "serveBun() hands a POST to its path to runtime.fetch: a client over the HTTP binding runs a job",
+  bounded(async () => {
+    await using runtime = new Runtime({
+      authenticate: staticTokens({ t: "alice" }),
+      agents: [{ name: "echo", handler: (input: unknown) => Promise.resolve({ echoed: input }) }],
+    });
+    await using server = serveBun(runtime);
+    await using client = await connect(`http://127.0.0.1:${server.port}/arcp`, {
+      token: "t",
+      transport: "http",
+    });
+    const job = await client.submit("echo", { over: "http" });
+    assert.deepEqual((await job.result).result, { echoed: { over: "http" } });
   }),
 );
 
