@@ -8,10 +8,9 @@ import { connect, MemoryResumeStateStore } from "../client.ts";
 import type { Frame } from "../transports/types.ts";
 import { bounded } from "./_helpers.ts";
 import { startPostgres } from "./_postgres.ts";
-import { rawSession, type Served, startListening } from "./_serve.ts";
+import { rawSession, type Served, startPostgresServe } from "./_serve.ts";
 
 const TOKEN = "multi-pg-token";
-const cli = new URL("../cli.ts", import.meta.url).pathname;
 
 /** Generous: three Deno processes start on a loaded machine. */
 const TEST_MS = 180_000;
@@ -45,24 +44,11 @@ async function startInstances(
   count: number,
   schema: string,
 ): Promise<Served[]> {
-  const args = [
-    cli,
-    "serve",
-    "--demo",
-    "--port",
-    "0",
-    "--token",
-    `${TOKEN}=tester`,
-    "--store",
-    "postgres",
-    "--postgres-url",
-    databaseUrl,
-    "--postgres-schema",
-    schema,
-  ];
   const started = [];
   // One after another: the first creates the schema, the others find it.
-  for (let i = 0; i < count; i++) started.push(await startListening(args));
+  for (let i = 0; i < count; i++) {
+    started.push(await startPostgresServe(TOKEN, databaseUrl, schema));
+  }
   return started;
 }
 
