@@ -110,8 +110,9 @@ async function logRecordedEnd(
   // Renumbering after other instances' events only moves an event later.
   let terminal: TerminalEnvelope | undefined;
   for await (const event of core.store.read(sessionId, { after: recorded.event_seq - 1 })) {
-    if (event.job_id === job.job_id && isTerminal(event)) terminal = event;
-    if (terminal !== undefined) break;
+    if (event.job_id !== job.job_id || !isTerminal(event)) continue;
+    terminal = event;
+    break;
   }
   // A log trimmed past it had it: only delivered events are trimmed.
   const { first } = await core.store.bounds(sessionId);
