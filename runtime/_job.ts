@@ -41,7 +41,7 @@ export interface JobSession {
     envelope: Envelope & { job_id: string },
     size: number,
     force?: boolean,
-    stored?: Promise<void>,
+    stored?: () => Promise<void>,
     onStored?: (stored: boolean) => void,
   ): Promise<void>;
   /** The lag to report in a `back_pressure` status, once per episode. */
@@ -135,6 +135,8 @@ export class RuntimeJob extends JobEmitters {
   #expiryTimer: ClockTimer | undefined;
   readonly #subscriptions = new Set<JobSubscriber>();
   #terminal: TerminalEnvelope | undefined;
+  /** Whether the terminal envelope is in the session's log (until then, the record says it is pending). */
+  #terminalLogged = false;
   readonly #children = new Set<RuntimeJob>();
   #resultStream: { resultId: string; stream: ResultStream } | undefined;
   readonly #settled = Promise.withResolvers<void>();
@@ -269,27 +271,38 @@ export class RuntimeJob extends JobEmitters {
 
   #emitTerminal(type: "job.result" | "job.error", payload: unknown, size: number): void {
     const envelope = this.#envelope(type, payload) as TerminalEnvelope;
-    const stored = Promise.withResolvers<void>();
     // Terminal envelopes bypass the buffer caps: each job has exactly one.
-    // It is sequenced now and reaches the log, and so any client, once the
-    // job's record holds it: no client sees an end the store contradicts.
+    // It is sequenced now; the job's record holds it once the job's earlier
+    // events are in the log, and it reaches the log, and so any client, only
+    // then: no client sees an end the store contradicts, and no crash loses
+    // events of a job whose record says it ended.
     this.#lastEvent = envelope;
     this.#terminal = envelope;
-    void this.#session.emit(
-      envelope,
-      size + ENVELOPE_OVERHEAD,
-      true,
-      stored.promise,
-      this.#deliverOnceStored(envelope, size + ENVELOPE_OVERHEAD),
-    );
     const replace = (payload: JobErrorPayload) => {
       envelope.type = "job.error";
       envelope.payload = payload as unknown as Record<string, unknown>;
       this.#status = payload.final_status;
     };
-    void storeEnd(this, this.#spec, replace).then((durable) => {
-      stored.resolve();
-      this.#settle(envelope, size + ENVELOPE_OVERHEAD, durable);
+    const storeRecord = () =>
+      storeEnd(this, this.#spec, replace).then((durable) => {
+        this.#settle(envelope, size + ENVELOPE_OVERHEAD, durable);
+      });
+    const deliver = this.#deliverOnceStored(envelope, size + ENVELOPE_OVERHEAD);
+    void this.#session.emit(envelope, size + ENVELOPE_OVERHEAD, true, storeRecord, (stored) => {
+      deliver?.(stored);
+      if (stored) this.#endLogged();
+    });
+  }
+
+  /**
+   * The terminal envelope is in the log: the record stops saying it is
+   * pending. Until this write lands, recovery would find the end in the
+   * log, should this instance be lost, and not append it again.
+   */
+  #endLogged(): void {
+    this.#terminalLogged = true;
+    this.#spec.storeRecord(this.record()).catch((error) => {
+      this.#spec.logger.error(`arcp runtime: cannot store job ${this.jobId} as ended`, error);
     });
   }
 
@@ -322,6 +335,7 @@ export class RuntimeJob extends JobEmitters {
     this.#abort.abort(ArcpError.fromPayload(terminal.payload as JobErrorPayload));
     this.#lastEvent = terminal;
     this.#terminal = terminal;
+    this.#terminalLogged = true;
     // Its record too, in case that instance had not stored it yet.
     void this.#spec.storeRecord(this.record()).then(() => true, (error) => {
       this.#spec.logger.error(`arcp runtime: cannot store the end of job ${this.jobId}`, error);
@@ -411,6 +425,7 @@ export class RuntimeJob extends JobEmitters {
     if (this.leaseConstraints !== undefined) record.lease_constraints = this.leaseConstraints;
     if (this.#spec.idempotencyKey !== undefined) record.idempotency_key = this.#spec.idempotencyKey;
     if (this.#terminal !== undefined) record.terminal = this.#terminal;
+    if (this.#terminal !== undefined && !this.#terminalLogged) record.terminal_pending = true;
     const budget = this.budgetWire();
     if (budget !== undefined) record.budget = budget;
     return record;

@@ -1,7 +1,9 @@
 // This module is browser compatible.
 // Recovery of what a lost runtime instance held (a crash, a restart, an
 // evicted Deno Deploy isolate): its unfinished jobs end with INTERNAL_ERROR
-// in their session's log (never silently lost), its sessions are marked
+// in their session's log (never silently lost), a job whose record holds an
+// end the instance had not yet put in the log gets that end there (the
+// record is what clients were told), its sessions are marked
 // detached so their resume window runs, and sessions past their window are
 // deleted. What a live instance holds is left alone: with several instances
 // on one store, only an expired heartbeat makes a job lost.
@@ -65,6 +67,9 @@ export async function recoverJobs(core: RecoveryScope, live: ReadonlySet<string>
 async function endLostJob(core: RecoveryScope, listed: JobRecord): Promise<void> {
   // Another instance may have recovered it since the listing.
   const job = await core.store.getJob(listed.job_id);
+  if (job?.terminal_pending === true && job.terminal !== undefined) {
+    return await logRecordedEnd(core, job, job.terminal);
+  }
   if (job === undefined || !isUnfinished(job)) return;
   const terminal = await appendTerminal(core.store, {
     arcp: PROTOCOL_VERSION,
@@ -88,6 +93,33 @@ async function endLostJob(core: RecoveryScope, listed: JobRecord): Promise<void>
     last_event_seq: terminal.event_seq,
   });
   // A session loaded here learns of it now rather than at its next append.
+  await core.sessions.get(job.session_id)?.sync();
+}
+
+/**
+ * Puts the end a lost job's record holds in its session's log, unless it is
+ * there already (the instance was lost after appending it, before saying so
+ * in the record); every event before it is there (see `RuntimeJob`).
+ */
+async function logRecordedEnd(
+  core: RecoveryScope,
+  job: JobRecord,
+  recorded: TerminalEnvelope,
+): Promise<void> {
+  const sessionId = recorded.session_id!;
+  // Renumbering after other instances' events only moves an event later.
+  let terminal: TerminalEnvelope | undefined;
+  for await (const event of core.store.read(sessionId, { after: recorded.event_seq - 1 })) {
+    if (event.job_id !== job.job_id || !isTerminal(event)) continue;
+    terminal = event;
+    break;
+  }
+  // A log trimmed past it had it: only delivered events are trimmed.
+  const { first } = await core.store.bounds(sessionId);
+  if (terminal === undefined && first > recorded.event_seq) terminal = recorded;
+  terminal ??= await appendTerminal(core.store, recorded);
+  const { terminal_pending: _pending, ...ended } = job;
+  await core.store.putJob({ ...ended, terminal, last_event_seq: terminal.event_seq });
   await core.sessions.get(job.session_id)?.sync();
 }
 

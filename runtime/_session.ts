@@ -277,8 +277,10 @@ export class RuntimeSession {
    * connection), else for delivery while more than three quarters of a cap
    * is undelivered, else for room in the outbound queue.
    *
-   * `stored`, for a terminal envelope, resolves once the job's record is
-   * stored: the envelope reaches the log, and so any client, only then.
+   * `stored`, for a terminal envelope, writes the job's record and resolves
+   * once it is stored: it is called once everything emitted before the
+   * envelope is in the log, and the envelope reaches the log, and so any
+   * client, only then.
    * `onStored` is called with `true` once the envelope is in the log, with
    * `false` when it never will be: how subscriptions from other sessions
    * see it (spec 1.1 §7.6) only once stored.
@@ -290,12 +292,15 @@ export class RuntimeSession {
     envelope: Envelope & { job_id: string },
     size: number,
     force = false,
-    stored?: Promise<void>,
+    stored?: () => Promise<void>,
     onStored?: (stored: boolean) => void,
   ): Promise<void> {
     envelope.event_seq = this.#retention.sequence(size, force);
     if (this.#failed === undefined) this.#hooks.add(envelope, stored, onStored);
-    else onStored?.(false);
+    else {
+      void stored?.();
+      onStored?.(false);
+    }
     const queued = this.#enqueue(envelope);
     if (force) return queued;
     const acked = this.#retention.acking && this.#outlet !== undefined
@@ -373,12 +378,12 @@ export class RuntimeSession {
             this.#behind = false;
             await this.#log.catchUp();
           } else {
-            const batch = this.#queue.length <= MAX_BATCH
-              ? this.#queue
-              : this.#queue.slice(0, MAX_BATCH);
-            this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
+            let size = Math.min(this.#queue.length, MAX_BATCH);
+            if (this.#hooks.gated) size = this.#hooks.beforeNextGate(this.#queue, size);
+            const batch = this.#queue.length === size ? this.#queue : this.#queue.slice(0, size);
+            this.#queue = batch === this.#queue ? [] : this.#queue.slice(size);
             const events = batch.filter((e): e is StoredEvent => e.event_seq !== undefined);
-            if (this.#hooks.gated) await this.#hooks.gates(events);
+            if (this.#hooks.gated) await this.#hooks.openGate(batch);
             // Control frames alone go out at once, before anything closes the connection.
             if (events.length === 0) this.#advance(this.#retention.storedSeq, batch);
             else await this.#append(batch, events);

@@ -53,8 +53,9 @@ function copyJob(record: JobRecord): JobRecord {
   return copy;
 }
 
+/** Running, or ended with an end not yet known to be in its session's log. */
 function isUnfinished(job: JobRecord): boolean {
-  return job.status === "pending" || job.status === "running";
+  return job.status === "pending" || job.status === "running" || job.terminal_pending === true;
 }
 
 /**

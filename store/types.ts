@@ -298,6 +298,12 @@ export interface JobRecord {
   budget?: Record<string, number>;
   /** The terminal envelope, once the job has ended. */
   terminal?: TerminalEnvelope;
+  /**
+   * Set while `terminal` is stored here but not yet known to be in the
+   * session's log: the job stays among the unfinished ones, so that if its
+   * instance is lost, recovery puts that end in the log.
+   */
+  terminal_pending?: boolean;
   /** The runtime instance running the job: once its heartbeat expires, the job counts as lost. */
   instance_id?: string;
 }

@@ -56,6 +56,33 @@ export async function startServe(
 }
 
 /**
+ * Starts `cli.ts serve --demo --store postgres` on a free port, its state in
+ * schema `schema` of the database at `databaseUrl`: one of several runtime
+ * processes sharing that database when started with the same schema.
+ */
+export function startPostgresServe(
+  token: string,
+  databaseUrl: string,
+  schema: string,
+): Promise<Served> {
+  return startListening([
+    cli,
+    "serve",
+    "--demo",
+    "--port",
+    "0",
+    "--token",
+    `${token}=tester`,
+    "--store",
+    "postgres",
+    "--postgres-url",
+    databaseUrl,
+    "--postgres-schema",
+    schema,
+  ]);
+}
+
+/**
  * Runs `deno run -A ...args`, with `env` added to the environment, and
  * waits for it to print `listening on ws://...`: a runtime process a test
  * can stop or kill.
