@@ -2,6 +2,8 @@
 // server on 127.0.0.1 that answers each frame as a test says, so the kit
 // can be shown failing a target that is broken on purpose.
 
+import { serveHttp } from "../_helpers.ts";
+
 /**
  * A fake target: each text frame it receives is parsed and handed to
  * `answer`, whose frames it sends back; `undefined` answers nothing.
@@ -10,9 +12,7 @@ export async function serveFake(
   answer: (frame: Record<string, unknown>) => Record<string, unknown>[] | undefined,
 ): Promise<{ url: string } & AsyncDisposable> {
   const sockets: WebSocket[] = [];
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
+  const server = await serveHttp(
     (request) => {
       const { socket, response } = Deno.upgradeWebSocket(request);
       sockets.push(socket);
@@ -28,12 +28,11 @@ export async function serveFake(
       return response;
     },
   );
-  const { port } = await listening.promise;
   return {
-    url: `ws://127.0.0.1:${port}/arcp`,
+    url: `ws://127.0.0.1:${server.port}/arcp`,
     async [Symbol.asyncDispose]() {
       for (const socket of sockets) socket.close();
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
     },
   };
 }
@@ -70,9 +69,7 @@ export async function serveDroppingProxy(
   drop: (eventCount: number) => boolean,
 ): Promise<{ url: string } & AsyncDisposable> {
   const sockets: WebSocket[] = [];
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
+  const server = await serveHttp(
     (request) => {
       const { socket, response } = Deno.upgradeWebSocket(request);
       const inner = new WebSocket(upstream);
@@ -92,12 +89,11 @@ export async function serveDroppingProxy(
       return response;
     },
   );
-  const { port } = await listening.promise;
   return {
-    url: `ws://127.0.0.1:${port}/arcp`,
+    url: `ws://127.0.0.1:${server.port}/arcp`,
     async [Symbol.asyncDispose]() {
       for (const socket of sockets) socket.close();
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
     },
   };
 }

@@ -9,6 +9,7 @@ import { demoAgents } from "../../cli/demo_agents.ts";
 import { Runtime } from "../../runtime.ts";
 import { staticTokens } from "../../runtime/auth.ts";
 import { fakeWelcome, serveDroppingProxy, serveFake } from "./_fake_target.ts";
+import { serveHttp } from "../_helpers.ts";
 
 /** Our runtime with the demo agents and two principals, served on 127.0.0.1. */
 async function serveOurs(): Promise<{ url: string } & AsyncDisposable> {
@@ -17,17 +18,12 @@ async function serveOurs(): Promise<{ url: string } & AsyncDisposable> {
     authenticate: staticTokens({ "t-alice": "alice", "t-bob": "bob" }),
     upgradeWebSocket: Deno.upgradeWebSocket,
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
-    runtime.fetch,
-  );
-  const { port } = await listening.promise;
+  const server = await serveHttp(runtime.fetch);
   return {
-    url: `ws://127.0.0.1:${port}/arcp`,
+    url: `ws://127.0.0.1:${server.port}/arcp`,
     async [Symbol.asyncDispose]() {
       await runtime.close();
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
     },
   };
 }

@@ -9,7 +9,7 @@ import { Runtime, type RuntimeOptions, staticTokens } from "../../runtime.ts";
 import { SseParser } from "../../transports/_http_wire.ts";
 import { HEADER_SEQ, HEADER_STREAM } from "../../transports/http_server.ts";
 import type { Frame } from "../../transports/types.ts";
-import { bounded, envelope, helloFrame, within } from "../_helpers.ts";
+import { bounded, envelope, helloFrame, serveHttp, within } from "../_helpers.ts";
 import { startTcpProxy } from "./_tcp_proxy.ts";
 
 const TOKEN = "t-http";
@@ -31,12 +31,8 @@ async function served(options: Partial<RuntimeOptions> = {}) {
     }],
     ...options,
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: listening.resolve },
-    runtime.fetch,
-  );
-  const { port } = await listening.promise;
+  const server = await serveHttp(runtime.fetch);
+  const { port } = server;
   return {
     runtime,
     port,
@@ -44,7 +40,7 @@ async function served(options: Partial<RuntimeOptions> = {}) {
     url: `http://127.0.0.1:${port}/arcp`,
     async [Symbol.asyncDispose]() {
       await runtime.close();
-      await server.shutdown();
+      await server[Symbol.asyncDispose]();
     },
   };
 }
