@@ -18,6 +18,11 @@ export interface Served {
   kill(): Promise<void>;
 }
 
+/** The arguments of `cli.ts serve --demo` on a free port, `token` for the principal `tester`. */
+function demoServe(token: string): string[] {
+  return [cli, "serve", "--demo", "--port", "0", "--token", `${token}=tester`];
+}
+
 /**
  * Starts `cli.ts serve --demo` on a free port, its state in a fresh Deno KV
  * file, with `extraArgs` after the others and `env` added to its environment.
@@ -32,18 +37,7 @@ export async function startServe(
     ? await Deno.makeTempDir({ prefix: "arcp-cli-test-" })
     : undefined;
   const path = kvPath ?? `${ownDir}/runtime.kv`;
-  const served = await startListening([
-    cli,
-    "serve",
-    "--demo",
-    "--port",
-    "0",
-    "--token",
-    `${token}=tester`,
-    "--kv-path",
-    path,
-    ...extraArgs,
-  ], env);
+  const served = await startListening([...demoServe(token), "--kv-path", path, ...extraArgs], env);
   if (ownDir === undefined) return served;
   return {
     ...served,
@@ -66,13 +60,7 @@ export function startPostgresServe(
   schema: string,
 ): Promise<Served> {
   return startListening([
-    cli,
-    "serve",
-    "--demo",
-    "--port",
-    "0",
-    "--token",
-    `${token}=tester`,
+    ...demoServe(token),
     "--store",
     "postgres",
     "--postgres-url",
