@@ -141,8 +141,8 @@ export function startDenoServer(): Promise<FixtureServer> {
   );
 }
 
-/** Waits for the fixture server `child` to print its URL. */
-async function fixtureServer(child: Deno.ChildProcess): Promise<FixtureServer> {
+/** Waits for the fixture server `child` (under Bun, Deno or Node.js) to print its URL. */
+export async function fixtureServer(child: Deno.ChildProcess): Promise<FixtureServer> {
   let exited = false;
   const status = child.status.finally(() => exited = true);
   const stderr = new Response(child.stderr).text();

@@ -503,12 +503,34 @@ interface BunHttpServe {
 }
 
 /**
+ * Serves the harness's runtimes where neither `Deno.serve` nor `Bun.serve`
+ * exists (tests/node/ sets one that serves through Hono on Node.js):
+ * `fetch` on every request to 127.0.0.1 and a free port, WebSocket upgrades
+ * of `/arcp` to `accept` when given.
+ */
+export interface TestHost {
+  serve(handler: {
+    fetch(request: Request): Response | Promise<Response>;
+    accept?(transport: Transport): Promise<void>;
+    maxFrameBytes?: number;
+  }): Promise<{ port: number } & AsyncDisposable>;
+}
+
+let testHost: TestHost | undefined;
+
+/** Serves every harness runtime of this process with `host` from now on. */
+export function useTestHost(host: TestHost): void {
+  testHost = host;
+}
+
+/**
  * An HTTP server on 127.0.0.1 and a free port, served by `Deno.serve` or
- * `Bun.serve`, whichever runs the tests.
+ * `Bun.serve`, whichever runs the tests (or the {@linkcode TestHost}).
  */
 export async function serveHttp(
   handler: (request: Request) => Response | Promise<Response>,
 ): Promise<{ port: number } & AsyncDisposable> {
+  if (testHost !== undefined) return await testHost.serve({ fetch: handler });
   const bun = (globalThis as { Bun?: BunHttpServe }).Bun;
   if (bun !== undefined) {
     const server = bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handler });
@@ -541,6 +563,23 @@ async function serveRuntime(
   store: RecordingStore,
   connected: (ended: Promise<void>) => void,
 ): Promise<ServedRuntime> {
+  if (testHost !== undefined) {
+    const runtime = newRuntime(options, store);
+    const server = await testHost.serve({
+      fetch: runtime.fetch,
+      accept(transport) {
+        const ended = runtime.accept(transport);
+        connected(ended);
+        return ended;
+      },
+      ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+    });
+    return {
+      runtime,
+      url: `ws://127.0.0.1:${server.port}/arcp`,
+      shutdown: async () => await server[Symbol.asyncDispose](),
+    };
+  }
   if ("Bun" in globalThis) {
     const runtime = newRuntime(options, store);
     const server = serveBun({

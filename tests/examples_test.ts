@@ -157,6 +157,16 @@ const RUN_HERE: Example[] = [
       /result \{"steps":5\} over \d+ links, one session sess_\w+$/m,
     ],
   },
+  {
+    file: "hono.ts",
+    shows: [
+      /^GET \/health -> 200 ok$/m,
+      /^POST \/arcp without a bearer -> 401$/m,
+      /^http: 3 events, result \{"count":3\}$/m,
+      /^websocket: 3 events, result \{"count":3\}$/m,
+      /^stopped$/m,
+    ],
+  },
 ];
 
 /** Examples whose own tests run them, with the test file that does. */

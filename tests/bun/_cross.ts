@@ -3,7 +3,7 @@
 // and the same client session (tests/transports/bun_test.ts).
 
 import assert from "node:assert/strict";
-import { connect } from "../../client.ts";
+import { connect, type ConnectOptions } from "../../client.ts";
 import { ArcpError } from "../../protocol/errors.ts";
 import { type AgentDefinition, Runtime, type RuntimeOptions, staticTokens } from "../../runtime.ts";
 import { aborted, standardAgents, TOKEN, TOKENS } from "../_helpers.ts";
@@ -59,8 +59,11 @@ function codeOf(error: unknown): string {
  * {@linkcode COUNT} events read in order, a cancellation and an agent error.
  * Throws when the stream is out of order.
  */
-export async function runClientSession(url: string): Promise<SessionSummary> {
-  await using client = await connect(url, { token: TOKEN });
+export async function runClientSession(
+  url: string,
+  options: Pick<ConnectOptions, "transport"> = {},
+): Promise<SessionSummary> {
+  await using client = await connect(url, { ...options, token: TOKEN });
   const agents = (client.welcome.capabilities.agents ?? [])
     .map((agent) => typeof agent === "string" ? agent : agent.name)
     .sort();
