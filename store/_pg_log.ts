@@ -53,22 +53,23 @@ export class PgLog {
       const batch = events.slice(start);
       // One statement, one round trip: the events, the log's new last seq
       // and the NOTIFY that wakes watchers once the transaction commits.
-      // The events go as one JSON array of the texts the transport sends
-      // (encoded once for both), numbered from the first seq: `json` keeps
-      // each element's text as it is, and PostgreSQL splits it far faster
-      // than it parses a text[] parameter of JSON (every quote escaped).
+      // The events go as the texts the transport sends (encoded once for
+      // both), one per line, numbered from the first seq. JSON text never
+      // holds a raw line break (JSON.stringify escapes every one inside a
+      // string), so splitting on them is exact, and far cheaper for
+      // PostgreSQL than parsing the batch as JSON or a text[] literal.
       await tx.unsafe(
         `WITH stored AS (
            INSERT INTO ${this.#events} (session_id, event_seq, event)
-             SELECT $1, $3::bigint + n - 1, e::text
-               FROM json_array_elements($2::text::json) WITH ORDINALITY AS batch(e, n)
+             SELECT $1, $3::bigint + n - 1, e
+               FROM unnest(string_to_array($2::text, E'\n')) WITH ORDINALITY AS batch(e, n)
          ), moved AS (
            UPDATE ${this.#logs} SET last_seq = $4 WHERE session_id = $1
          )
          SELECT pg_notify($5, $6)`,
         [
           sessionId,
-          `[${batch.map(keepFrameText).join(",")}]`,
+          batch.map(keepFrameText).join("\n"),
           batch[0]!.event_seq,
           batch.at(-1)!.event_seq,
           LOG_CHANNEL,
