@@ -62,7 +62,7 @@ export class PgLog {
         `WITH stored AS (
            INSERT INTO ${this.#events} (session_id, event_seq, event)
              SELECT $1, $3::bigint + n - 1, e
-               FROM unnest(string_to_array($2::text, E'\n')) WITH ORDINALITY AS batch(e, n)
+               FROM unnest(string_to_array($2::text, E'\\n')) WITH ORDINALITY AS batch(e, n)
          ), moved AS (
            UPDATE ${this.#logs} SET last_seq = $4 WHERE session_id = $1
          )
