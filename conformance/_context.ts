@@ -5,7 +5,7 @@
 
 import { ERROR_CODES, retryableFor } from "../protocol/errors.ts";
 import { FEATURES } from "../protocol/messages.ts";
-import { type CheckFailure, CheckSkipped, expect, type Frame, messageId, Wire } from "./_wire.ts";
+import { CheckSkipped, expect, type Frame, messageId, Wire } from "./_wire.ts";
 
 /** The target as the kit's first welcome described it. */
 export interface Target {
@@ -236,6 +236,6 @@ export interface Check {
   feature?: string;
   /** `false` for a SHOULD: its failure is reported but does not fail the run. */
   required?: boolean;
-  /** Runs the check; throws {@linkcode CheckFailure} or {@linkcode CheckSkipped}. */
+  /** Runs the check; throws a `CheckFailure` (`_wire.ts`) or {@linkcode CheckSkipped}. */
   run(ctx: CheckContext): Promise<void>;
 }
