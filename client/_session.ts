@@ -66,6 +66,8 @@ export class Session {
   #lastSeq: number;
   #ackedSent: number;
   #savedSeq = -1;
+  /** The highest `last_event_seq` a resume store has confirmed saving: no ack goes past it. */
+  #durableSeq: number;
   #failure: Error | undefined;
   /** The runtime's last unanswered session.error on this link: why it is about to close it. */
   #closedBy: ArcpError | undefined;
@@ -77,6 +79,7 @@ export class Session {
     this.#options = options;
     this.#lastSeq = options.lastEventSeq;
     this.#ackedSent = options.lastEventSeq;
+    this.#durableSeq = options.lastEventSeq;
     this.sessionId = welcomed.welcome.session_id ?? "";
     this.welcome = welcomed.welcome.payload;
     this.#token = welcomed.welcome.payload.resume_token;
@@ -319,8 +322,13 @@ export class Session {
         const first = stream.firstUnprocessedSeq;
         if (first !== undefined && first - 1 < processed) processed = first - 1;
       }
-      // With saved state, what a restarted process resumes from must still be in the log.
-      if (this.#options.resumeStore !== undefined) processed = Math.min(processed, this.#readSeq());
+      // With saved state, what a restarted process resumes from must still be
+      // in the log: nothing past what was read, nor past what the store has
+      // confirmed (a crash between an ack and its save would resume from a
+      // trimmed seq). A save that confirms more asks for another ack.
+      if (this.#options.resumeStore !== undefined) {
+        processed = Math.min(processed, this.#readSeq(), this.#durableSeq);
+      }
       // Events of a job whose job.accepted was lost stay unacknowledged while
       // a submit may still claim them: flow control then bounds how many come.
       if (this.#pending.hasSubmit()) processed = Math.min(processed, this.#orphans.firstSeq() - 1);
@@ -353,7 +361,15 @@ export class Session {
       session_id: this.sessionId,
       resume_token: this.#token,
       last_event_seq: read,
-    }).catch((error) => this.#options.logger.warn("arcp client: cannot save resume state", error));
+    }).then(
+      () => {
+        if (read <= this.#durableSeq) return;
+        this.#durableSeq = read;
+        const open = this.#failure === undefined && this.#link !== undefined;
+        if (open && this.#options.autoAck && read > this.#ackedSent) this.#progress.request();
+      },
+      (error) => this.#options.logger.warn("arcp client: cannot save resume state", error),
+    );
   }
 
   // Dispatch ---------------------------------------------------------------

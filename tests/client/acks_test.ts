@@ -286,3 +286,48 @@ Deno.test(
     await job.result;
   }),
 );
+
+Deno.test(
+  "with a resume store, the client acknowledges only what the store has confirmed saving, then acks once it has",
+  bounded(async () => {
+    const agent = pausingAgent();
+    await using h = await startHarness("websocket", { agents: [agent.definition] });
+    // Saves hang until the test lets them finish: a crash now would resume from the old state.
+    const saved = Promise.withResolvers<void>();
+    const saving: number[] = [];
+    const store = new (class extends MemoryResumeStateStore {
+      override async save(key: string, state: ResumeState): Promise<void> {
+        saving.push(state.last_event_seq);
+        await saved.promise;
+        return super.save(key, state);
+      }
+    })();
+    const taps = new Taps();
+    await using client = await connect(tappedTarget(h, taps).open, {
+      token: TOKEN,
+      resumeStore: store,
+      reconnect: false,
+    });
+    const job = await client.submit("stream", { n: 6, pauses: [6] } satisfies PausingInput);
+    await agent.paused(0);
+    const reader = job.events.getReader();
+    const through = (await read(reader, 4)).at(-1)!.event_seq!;
+    await eventually(
+      () => Promise.resolve(saving.includes(through)),
+      `a save through event ${through} to start`,
+    );
+    await sleep(IDLE_MS);
+    assert.ok(acksSent(taps).every((seq) => seq < through), `acked ${acksSent(taps)} unsaved`);
+    saved.resolve();
+    await taps.sent.waitFor(
+      (frame) =>
+        frame.type === "session.ack" &&
+        (frame.payload as { last_processed_seq: number }).last_processed_seq >= through,
+      `an ack through event ${through} once saved`,
+    );
+    agent.release(0);
+    await read(reader, 2);
+    reader.releaseLock();
+    await job.result;
+  }),
+);
