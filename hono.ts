@@ -26,6 +26,7 @@
  * @module
  */
 
+import { ConnectionClosedError } from "./protocol/errors.ts";
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_FRAMES } from "./internal/inbound.ts";
 import { webSocketTransport } from "./transports/websocket.ts";
 import type { Transport, WebSocketLike } from "./transports/types.ts";
@@ -125,6 +126,8 @@ interface RawSocket {
   readonly readyState?: number;
   readonly bufferedAmount?: number;
   getBufferedAmount?(): number;
+  /** Bun's returns -1 (queued behind back-pressure), 0 (dropped) or the bytes sent. */
+  send?(data: string): unknown;
 }
 
 /**
@@ -154,6 +157,16 @@ class HonoSocket extends EventTarget implements WebSocketLike {
   }
 
   send(data: string): void {
+    const raw = this.#raw;
+    // Bun says when it dropped a frame; Hono's own send does not pass that
+    // on. A dropped frame is a gap: the write fails, the connection is
+    // dropped and the client resumes, as with `serveBun`.
+    if (raw?.getBufferedAmount !== undefined && raw.send !== undefined) {
+      if (raw.send(data) === 0) {
+        throw new ConnectionClosedError("WebSocket dropped a frame: the connection is closed");
+      }
+      return;
+    }
     this.#context.send(data);
   }
 

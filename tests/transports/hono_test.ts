@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import { arcp, type ArcpHonoOptions } from "../../hono.ts";
 import { crossRuntime, EXPECTED_SUMMARY, runClientSession } from "../bun/_cross.ts";
+import { helloFrame, within } from "../_raw.ts";
 
 /** A Hono app with a route of its own and the runtime at /arcp, on 127.0.0.1. */
 async function serveApp(options: ArcpHonoOptions) {
@@ -64,4 +65,40 @@ Deno.test("a Hono-served WebSocket opened after the runtime closed is closed wit
   );
   assert.equal(closed.code, 1001);
   assert.match(closed.reason, /closed/);
+});
+
+Deno.test("a frame Bun drops under Hono closes the connection, so the client resumes instead of missing it", async () => {
+  const runtime = crossRuntime();
+  const closed = Promise.withResolvers<number | undefined>();
+  const sent: string[] = [];
+  // Bun's ServerWebSocket as Hono hands it over: its send says 0 for a dropped frame.
+  const raw = {
+    readyState: 1,
+    getBufferedAmount: () => 0,
+    send: (data: string) => (sent.push(data), 0),
+  };
+  const context = {
+    readyState: 1,
+    raw,
+    send: () => assert.fail("Hono's send hides a drop: the raw socket's must be used"),
+    close: (code?: number) => closed.resolve(code),
+  };
+  const handler = arcp(runtime, {
+    upgradeWebSocket: (createEvents) => async () => {
+      const events = createEvents(undefined);
+      events.onOpen(new Event("open"), context);
+      events.onMessage({ data: JSON.stringify(helloFrame()) }, context);
+      return new Response(null, { status: 101 });
+    },
+  });
+  try {
+    const request = new Request("http://127.0.0.1/arcp", { headers: { upgrade: "websocket" } });
+    await handler({
+      req: { raw: request, header: (name) => request.headers.get(name) ?? undefined },
+    });
+    await within(closed.promise, "the connection to close", 5_000);
+    assert.equal(sent.length, 1, "the welcome was handed to the raw socket once");
+  } finally {
+    await runtime.close();
+  }
 });
