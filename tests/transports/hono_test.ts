@@ -84,11 +84,11 @@ Deno.test("a frame Bun drops under Hono closes the connection, so the client res
     close: (code?: number) => closed.resolve(code),
   };
   const handler = arcp(runtime, {
-    upgradeWebSocket: (createEvents) => async () => {
+    upgradeWebSocket: (createEvents) => () => {
       const events = createEvents(undefined);
       events.onOpen(new Event("open"), context);
       events.onMessage({ data: JSON.stringify(helloFrame()) }, context);
-      return new Response(null, { status: 101 });
+      return Promise.resolve(new Response(null, { status: 101 }));
     },
   });
   try {
