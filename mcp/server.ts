@@ -123,6 +123,7 @@ async function runJob(
   // MCP's notifications/cancelled aborts the call's signal: the job is
   // cancelled with it. A call cancelled while the submit was in flight
   // cancels the job as soon as it is accepted.
+  // A job that ended meanwhile refuses the cancel: its end is the tool result either way.
   const cancel = () => void job.cancel({ reason: "The MCP request was cancelled" }).catch(() => {});
   if (extra.signal.aborted) cancel();
   else extra.signal.addEventListener("abort", cancel, { once: true });
